@@ -1,0 +1,66 @@
+"""The composition root: the only module that knows every package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from admin.cli import demo_cli
+from backend import i18n
+from backend.auth.api import blp as auth_blp
+from backend.auth.sms import sender_from_config
+from backend.auth.wechat import login_from_config
+from backend.cli import refdata_cli, register_reference_loader
+from backend.config import Config
+from backend.districts.api import blp as districts_blp
+from backend.districts.service import load_districts
+from backend.errors import register_error_handlers
+from backend.extensions import api, db, limiter, migrate
+from backend.health import blp as health_blp
+from backend.logging import configure_logging
+from backend.residents.api import blp as me_blp
+from backend.staff.cli import staff_cli
+from backend.api import OPENAPI_SETTINGS
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    config.check()
+    configure_logging(config.log_level)
+
+    app = Flask(__name__, instance_path=config.instance_path)
+    app.config.update(config.flask_settings())
+    app.config.update(OPENAPI_SETTINGS)
+    app.json.ensure_ascii = False  # Chinese stays readable in responses
+    if config.database_url.startswith("sqlite"):
+        Path(config.instance_path).mkdir(parents=True, exist_ok=True)
+    if config.trusted_proxy_count:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=config.trusted_proxy_count, x_proto=config.trusted_proxy_count
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    i18n.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "resident", {"type": "http", "scheme": "bearer", "description": "resident access token"}
+    )
+    register_error_handlers(app)
+
+    app.extensions["sms_sender"] = sender_from_config(app.config)
+    app.extensions["wechat_login"] = login_from_config(app.config)
+
+    for blueprint in (health_blp, districts_blp, auth_blp, me_blp):
+        api.register_blueprint(blueprint)
+
+    register_reference_loader(app, lambda: f"districts: {load_districts()}")
+    app.cli.add_command(refdata_cli)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(demo_cli)
+    return app

@@ -1,0 +1,17 @@
+"""Time: storage is UTC; "a day" is a calendar day in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_day(moment: datetime) -> date:
+    """The Asia/Shanghai calendar day a moment falls on (caps, streaks, daily statistics)."""
+    return moment.astimezone(LOCAL_TZ).date()

@@ -1,0 +1,182 @@
+"""Configuration, built once from environment variables; nothing else reads os.environ.
+
+A production profile refuses to start with any development default that would leak
+secrets, codes or stack traces.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "test", "production")
+
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105 - refused in production
+DEV_PHONE_HMAC_KEY = "dev-phone-hmac-key-not-for-production"
+# A valid Fernet key, derived so that a development database stays readable across runs.
+DEV_PHONE_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"zq-carbon development phone encryption key").digest()
+).decode()
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the app must not run with."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the app reads; field names map to upper-case env variables."""
+
+    app_env: str = "development"
+    debug: bool = False
+    secret_key: str = DEV_SECRET_KEY
+    database_url: str = ""
+    instance_path: str = str(PROJECT_ROOT / "instance")
+    log_level: str = "INFO"
+    trusted_proxy_count: int = 0
+    max_content_length: int = 10 * 1024 * 1024
+
+    # Residents' personal data
+    phone_hmac_key: str = DEV_PHONE_HMAC_KEY
+    # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
+    phone_encryption_keys: str = DEV_PHONE_ENCRYPTION_KEY
+
+    # Tokens
+    access_token_ttl_seconds: int = 2 * 3600
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    # One-time codes
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_limit_per_phone: str = "1 per minute;5 per hour;10 per day"
+    otp_limit_per_ip: str = "30 per hour"
+    login_limit_per_ip: str = "60 per hour"
+
+    # Adapters
+    sms_sender: str = "console"  # console | aliyun
+    aliyun_sms_access_key_id: str = ""
+    aliyun_sms_access_key_secret: str = ""
+    aliyun_sms_sign_name: str = ""
+    aliyun_sms_template_code: str = ""
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    wechat_login: str = "fake"  # fake | http
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    # Rate limiting storage: memory:// in development, redis://... in production
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_enabled: bool = True
+
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Read the settings from `environ` (the process environment by default)."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for name, spec in cls.__dataclass_fields__.items():
+            if name == "extra":
+                continue
+            raw = environ.get(name.upper())
+            if raw is None:
+                continue
+            if spec.type == "bool":
+                values[name] = _bool(raw)
+            elif spec.type == "int":
+                values[name] = _int(name.upper(), raw)
+            else:
+                values[name] = raw
+        config = cls(**values)
+        if not config.database_url:
+            sqlite_path = Path(config.instance_path) / "zq_carbon.db"
+            config = config.replace(database_url=f"sqlite:///{sqlite_path}")
+        return config
+
+    def replace(self, **changes) -> Config:
+        return type(self)(**{**asdict(self), **changes})
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def check(self) -> None:
+        """Refuse settings that must never reach a running server."""
+        if self.app_env not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.sms_sender not in ("console", "aliyun"):
+            raise ConfigError("SMS_SENDER must be 'console' or 'aliyun'")
+        if self.wechat_login not in ("fake", "http"):
+            raise ConfigError("WECHAT_LOGIN must be 'fake' or 'http'")
+        if not self.is_production:
+            return
+        problems = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("SECRET_KEY is the development key or shorter than 32 characters")
+        if self.debug:
+            problems.append("DEBUG is on")
+        if self.sms_sender == "console":
+            problems.append("SMS_SENDER is the console sender, which shows codes to clients")
+        if self.wechat_login == "fake":
+            problems.append("WECHAT_LOGIN is the fake adapter, which trusts any code")
+        if self.phone_hmac_key == DEV_PHONE_HMAC_KEY:
+            problems.append("PHONE_HMAC_KEY is the development key")
+        if DEV_PHONE_ENCRYPTION_KEY in self.phone_encryption_keys.split(","):
+            problems.append("PHONE_ENCRYPTION_KEYS holds the development key")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    def flask_settings(self) -> dict:
+        """The subset Flask and its extensions read from app.config."""
+        return {
+            "APP_ENV": self.app_env,
+            "DEBUG": self.debug,
+            "SECRET_KEY": self.secret_key,
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "DATABASE_URL": self.database_url,
+            "PHONE_HMAC_KEY": self.phone_hmac_key,
+            "PHONE_ENCRYPTION_KEYS": self.phone_encryption_keys,
+            "ACCESS_TOKEN_TTL_SECONDS": self.access_token_ttl_seconds,
+            "REFRESH_TOKEN_TTL_SECONDS": self.refresh_token_ttl_seconds,
+            "OTP_TTL_SECONDS": self.otp_ttl_seconds,
+            "OTP_MAX_ATTEMPTS": self.otp_max_attempts,
+            "OTP_LIMIT_PER_PHONE": self.otp_limit_per_phone,
+            "OTP_LIMIT_PER_IP": self.otp_limit_per_ip,
+            "LOGIN_LIMIT_PER_IP": self.login_limit_per_ip,
+            "SMS_SENDER": self.sms_sender,
+            "ALIYUN_SMS_ACCESS_KEY_ID": self.aliyun_sms_access_key_id,
+            "ALIYUN_SMS_ACCESS_KEY_SECRET": self.aliyun_sms_access_key_secret,
+            "ALIYUN_SMS_SIGN_NAME": self.aliyun_sms_sign_name,
+            "ALIYUN_SMS_TEMPLATE_CODE": self.aliyun_sms_template_code,
+            "ALIYUN_SMS_ENDPOINT": self.aliyun_sms_endpoint,
+            "WECHAT_LOGIN": self.wechat_login,
+            "WECHAT_APP_ID": self.wechat_app_id,
+            "WECHAT_APP_SECRET": self.wechat_app_secret,
+            "WECHAT_API_BASE": self.wechat_api_base,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            **self.extra,
+        }

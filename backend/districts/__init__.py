@@ -1,0 +1,1 @@
+"""Districts of Zhaoqing (GB/T 2260 codes plus two functional zones): reference data."""

@@ -1,0 +1,1 @@
+"""Residents: their profile and their phone number, kept only as an HMAC and ciphertext."""

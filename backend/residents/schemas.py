@@ -1,0 +1,48 @@
+"""Resident profile at the HTTP edge."""
+
+import unicodedata
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from backend.api import Schema
+
+
+def _printable(value: str) -> None:
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise ma.ValidationError(_l("Control characters are not allowed."))
+
+
+class TrimmedString(ma.fields.String):
+    """A string with surrounding white space removed before validation."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class ResidentSchema(Schema):
+    id = ma.fields.Integer(dump_only=True)
+    nickname = ma.fields.String(allow_none=True)
+    phone_masked = ma.fields.String(
+        allow_none=True, metadata={"description": "e.g. 138****1234; the full number is never shown"}
+    )
+    district_code = ma.fields.String(allow_none=True)
+    community = ma.fields.String(allow_none=True)
+    wechat_linked = ma.fields.Boolean()
+    status = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class ResidentUpdateSchema(Schema):
+    nickname = TrimmedString(
+        validate=[ma.validate.Length(min=1, max=32), _printable],
+        metadata={"description": "1 to 32 characters"},
+    )
+    district_code = ma.fields.String(
+        allow_none=True, validate=ma.validate.Length(max=16),
+        metadata={"description": "a code from GET /api/v1/districts; null clears it"},
+    )
+    community = TrimmedString(
+        allow_none=True, validate=[ma.validate.Length(max=64), _printable],
+        metadata={"description": "up to 64 characters; null clears it"},
+    )

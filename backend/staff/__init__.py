@@ -1,0 +1,1 @@
+"""Staff users of the console and the staff API, with their roles."""
