@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin.cli import demo_cli
 from backend import i18n
+from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
 from backend.auth.sms import sender_from_config
 from backend.auth.wechat import login_from_config
@@ -22,7 +23,6 @@ from backend.health import blp as health_blp
 from backend.logging import configure_logging
 from backend.residents.api import blp as me_blp
 from backend.staff.cli import staff_cli
-from backend.api import OPENAPI_SETTINGS
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

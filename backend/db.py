@@ -90,9 +90,7 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.session: scoped_session[Session] = scoped_session(
-            sessionmaker(expire_on_commit=False)
-        )
+        self.session: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
 
     @property
     def metadata(self) -> MetaData:

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
-from backend.i18n import translate_message
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from backend.i18n import translate_message
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ own field messages are catalogued here so that they are translated like ours.
 from __future__ import annotations
 
 import re
+
 from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
@@ -53,18 +54,24 @@ _PATTERNS = (
         re.compile(r"^Length must be between (?P<min>\d+) and (?P<max>\d+)\.$"),
         N_("Length must be between %(min)s and %(max)s."),
     ),
-    (re.compile(r"^Longer than maximum length (?P<max>\d+)\.$"), N_("Longer than %(max)s.")),
-    (re.compile(r"^Shorter than minimum length (?P<min>\d+)\.$"), N_("Shorter than %(min)s.")),
+    (re.compile(r"^Longer than maximum length (?P<max>\d+)\.$"), N_("At most %(max)s characters.")),
+    (
+        re.compile(r"^Shorter than minimum length (?P<min>\d+)\.$"),
+        N_("At least %(min)s characters."),
+    ),
     (re.compile(r"^Must be one of: (?P<choices>.*)\.$"), N_("Must be one of: %(choices)s.")),
     (
-        re.compile(r"^Must be greater than or equal to (?P<min>\S+) and less than or equal to "
-                   r"(?P<max>\S+)\.$"),
+        re.compile(
+            r"^Must be greater than or equal to (?P<min>\S+) and less than or equal to "
+            r"(?P<max>\S+)\.$"
+        ),
         N_("Must be between %(min)s and %(max)s."),
     ),
-    (re.compile(r"^Must be greater than or equal to (?P<min>\S+)\.$"),
-     N_("Must be at least %(min)s.")),
-    (re.compile(r"^Must be less than or equal to (?P<max>\S+)\.$"),
-     N_("Must be at most %(max)s.")),
+    (
+        re.compile(r"^Must be greater than or equal to (?P<min>\S+)\.$"),
+        N_("Must be at least %(min)s."),
+    ),
+    (re.compile(r"^Must be less than or equal to (?P<max>\S+)\.$"), N_("Must be at most %(max)s.")),
     (re.compile(r"^Must be greater than (?P<min>\S+)\.$"), N_("Must be greater than %(min)s.")),
 )
 
@@ -93,4 +100,3 @@ def init_app(app: Flask) -> None:
         locale = str(get_locale())
         response.headers.setdefault("Content-Language", "zh-CN" if locale == "zh" else locale)
         return response
-

@@ -6,6 +6,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_limiter.util import get_remote_address
 
+from backend.api import Blueprint
 from backend.auth import service
 from backend.auth.guard import current_session, resident_required
 from backend.auth.schemas import (
@@ -16,7 +17,6 @@ from backend.auth.schemas import (
     TokenPairSchema,
     WechatLoginSchema,
 )
-from backend.api import Blueprint
 from backend.extensions import limiter
 from backend.residents.phone import InvalidPhone, normalise_phone, phone_hmac
 

@@ -101,9 +101,7 @@ def _check_code(phone: str, code: str) -> None:
         .values(attempts=OtpChallenge.attempts + 1)
     ).rowcount
     if not counted:
-        raise Unauthorized(
-            _l("Too many wrong codes; request a new one."), code="otp_exhausted"
-        )
+        raise Unauthorized(_l("Too many wrong codes; request a new one."), code="otp_exhausted")
     if not hmac.compare_digest(challenge.code_hash, _code_hash(digest, code)):
         session.commit()
         raise Unauthorized(_l("The code is wrong."), code="otp_invalid")
@@ -163,14 +161,14 @@ def _open_session(resident: Resident, method: str) -> TokenPair:
 
 def authenticate(access_token: str) -> ResidentSession:
     session = db.session.scalar(
-        select(ResidentSession).where(ResidentSession.access_token_hash == _token_hash(access_token))
+        select(ResidentSession).where(
+            ResidentSession.access_token_hash == _token_hash(access_token)
+        )
     )
     if session is None or session.revoked_at is not None:
         raise Unauthorized(_l("The access token is not valid."), code="token_invalid")
     if session.access_expires_at <= utcnow():
-        raise Unauthorized(
-            _l("The access token has expired; refresh it."), code="token_expired"
-        )
+        raise Unauthorized(_l("The access token has expired; refresh it."), code="token_expired")
     residents.ensure_may_sign_in(session.resident)
     return session
 
@@ -195,7 +193,9 @@ def refresh(refresh_token: str) -> TokenPair:
     if session.revoked_at is not None:
         raise Unauthorized(_l("The refresh token is not valid."), code="token_invalid")
     if session.refresh_expires_at <= utcnow():
-        raise Unauthorized(_l("The refresh token has expired; sign in again."), code="token_expired")
+        raise Unauthorized(
+            _l("The refresh token has expired; sign in again."), code="token_expired"
+        )
     residents.ensure_may_sign_in(session.resident)
     # Rotate only if nobody rotated it first: two racing refreshes cannot both win.
     won = db.session.execute(

@@ -16,9 +16,7 @@ RESIDENT_STATUSES = ("active", "suspended", "deleted")
 class Resident(Base):
     __tablename__ = "resident"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('active', 'suspended', 'deleted')", name="status_known"
-        ),
+        CheckConstraint("status IN ('active', 'suspended', 'deleted')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,7 @@ def normalise_phone(raw: str) -> str:
     phone = _SEPARATORS.sub("", raw or "")
     for prefix in ("+86", "0086", "86"):
         if phone.startswith(prefix) and len(phone) == len(prefix) + 11:
-            phone = phone[len(prefix):]
+            phone = phone[len(prefix) :]
             break
     if not _MAINLAND_MOBILE.match(phone):
         raise InvalidPhone(raw)

@@ -24,7 +24,8 @@ class ResidentSchema(Schema):
     id = ma.fields.Integer(dump_only=True)
     nickname = ma.fields.String(allow_none=True)
     phone_masked = ma.fields.String(
-        allow_none=True, metadata={"description": "e.g. 138****1234; the full number is never shown"}
+        allow_none=True,
+        metadata={"description": "e.g. 138****1234; the full number is never shown"},
     )
     district_code = ma.fields.String(allow_none=True)
     community = ma.fields.String(allow_none=True)
@@ -39,10 +40,12 @@ class ResidentUpdateSchema(Schema):
         metadata={"description": "1 to 32 characters"},
     )
     district_code = ma.fields.String(
-        allow_none=True, validate=ma.validate.Length(max=16),
+        allow_none=True,
+        validate=ma.validate.Length(max=16),
         metadata={"description": "a code from GET /api/v1/districts; null clears it"},
     )
     community = TrimmedString(
-        allow_none=True, validate=[ma.validate.Length(max=64), _printable],
+        allow_none=True,
+        validate=[ma.validate.Length(max=64), _printable],
         metadata={"description": "up to 64 characters; null clears it"},
     )

@@ -58,9 +58,9 @@ def ensure_may_sign_in(resident: Resident) -> None:
 
 
 def update_profile(resident: Resident, changes: dict[str, Any]) -> Resident:
-    if "district_code" in changes and changes["district_code"] is not None:
-        if get_district(changes["district_code"]) is None:
-            raise ValidationFailed(fields={"district_code": [_l("Unknown district.")]})
+    district_code = changes.get("district_code")
+    if district_code is not None and get_district(district_code) is None:
+        raise ValidationFailed(fields={"district_code": [_l("Unknown district.")]})
     for name in ("nickname", "district_code", "community"):
         if name in changes:
             setattr(resident, name, changes[name] or None)

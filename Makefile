@@ -1,0 +1,55 @@
+# Two commands for a newcomer: `make demo` (serve with demo data on SQLite) and
+# `make test` (the whole suite on SQLite, then on a throw-away PostgreSQL 15).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+INSTALLED := $(VENV)/.installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard backend/translations/*/LC_MESSAGES/messages.po))
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install demo serve test test-sqlite test-postgres lint format messages clean
+
+install: $(INSTALLED) $(CATALOGS)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAGES/messages.po $(INSTALLED)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+demo: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
+	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: install lint test-sqlite test-postgres
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: install
+	$(BIN)/pytest
+
+test-postgres: install
+	tests/with_postgres.sh $(BIN)/pytest
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# After changing user-facing messages: extract, merge, translate the .po, commit it.
+messages: install
+	$(BIN)/pybabel extract -F backend/babel.cfg -k _l -k N_ --no-location --omit-header \
+		-o backend/translations/messages.pot backend points campaigns admin
+	$(BIN)/pybabel update --no-location -i backend/translations/messages.pot -d backend/translations
+
+clean:
+	rm -rf $(VENV) instance/*.db instance/*.db-wal instance/*.db-shm

@@ -1,0 +1,55 @@
+"""Fixtures: one migrated database per run, a SAVEPOINT rolled back after every test.
+
+TEST_DATABASE_URL selects PostgreSQL (tests/with_postgres.sh sets it); otherwise the
+suite runs on a SQLite file of its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+import flask_migrate
+import pytest
+
+from backend.app import create_app
+from backend.cli import load_reference_data
+from backend.config import Config
+from backend.extensions import db, limiter
+
+
+def make_test_config(tmp_path_factory) -> Config:
+    instance = tmp_path_factory.mktemp("instance")
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
+    return Config.from_env({"APP_ENV": "test", "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app(make_test_config(tmp_path_factory))
+    with app.app_context():
+        flask_migrate.upgrade()
+        load_reference_data()
+        db.session.commit()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def db_session(app):
+    """Every test runs inside one outer transaction that is rolled back afterwards."""
+    connection = db.engine.connect()
+    outer = connection.begin()
+    db.session.remove()
+    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    limiter.reset()
+    # No app context is held here: each request pushes its own, as in production.
+    yield db.session
+    db.session.remove()
+    db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

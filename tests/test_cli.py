@@ -1,0 +1,81 @@
+"""Command-line tasks: staff users, reference data, demo seed."""
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.districts.models import District
+from backend.staff.models import StaffUser
+
+
+@pytest.fixture
+def cli(app):
+    return app.test_cli_runner()
+
+
+def test_staff_create_prints_a_generated_password_and_stores_only_its_hash(cli, db_session):
+    result = cli.invoke(args=["staff", "create", "alice", "--role", "reviewer"])
+    assert result.exit_code == 0, result.output
+    password = result.output.split("password: ")[1].strip()
+    user = db_session.scalar(select(StaffUser).where(StaffUser.username == "alice"))
+    assert user.role == "reviewer"
+    assert password not in user.password_hash
+    assert user.password_hash.startswith("scrypt:")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["staff", "create", "bob", "--role", "emperor"],
+        ["staff", "create", "bob", "--role", "analyst", "--password", "short"],
+    ],
+)
+def test_staff_create_refuses_bad_input(cli, args):
+    result = cli.invoke(args=args)
+    assert result.exit_code != 0
+
+
+def test_staff_create_refuses_a_duplicate_username(cli):
+    assert cli.invoke(args=["staff", "create", "carol", "--role", "analyst"]).exit_code == 0
+    again = cli.invoke(args=["staff", "create", "carol", "--role", "analyst"])
+    assert again.exit_code != 0
+    assert "already exists" in again.output
+
+
+def test_refdata_load_is_repeatable(cli, db_session):
+    for _ in range(2):
+        result = cli.invoke(args=["refdata", "load"])
+        assert result.exit_code == 0
+        assert "districts: 10" in result.output
+    assert db_session.scalar(select(func.count()).select_from(District)) == 10
+
+
+def test_demo_seed_writes_credentials_that_work_and_stay_valid_when_rerun(app, cli, client):
+    first = cli.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    path = Path(app.instance_path) / "demo-credentials.json"
+    credentials = json.loads(path.read_text())
+    assert {u["role"] for u in credentials["staff"]} == {
+        "superadmin",
+        "campaign_admin",
+        "reviewer",
+        "analyst",
+    }
+    assert cli.invoke(args=["demo", "seed"]).exit_code == 0
+    assert json.loads(path.read_text()) == credentials
+
+    phone = credentials["residents"][0]["phone"]
+    code = client.post("/api/v1/auth/otp", json={"phone": phone}).json["dev_code"]
+    login = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    assert login.status_code == 200
+    assert login.json["resident"]["nickname"] == credentials["residents"][0]["nickname"]
+    assert login.json["resident"]["district_code"] == "441202"
+
+
+def test_demo_seed_refuses_production(app, cli, monkeypatch):
+    monkeypatch.setitem(app.config, "APP_ENV", "production")
+    result = cli.invoke(args=["demo", "seed"])
+    assert result.exit_code != 0
+    assert "production" in result.output
