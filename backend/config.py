@@ -149,34 +149,8 @@ class Config:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
 
     def flask_settings(self) -> dict:
-        """The subset Flask and its extensions read from app.config."""
-        return {
-            "APP_ENV": self.app_env,
-            "DEBUG": self.debug,
-            "SECRET_KEY": self.secret_key,
-            "MAX_CONTENT_LENGTH": self.max_content_length,
-            "DATABASE_URL": self.database_url,
-            "PHONE_HMAC_KEY": self.phone_hmac_key,
-            "PHONE_ENCRYPTION_KEYS": self.phone_encryption_keys,
-            "ACCESS_TOKEN_TTL_SECONDS": self.access_token_ttl_seconds,
-            "REFRESH_TOKEN_TTL_SECONDS": self.refresh_token_ttl_seconds,
-            "OTP_TTL_SECONDS": self.otp_ttl_seconds,
-            "OTP_MAX_ATTEMPTS": self.otp_max_attempts,
-            "OTP_LIMIT_PER_PHONE": self.otp_limit_per_phone,
-            "OTP_LIMIT_PER_IP": self.otp_limit_per_ip,
-            "LOGIN_LIMIT_PER_IP": self.login_limit_per_ip,
-            "SMS_SENDER": self.sms_sender,
-            "ALIYUN_SMS_ACCESS_KEY_ID": self.aliyun_sms_access_key_id,
-            "ALIYUN_SMS_ACCESS_KEY_SECRET": self.aliyun_sms_access_key_secret,
-            "ALIYUN_SMS_SIGN_NAME": self.aliyun_sms_sign_name,
-            "ALIYUN_SMS_TEMPLATE_CODE": self.aliyun_sms_template_code,
-            "ALIYUN_SMS_ENDPOINT": self.aliyun_sms_endpoint,
-            "WECHAT_LOGIN": self.wechat_login,
-            "WECHAT_APP_ID": self.wechat_app_id,
-            "WECHAT_APP_SECRET": self.wechat_app_secret,
-            "WECHAT_API_BASE": self.wechat_api_base,
-            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
-            "RATELIMIT_ENABLED": self.ratelimit_enabled,
-            "RATELIMIT_HEADERS_ENABLED": True,
-            **self.extra,
-        }
+        """Every setting under its upper-case name, as Flask and its extensions read them."""
+        settings = {name.upper(): value for name, value in asdict(self).items() if name != "extra"}
+        settings["RATELIMIT_HEADERS_ENABLED"] = True
+        settings.update(self.extra)
+        return settings

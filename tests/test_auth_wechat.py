@@ -1,13 +1,9 @@
 """WeChat mini-program login, with the fake adapter and the HTTP adapter."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qs, urlparse
-
 import pytest
 
 from backend.auth.wechat import HttpWechatLogin
+from tests.fake_http import fake_json_api
 
 
 def test_same_wechat_code_signs_in_the_same_resident(client):
@@ -35,56 +31,34 @@ def test_wechat_code_must_be_present(client):
     assert "code" in response.json["error"]["fields"]
 
 
-class FakeJscode2session(BaseHTTPRequestHandler):
+def jscode2session(path: str, query: dict) -> dict:
     """Answers like api.weixin.qq.com/sns/jscode2session."""
-
-    seen: list = []
-
-    def do_GET(self):
-        query = parse_qs(urlparse(self.path).query)
-        type(self).seen.append((urlparse(self.path).path, query))
-        code = query["js_code"][0]
-        if code == "used":
-            body = {"errcode": 40163, "errmsg": "code been used"}
-        elif code == "busy":
-            body = {"errcode": -1, "errmsg": "system error"}
-        else:
-            body = {"openid": f"openid-for-{code}", "session_key": "k"}
-        payload = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+    code = query["js_code"]
+    if code == "used":
+        return {"errcode": 40163, "errmsg": "code been used"}
+    if code == "busy":
+        return {"errcode": -1, "errmsg": "system error"}
+    return {"openid": f"openid-for-{code}", "session_key": "k"}
 
 
 @pytest.fixture
 def wechat_server(app, monkeypatch):
-    server = HTTPServer(("127.0.0.1", 0), FakeJscode2session)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setitem(
-        app.extensions, "wechat_login", HttpWechatLogin("wx-app", "wx-secret", base, timeout=2)
-    )
-    FakeJscode2session.seen = []
-    yield base
-    server.shutdown()
-    server.server_close()
+    with fake_json_api(jscode2session) as (base, seen):
+        login = HttpWechatLogin("wx-app", "wx-secret", base, timeout=2)
+        monkeypatch.setitem(app.extensions, "wechat_login", login)
+        yield seen
 
 
 def test_http_adapter_exchanges_the_code_with_jscode2session(client, wechat_server):
     response = client.post("/api/v1/auth/wechat", json={"code": "abc"})
     assert response.status_code == 200
-    path, query = FakeJscode2session.seen[0]
+    path, query = wechat_server[0]
     assert path == "/sns/jscode2session"
     assert query == {
-        "appid": ["wx-app"],
-        "secret": ["wx-secret"],
-        "js_code": ["abc"],
-        "grant_type": ["authorization_code"],
+        "appid": "wx-app",
+        "secret": "wx-secret",
+        "js_code": "abc",
+        "grant_type": "authorization_code",
     }
 
 

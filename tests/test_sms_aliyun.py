@@ -4,9 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qsl, quote, urlparse
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +12,7 @@ from sqlalchemy import func, select
 from backend.auth.models import OtpChallenge
 from backend.auth.sms import AliyunSmsSender
 from tests.factories import new_phone
+from tests.fake_http import fake_json_api
 
 SECRET = "aliyun-secret"
 
@@ -27,36 +26,14 @@ def expected_signature(params: dict) -> str:
     return base64.b64encode(mac).decode()
 
 
-class FakeDysms(BaseHTTPRequestHandler):
-    received: list = []
-    answer = {"Code": "OK", "Message": "OK"}
-
-    def do_GET(self):
-        params = dict(parse_qsl(urlparse(self.path).query, keep_blank_values=True))
-        type(self).received.append(params)
-        payload = json.dumps(type(self).answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def aliyun(app, monkeypatch):
-    server = HTTPServer(("127.0.0.1", 0), FakeDysms)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sender = AliyunSmsSender(
-        "key-id", SECRET, "肇庆碳普惠", "SMS_123", f"http://127.0.0.1:{server.server_port}/"
-    )
-    monkeypatch.setitem(app.extensions, "sms_sender", sender)
-    FakeDysms.received = []
-    FakeDysms.answer = {"Code": "OK", "Message": "OK"}
-    yield FakeDysms
-    server.shutdown()
-    server.server_close()
+    """A fake Dysms endpoint; set `answer["Code"]` to make it refuse."""
+    answer = {"Code": "OK", "Message": "OK"}
+    with fake_json_api(lambda path, query: answer) as (base, seen):
+        sender = AliyunSmsSender("key-id", SECRET, "肇庆碳普惠", "SMS_123", base + "/")
+        monkeypatch.setitem(app.extensions, "sms_sender", sender)
+        yield answer, seen
 
 
 def test_code_is_sent_through_a_signed_sendsms_call_and_not_shown(client, aliyun):
@@ -64,7 +41,8 @@ def test_code_is_sent_through_a_signed_sendsms_call_and_not_shown(client, aliyun
     response = client.post("/api/v1/auth/otp", json={"phone": phone})
     assert response.status_code == 202
     assert "dev_code" not in response.json
-    params = aliyun.received[0]
+    _answer, seen = aliyun
+    params = dict(seen[0][1])
     signature = params.pop("Signature")
     assert signature == expected_signature(params)
     assert params["Action"] == "SendSms"
@@ -77,7 +55,8 @@ def test_code_is_sent_through_a_signed_sendsms_call_and_not_shown(client, aliyun
 
 
 def test_provider_refusal_is_502_and_leaves_no_challenge(client, db_session, aliyun):
-    aliyun.answer = {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "limit"}
+    answer, _seen = aliyun
+    answer["Code"] = "isv.BUSINESS_LIMIT_CONTROL"
     before = db_session.scalar(select(func.count()).select_from(OtpChallenge))
     response = client.post("/api/v1/auth/otp", json={"phone": new_phone()})
     assert response.status_code == 502
