@@ -21,6 +21,7 @@ from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.health import blp as health_blp
 from backend.logging import configure_logging
+from points.photos import models as _photo_models  # noqa: F401 - until its api is registered
 from backend.residents.api import blp as me_blp
 from backend.staff.cli import staff_cli
 

@@ -18,8 +18,8 @@ ENVIRONMENTS = ("development", "test", "production")
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105 - refused in production
 DEV_PHONE_HMAC_KEY = "dev-phone-hmac-key-not-for-production"
 # A valid Fernet key, derived so that a development database stays readable across runs.
-DEV_PHONE_ENCRYPTION_KEY = base64.urlsafe_b64encode(
-    hashlib.sha256(b"zq-carbon development phone encryption key").digest()
+DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"zq-carbon development encryption key").digest()
 ).decode()
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +60,8 @@ class Config:
 
     # Residents' personal data
     phone_hmac_key: str = DEV_PHONE_HMAC_KEY
-    # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
-    phone_encryption_keys: str = DEV_PHONE_ENCRYPTION_KEY
+    # Fernet keys for phone numbers and partner secrets: the first encrypts, all decrypt.
+    encryption_keys: str = DEV_ENCRYPTION_KEY
 
     # Tokens
     access_token_ttl_seconds: int = 2 * 3600
@@ -143,8 +143,8 @@ class Config:
             problems.append("WECHAT_LOGIN is the fake adapter, which trusts any code")
         if self.phone_hmac_key == DEV_PHONE_HMAC_KEY:
             problems.append("PHONE_HMAC_KEY is the development key")
-        if DEV_PHONE_ENCRYPTION_KEY in self.phone_encryption_keys.split(","):
-            problems.append("PHONE_ENCRYPTION_KEYS holds the development key")
+        if DEV_ENCRYPTION_KEY in self.encryption_keys.split(","):
+            problems.append("ENCRYPTION_KEYS holds the development key")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
 

@@ -3,7 +3,7 @@
 import pytest
 
 from backend.app import create_app
-from backend.config import DEV_PHONE_ENCRYPTION_KEY, Config, ConfigError
+from backend.config import DEV_ENCRYPTION_KEY, Config, ConfigError
 
 GOOD_PRODUCTION = {
     "APP_ENV": "production",
@@ -12,7 +12,7 @@ GOOD_PRODUCTION = {
     "SMS_SENDER": "aliyun",
     "WECHAT_LOGIN": "http",
     "PHONE_HMAC_KEY": "h" * 48,
-    "PHONE_ENCRYPTION_KEYS": "V2hhdEFGb29kS2V5Rm9yUHJvZHVjdGlvblVzZTEyMzQ=",
+    "ENCRYPTION_KEYS": "V2hhdEFGb29kS2V5Rm9yUHJvZHVjdGlvblVzZTEyMzQ=",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
 }
 
@@ -34,8 +34,8 @@ def test_a_complete_production_environment_passes_the_checks():
         ({"SMS_SENDER": None}, "console sender"),
         ({"WECHAT_LOGIN": "fake"}, "fake adapter"),
         ({"PHONE_HMAC_KEY": None}, "PHONE_HMAC_KEY"),
-        ({"PHONE_ENCRYPTION_KEYS": None}, "PHONE_ENCRYPTION_KEYS"),
-        ({"PHONE_ENCRYPTION_KEYS": "k," + DEV_PHONE_ENCRYPTION_KEY}, "PHONE_ENCRYPTION_KEYS"),
+        ({"ENCRYPTION_KEYS": None}, "ENCRYPTION_KEYS"),
+        ({"ENCRYPTION_KEYS": "k," + DEV_ENCRYPTION_KEY}, "ENCRYPTION_KEYS"),
     ],
 )
 def test_production_refuses_to_start_with_development_settings(change, complaint):

@@ -8,10 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from functools import lru_cache
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+
+from backend import encryption
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 _MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -39,20 +38,12 @@ def phone_hmac(phone: str) -> str:
     return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()
 
 
-@lru_cache(maxsize=4)
-def _cipher(keys: str) -> MultiFernet:
-    return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
-
-
 def encrypt_phone(phone: str) -> str:
-    return _cipher(current_app.config["PHONE_ENCRYPTION_KEYS"]).encrypt(phone.encode()).decode()
+    return encryption.encrypt(phone)
 
 
 def decrypt_phone(token: str) -> str:
-    try:
-        return _cipher(current_app.config["PHONE_ENCRYPTION_KEYS"]).decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ValueError("phone ciphertext cannot be read with the configured keys") from exc
+    return encryption.decrypt(token)
 
 
 def mask_phone(phone: str) -> str:

@@ -1,0 +1,1 @@
+"""Evidence photos: checked by content, stripped of metadata, re-encoded, fingerprinted."""
