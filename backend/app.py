@@ -24,6 +24,12 @@ from backend.logging import configure_logging
 from points.photos import models as _photo_models  # noqa: F401 - until its api is registered
 from backend.residents.api import blp as me_blp
 from backend.staff.cli import staff_cli
+from points.actions.api import blp as actions_blp
+from points.ledger.api import blp as ledger_blp
+from points.methodology.api import blp as methodology_blp
+from points.methodology.service import load_methodology
+from points.partner.api import blp as partner_blp
+from points.partner.cli import partner_cli
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -57,11 +63,22 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["sms_sender"] = sender_from_config(app.config)
     app.extensions["wechat_login"] = login_from_config(app.config)
 
-    for blueprint in (health_blp, districts_blp, auth_blp, me_blp):
+    for blueprint in (
+        health_blp,
+        districts_blp,
+        auth_blp,
+        me_blp,
+        methodology_blp,
+        actions_blp,
+        ledger_blp,
+        partner_blp,
+    ):
         api.register_blueprint(blueprint)
 
     register_reference_loader(app, lambda: f"districts: {load_districts()}")
+    register_reference_loader(app, load_methodology)
     app.cli.add_command(refdata_cli)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(partner_cli)
     app.cli.add_command(demo_cli)
     return app

@@ -74,6 +74,13 @@ class Config:
     otp_limit_per_ip: str = "30 per hour"
     login_limit_per_ip: str = "60 per hour"
 
+    # Actions: how far back a resident may record, and how much clock skew is tolerated
+    action_max_age_days: int = 7
+    action_clock_skew_seconds: int = 300
+
+    # Partner feeds: signed batches older or newer than this are refused
+    partner_signature_window_seconds: int = 300
+
     # Adapters
     sms_sender: str = "console"  # console | aliyun
     aliyun_sms_access_key_id: str = ""

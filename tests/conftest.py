@@ -10,6 +10,7 @@ import os
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 
 from backend.app import create_app
 from backend.cli import load_reference_data
@@ -45,9 +46,30 @@ def db_session(app):
     # No app context is held here: each request pushes its own, as in production.
     yield db.session
     db.session.remove()
+    assert_ledger_invariants(connection)
     db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
     outer.rollback()
     connection.close()
+
+
+def assert_ledger_invariants(connection) -> None:
+    """After every test: each balance equals the sum of its entries and is not negative."""
+    rows = connection.execute(
+        sa.text(
+            "SELECT a.resident_id, a.balance, COALESCE(SUM(e.delta), 0) AS total "
+            "FROM account a LEFT JOIN ledger_entry e ON e.resident_id = a.resident_id "
+            "GROUP BY a.resident_id, a.balance"
+        )
+    ).all()
+    broken = [row for row in rows if row.balance != row.total or row.balance < 0]
+    assert broken == [], f"balance differs from the sum of entries: {broken}"
+    orphans = connection.execute(
+        sa.text(
+            "SELECT COUNT(*) FROM ledger_entry e WHERE NOT EXISTS "
+            "(SELECT 1 FROM account a WHERE a.resident_id = e.resident_id)"
+        )
+    ).scalar_one()
+    assert orphans == 0
 
 
 @pytest.fixture

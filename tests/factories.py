@@ -47,3 +47,27 @@ def make_resident(client, **profile) -> SignedIn:
         assert response.status_code == 200, response.json
         signed_in.resident = response.json
     return signed_in
+
+
+_keys = itertools.count(1)
+
+
+def trip(mode: str = "bus", km: float = 6.2, minutes: int = 25, ended_minutes_ago: int = 5) -> dict:
+    """A trip body ending a few minutes ago, at a plausible speed unless told otherwise."""
+    from datetime import UTC, datetime, timedelta
+
+    ended = datetime.now(UTC) - timedelta(minutes=ended_minutes_ago)
+    started = ended - timedelta(minutes=minutes)
+    return {
+        "type": "trip",
+        "mode": mode,
+        "distance_km": km,
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat(),
+    }
+
+
+def record(client, who: SignedIn, body: dict, key: str | None = None):
+    """POST /api/v1/actions with a fresh idempotency key unless one is given."""
+    headers = {**who.headers, "Idempotency-Key": key or f"test-key-{next(_keys)}"}
+    return client.post("/api/v1/actions", json=body, headers=headers)

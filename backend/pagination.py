@@ -1,0 +1,57 @@
+"""Cursor pagination: {"items": [...], "next_cursor": "..." | null}, newest first by id."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select
+
+from backend.api import Schema
+from backend.errors import ValidationFailed
+from backend.extensions import db
+
+
+class PageArgsSchema(Schema):
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A page of `item_schema` items, named for the OpenAPI document."""
+    return type(
+        name,
+        (Schema,),
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "next_cursor": ma.fields.String(allow_none=True),
+        },
+    )
+
+
+def _encode(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor"
+        ) from exc
+    if value < 0:
+        raise ValidationFailed(fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor")
+    return value
+
+
+def paginate(query: Select, id_column, limit: int, cursor: str | None) -> dict:
+    """One page of `query` ordered by `id_column` descending, after `cursor`."""
+    if cursor:
+        query = query.where(id_column < _decode(cursor))
+    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+    next_cursor = _encode(getattr(rows[limit - 1], id_column.key)) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": next_cursor}

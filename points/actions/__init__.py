@@ -1,0 +1,1 @@
+"""Residents' low-carbon actions: validation, plausibility, trust, daily caps, review."""

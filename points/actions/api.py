@@ -1,0 +1,53 @@
+"""POST/GET /api/v1/actions: residents record and read their own actions."""
+
+from flask.views import MethodView
+
+from backend.api import Blueprint
+from backend.auth.guard import current_resident, resident_required
+from backend.idempotency import idempotent
+from backend.pagination import page_schema, paginate
+from points.actions import service
+from points.actions.models import Action
+from points.actions.schemas import ActionCreateSchema, ActionListArgsSchema, ActionSchema
+
+blp = Blueprint("actions", __name__, url_prefix="/api/v1/actions", description="Low-carbon actions")
+
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 128},
+    "description": "same key + same body: the same response; another body: 422",
+}
+
+
+@blp.route("")
+class Actions(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}], parameters=[IDEMPOTENCY_KEY])
+    @blp.arguments(ActionCreateSchema)
+    @idempotent("actions")
+    @blp.response(201, ActionSchema)
+    def post(self, body):
+        """Record a trip, garbage sorting, a Clean Plate meal or an EV charging session"""
+        return service.record_action(current_resident(), body)
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.arguments(ActionListArgsSchema, location="query")
+    @blp.response(200, page_schema(ActionSchema, "ActionPage"))
+    def get(self, args):
+        """Your actions, newest first"""
+        query = service.own_actions_query(current_resident().id, args.get("status"))
+        return paginate(query, Action.id, args["limit"], args["cursor"])
+
+
+@blp.route("/<int:action_id>")
+class OneAction(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.response(200, ActionSchema)
+    def get(self, action_id):
+        """One of your actions (another resident's is 404)"""
+        return service.get_own(current_resident().id, action_id)

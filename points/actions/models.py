@@ -1,0 +1,65 @@
+"""An action: what a resident did, the CO2e it avoided, the factor that said so, its status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.clock import utcnow
+from backend.db import Base
+from points.ledger.models import BigId
+from points.methodology.models import Factor
+
+ACTION_TYPES = ("trip", "garbage_sorting", "clean_plate", "ev_charging")
+STATUSES = ("approved", "pending_review", "rejected")
+
+
+class Action(Base):
+    __tablename__ = "action"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('approved', 'pending_review', 'rejected')", name="status_known"
+        ),
+        CheckConstraint("co2e_g >= 0 AND points >= 0", name="amounts_not_negative"),
+        Index("ix_action_resident_id_id", "resident_id", "id"),
+        Index("ix_action_resident_id_local_day_type", "resident_id", "local_day", "type"),
+        Index("ix_action_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    type: Mapped[str] = mapped_column(String(24))
+    variant: Mapped[str] = mapped_column(String(32))  # trip mode, garbage category, ...
+    quantity_milli: Mapped[int]  # thousandths of `unit`: exact, no floats
+    unit: Mapped[str] = mapped_column(String(16))
+    distance_m: Mapped[int | None]  # trips: for plausibility and distance-weighted shares
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    occurred_at: Mapped[datetime]
+    local_day: Mapped[date]  # Asia/Shanghai day of occurred_at: caps and statistics
+    co2e_g: Mapped[int]
+    points: Mapped[int] = mapped_column(default=0)  # base points paid (0 until approved)
+    capped: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    factor_id: Mapped[int] = mapped_column(ForeignKey("factor.id"))
+    factor_version: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # self_reported | partner
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner_client.id"))
+    # One real-world event, one action: "ev:<station>:<session>", "partner:<id>:<event>".
+    dedup_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    photo_id: Mapped[str | None] = mapped_column(ForeignKey("photo.id"), unique=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    district_code: Mapped[str | None] = mapped_column(String(16))  # resident's, at the time
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    factor: Mapped[Factor] = relationship(lazy="joined")
+
+    @property
+    def quantity(self) -> float:
+        return self.quantity_milli / 1000

@@ -1,0 +1,283 @@
+"""Recording actions: plausibility, CO2e from the factor in force, trust, caps, review.
+
+Every action stores its CO2e and the factor it used; points are paid only when it is
+approved, once (the ledger's unique cause), and up to the day's cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from backend.clock import local_day, utcnow
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.residents.models import Resident
+from points.actions.models import Action
+from points.ledger import service as ledger
+from points.methodology import service as methodology_service
+from points.methodology.models import MethodologyVersion
+from points.photos import service as photos
+from points.signals import ActionApproved, action_approved
+
+
+@dataclass
+class ActionInput:
+    """An action body reduced to what the rules need, whatever its type."""
+
+    type: str
+    variant: str
+    quantity: Decimal
+    occurred_at: datetime
+    distance_km: Decimal | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    photo_id: str | None = None
+    dedup_key: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+def action_input(body: dict, now: datetime) -> ActionInput:
+    kind = body["type"]
+    if kind == "trip":
+        return ActionInput(
+            type=kind,
+            variant=body["mode"],
+            # A bus trip is counted per ride; the distance still bounds plausibility.
+            quantity=body["distance_km"],
+            distance_km=body["distance_km"],
+            started_at=body["started_at"],
+            ended_at=body["ended_at"],
+            occurred_at=body["ended_at"],
+        )
+    occurred_at = body.get("occurred_at") or now
+    if kind == "garbage_sorting":
+        return ActionInput(kind, body["category"], body["weight_kg"], occurred_at)
+    if kind == "clean_plate":
+        details = {"venue": body["venue"]} if body.get("venue") else {}
+        return ActionInput(
+            kind, "meal", Decimal(1), occurred_at, photo_id=body["photo_id"], details=details
+        )
+    return ActionInput(
+        kind,
+        "kwh",
+        body["energy_kwh"],
+        occurred_at,
+        dedup_key=f"ev:{body['station_id']}:{body['session_id']}",
+        details={"station_id": body["station_id"], "session_id": body["session_id"]},
+    )
+
+
+def _implausible(fields: dict) -> ValidationFailed:
+    return ValidationFailed(
+        _l("The action is not plausible."), code="implausible_action", fields=fields
+    )
+
+
+def check_plausibility(methodology: MethodologyVersion, action: ActionInput, now: datetime):
+    """Bounds from the methodology file, and times neither future nor too far back."""
+    config = current_app.config
+    time_field = "ended_at" if action.type == "trip" else "occurred_at"
+    if action.occurred_at > now + timedelta(seconds=config["ACTION_CLOCK_SKEW_SECONDS"]):
+        raise _implausible({time_field: [_l("Must not be in the future.")]})
+    max_age = config["ACTION_MAX_AGE_DAYS"]
+    if action.occurred_at < now - timedelta(days=max_age):
+        raise _implausible({time_field: [_l("Must be within the last %(days)s days.", days=max_age)]})
+
+    bounds = methodology.plausibility.get(action.type, {})
+    if action.type == "trip":
+        mode_bounds = bounds[action.variant]
+        if action.ended_at <= action.started_at:
+            raise _implausible({"ended_at": [_l("Must be after started_at.")]})
+        if action.distance_km > mode_bounds["max_km"]:
+            raise _implausible(
+                {"distance_km": [_l("At most %(max)s km for this mode.", max=mode_bounds["max_km"])]}
+            )
+        hours = Decimal((action.ended_at - action.started_at).total_seconds()) / 3600
+        speed = action.distance_km / hours
+        if speed > mode_bounds["max_kmh"]:
+            raise _implausible(
+                {
+                    "distance_km": [
+                        _l(
+                            "%(speed)s km/h is faster than the %(max)s km/h plausible for this mode.",
+                            speed=speed.quantize(Decimal(1)),
+                            max=mode_bounds["max_kmh"],
+                        )
+                    ]
+                }
+            )
+    elif action.type == "garbage_sorting" and action.quantity > bounds["max_kg_per_action"]:
+        raise _implausible(
+            {"weight_kg": [_l("At most %(max)s kg per action.", max=bounds["max_kg_per_action"])]}
+        )
+    elif action.type == "ev_charging" and action.quantity > bounds["max_kwh_per_session"]:
+        raise _implausible(
+            {"energy_kwh": [_l("At most %(max)s kWh per session.", max=bounds["max_kwh_per_session"])]}
+        )
+
+
+def _check_meals_per_day(methodology: MethodologyVersion, resident_id: int, action: Action):
+    limit = methodology.plausibility["clean_plate"]["max_per_day"]
+    meals = db.session.scalar(
+        select(func.count())
+        .select_from(Action)
+        .where(
+            Action.resident_id == resident_id,
+            Action.local_day == action.local_day,
+            Action.type == "clean_plate",
+            Action.status != "rejected",
+        )
+    )
+    if meals >= limit:
+        raise _implausible({"type": [_l("At most %(max)s Clean Plate meals a day.", max=limit)]})
+
+
+def _quantity_milli(action: ActionInput, unit: str) -> int:
+    quantity = Decimal(1) if unit == "trip" else action.quantity
+    return int((quantity * 1000).to_integral_value(rounding=ROUND_DOWN))
+
+
+def record_action(
+    resident: Resident,
+    body: dict,
+    *,
+    source: str = "self_reported",
+    partner_id: int | None = None,
+) -> Action:
+    """Validate and store an action; pay it at once unless it waits for review."""
+    now = utcnow()
+    methodology = methodology_service.current_methodology()
+    incoming = action_input(body, now)
+    factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
+    check_plausibility(methodology, incoming, now)
+
+    quantity_milli = _quantity_milli(incoming, factor.unit)
+    action = Action(
+        resident_id=resident.id,
+        type=incoming.type,
+        variant=incoming.variant,
+        quantity_milli=quantity_milli,
+        unit=factor.unit,
+        distance_m=int(incoming.distance_km * 1000) if incoming.distance_km is not None else None,
+        started_at=incoming.started_at,
+        ended_at=incoming.ended_at,
+        occurred_at=incoming.occurred_at,
+        local_day=local_day(incoming.occurred_at),
+        co2e_g=methodology_service.co2e_grams(quantity_milli, factor),
+        factor=factor,
+        factor_version=methodology.version,
+        source=source,
+        partner_id=partner_id,
+        dedup_key=incoming.dedup_key,
+        details=incoming.details,
+        district_code=resident.district_code,
+        flags=[],
+    )
+    # Same-day decisions of one resident are taken one at a time from here on.
+    ledger.lock_day(resident.id, action.local_day, action.type)
+    if action.type == "clean_plate":
+        _check_meals_per_day(methodology, resident.id, action)
+    if incoming.photo_id is not None:
+        photo = photos.photo_for_action(resident.id, incoming.photo_id)
+        if db.session.scalar(select(Action.id).where(Action.photo_id == photo.id)):
+            raise Conflict(_l("This photo was already used for an action."), code="photo_already_used")
+        action.photo_id = photo.id
+        action.flags = photos.photo_flags(photo)
+    if action.dedup_key and db.session.scalar(select(Action.id).where(Action.dedup_key == action.dedup_key)):
+        raise Conflict(_l("This event was already recorded."), code="duplicate_action")
+
+    reviewed_by_rule = source == "self_reported" and methodology.review.get(action.type) == "self_reported"
+    action.status = "pending_review" if reviewed_by_rule or action.flags else "approved"
+    try:
+        with db.session.begin_nested():
+            db.session.add(action)
+            db.session.flush()
+    except IntegrityError as exc:
+        # Lost a race on the photo or the event key to a concurrent request.
+        raise Conflict(_l("This event was already recorded."), code="duplicate_action") from exc
+    if action.status == "approved":
+        _pay(action, methodology)
+    return action
+
+
+def _pay(action: Action, methodology: MethodologyVersion) -> None:
+    wanted = methodology_service.points_for(methodology, action.co2e_g)
+    cap = methodology.daily_point_caps[action.type]
+    granted = ledger.grant_within_cap(action.resident_id, action.local_day, action.type, wanted, cap)
+    action.points = granted
+    action.capped = granted < wanted
+    if granted:
+        ledger.post_entry(action.resident_id, "earn", f"action:{action.id}", granted)
+    ledger.add_co2e(action.resident_id, action.co2e_g)
+    db.session.flush()
+    action_approved.send(
+        "points",
+        event=ActionApproved(
+            action_id=action.id,
+            resident_id=action.resident_id,
+            action_type=action.type,
+            variant=action.variant,
+            co2e_g=action.co2e_g,
+            points=action.points,
+            capped=action.capped,
+            occurred_at=action.occurred_at,
+            local_day=action.local_day,
+            district_code=action.district_code,
+            source=action.source,
+        ),
+    )
+
+
+def _pending(action_id: int) -> Action:
+    action = db.session.scalar(
+        select(Action).where(Action.id == action_id).with_for_update()
+    )
+    if action is None:
+        raise NotFound()
+    if action.status != "pending_review":
+        raise Conflict(_l("This action was already reviewed."), code="already_reviewed")
+    return action
+
+
+def approve(action_id: int, staff_id: int) -> Action:
+    action = _pending(action_id)
+    action.status = "approved"
+    action.reviewed_at = utcnow()
+    action.reviewed_by = staff_id
+    _pay(action, action.factor.methodology)
+    return action
+
+
+def reject(action_id: int, staff_id: int, reason: str) -> Action:
+    action = _pending(action_id)
+    action.status = "rejected"
+    action.reviewed_at = utcnow()
+    action.reviewed_by = staff_id
+    action.review_reason = reason
+    db.session.flush()
+    return action
+
+
+def get_own(resident_id: int, action_id: int) -> Action:
+    action = db.session.get(Action, action_id)
+    if action is None or action.resident_id != resident_id:
+        raise NotFound()
+    return action
+
+
+def own_actions_query(resident_id: int, status: str | None = None):
+    query = select(Action).where(Action.resident_id == resident_id)
+    if status:
+        query = query.where(Action.status == status)
+    return query
+
+
+def review_queue_query(status: str = "pending_review"):
+    return select(Action).where(Action.status == status)

@@ -1,0 +1,136 @@
+"""Posting entries, the one way a balance changes, and reading accounts and history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from backend.clock import local_day, utcnow
+from backend.errors import ValidationFailed
+from backend.extensions import db
+from points.ledger.models import Account, DailyPoints, LedgerEntry
+
+EARNING_KINDS = ("earn", "campaign_bonus", "checkin", "badge")
+
+
+class InsufficientPoints(ValidationFailed):
+    code = "insufficient_points"
+    message = _l("Not enough points.")
+
+
+def _insert_ignoring_conflict(model, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: creates a row that may exist, without a race."""
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    db.session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+
+
+def ensure_account(resident_id: int) -> None:
+    _insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
+
+
+def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry | None:
+    """Append an entry and move the balance with it; None if this cause was already posted.
+
+    The balance update holds the account row until commit, so concurrent entries for one
+    resident are ordered and each `balance_after` is exact.
+    """
+    ensure_account(resident_id)
+    session = db.session
+    try:
+        with session.begin_nested():
+            balance = session.execute(
+                update(Account)
+                .where(Account.resident_id == resident_id, Account.balance + delta >= 0)
+                .values(balance=Account.balance + delta, updated_at=utcnow())
+                .returning(Account.balance)
+            ).scalar_one_or_none()
+            if balance is None:
+                raise InsufficientPoints()
+            entry = LedgerEntry(
+                resident_id=resident_id, kind=kind, ref=ref, delta=delta, balance_after=balance
+            )
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        if session.scalar(select(LedgerEntry).where(LedgerEntry.kind == kind, LedgerEntry.ref == ref)):
+            return None
+        raise
+    return entry
+
+
+def add_co2e(resident_id: int, grams: int) -> None:
+    ensure_account(resident_id)
+    db.session.execute(
+        update(Account)
+        .where(Account.resident_id == resident_id)
+        .values(co2e_g_total=Account.co2e_g_total + grams, updated_at=utcnow())
+    )
+
+
+def lock_day(resident_id: int, day: date, action_type: str) -> DailyPoints:
+    """The resident's points row for a local day and action type, locked until commit.
+
+    FOR UPDATE on PostgreSQL; SQLite write transactions already begin IMMEDIATE. Rules that
+    count the day's actions (caps, meals per day) take this lock first, so concurrent
+    requests of one resident are decided one after the other.
+    """
+    _insert_ignoring_conflict(
+        DailyPoints, resident_id=resident_id, local_day=day, action_type=action_type, points=0
+    )
+    return db.session.scalars(
+        select(DailyPoints)
+        .where(
+            DailyPoints.resident_id == resident_id,
+            DailyPoints.local_day == day,
+            DailyPoints.action_type == action_type,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def grant_within_cap(resident_id: int, day: date, action_type: str, wanted: int, cap: int) -> int:
+    """Reserve up to `wanted` points of the day's cap for this action type; returns the grant."""
+    row = lock_day(resident_id, day, action_type)
+    granted = max(0, min(wanted, cap - row.points))
+    row.points += granted
+    db.session.flush()
+    return granted
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    balance: int
+    co2e_g_total: int
+    points_today: int
+    points_earned_total: int
+
+
+def account_summary(resident_id: int) -> AccountSummary:
+    account = db.session.get(Account, resident_id)
+    today = local_day(utcnow())
+    points_today = db.session.scalar(
+        select(func.coalesce(func.sum(DailyPoints.points), 0)).where(
+            DailyPoints.resident_id == resident_id, DailyPoints.local_day == today
+        )
+    )
+    earned = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+            LedgerEntry.resident_id == resident_id, LedgerEntry.kind.in_(EARNING_KINDS)
+        )
+    )
+    return AccountSummary(
+        balance=account.balance if account else 0,
+        co2e_g_total=account.co2e_g_total if account else 0,
+        points_today=points_today,
+        points_earned_total=earned,
+    )
+
+
+def ledger_query(resident_id: int):
+    return select(LedgerEntry).where(LedgerEntry.resident_id == resident_id)

@@ -1,0 +1,1 @@
+"""Partner feeds: operators push verified events in signed batches, each counted once."""

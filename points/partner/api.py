@@ -1,0 +1,84 @@
+"""POST /api/v1/partner/events (signed batches); residents link their partner accounts."""
+
+from dataclasses import asdict
+
+from flask.views import MethodView
+
+from backend.api import Blueprint
+from backend.auth.guard import current_resident, resident_required
+from points.partner import service
+from points.partner.guard import current_partner, partner_signed
+from points.partner.schemas import (
+    BatchResultSchema,
+    LinkCreateSchema,
+    LinkListSchema,
+    LinkSchema,
+    PartnerBatchSchema,
+    PartnerListSchema,
+)
+
+blp = Blueprint("partner", __name__, url_prefix="/api/v1", description="Partner feeds")
+
+SIGNATURE_HEADERS = [
+    {"in": "header", "name": name, "required": True, "schema": {"type": "string"}, "description": d}
+    for name, d in (
+        ("X-Partner-Key", "your partner key"),
+        ("X-Timestamp", "unix seconds; refused when more than 300 s off"),
+        ("X-Signature", 'hex HMAC-SHA256 of timestamp + "." + raw body, keyed by your secret'),
+    )
+]
+
+
+@blp.route("/partner/events")
+class PartnerEvents(MethodView):
+    decorators = [partner_signed]
+
+    @blp.doc(parameters=SIGNATURE_HEADERS)
+    @blp.arguments(PartnerBatchSchema)
+    @blp.response(200, BatchResultSchema)
+    def post(self, batch):
+        """Push up to 500 verified events; each gets accepted, duplicate or rejected"""
+        results = service.ingest_batch(current_partner(), batch["events"])
+        return {
+            "accepted": sum(r.status == "accepted" for r in results),
+            "duplicates": sum(r.status == "duplicate" for r in results),
+            "rejected": sum(r.status == "rejected" for r in results),
+            "results": [asdict(r) for r in results],
+        }
+
+
+@blp.route("/partners")
+class Partners(MethodView):
+    @blp.response(200, PartnerListSchema)
+    def get(self):
+        """Partners whose accounts residents can link"""
+        return {"items": service.active_partners()}
+
+
+@blp.route("/me/partner-links")
+class PartnerLinks(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.response(200, LinkListSchema)
+    def get(self):
+        """Your linked partner accounts"""
+        return {"items": service.links_of(current_resident().id)}
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.arguments(LinkCreateSchema)
+    @blp.response(201, LinkSchema)
+    def post(self, body):
+        """Link your account at a partner, so its events credit you"""
+        return service.link_resident(current_resident().id, body["partner_key"], body["external_id"])
+
+
+@blp.route("/me/partner-links/<int:link_id>")
+class PartnerLink(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.response(204)
+    def delete(self, link_id):
+        """Unlink a partner account"""
+        service.unlink(current_resident().id, link_id)

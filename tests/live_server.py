@@ -1,0 +1,125 @@
+"""A real server for concurrency tests: gunicorn workers with their own connections.
+
+It gets a database of its own (a fresh SQLite file, or a new PostgreSQL database on the
+TEST_DATABASE_URL server), migrated and loaded through the CLI as in production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    engine: sa.Engine
+
+    def call(self, method: str, path: str, body: dict | None = None, headers=None) -> Reply:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                raw = response.read()
+                return Reply(response.status, json.loads(raw) if raw else {})
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, json.loads(error.read() or b"{}"))
+
+    def sign_in(self, phone: str) -> dict:
+        code = self.call("POST", "/api/v1/auth/otp", {"phone": phone}).body["dev_code"]
+        tokens = self.call("POST", "/api/v1/auth/login", {"phone": phone, "code": code}).body
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _own_database(workdir: Path) -> Iterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{workdir / 'live.db'}"
+        return
+    name = "zq_live_" + secrets.token_hex(4)
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
+    with _own_database(workdir) as url:
+        env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(workdir),
+            "OTP_LIMIT_PER_IP": "100000 per hour",
+            "LOGIN_LIMIT_PER_IP": "100000 per hour",
+            "LOG_LEVEL": "WARNING",
+        }
+        for command in (["db", "upgrade"], ["refdata", "load"]):
+            subprocess.run(
+                [BIN / "flask", "--app", "wsgi", *command], env=env, cwd=ROOT, check=True,
+                capture_output=True,
+            )
+        port = _free_port()
+        log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+        process = subprocess.Popen(
+            [BIN / "gunicorn", "--workers", str(workers), "--threads", "4",
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+        engine = sa.create_engine(url)
+        server = LiveServer(f"http://127.0.0.1:{port}", engine)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if server.call("GET", "/healthz").status == 200:
+                        break
+                except (urllib.error.URLError, ConnectionError):
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError((workdir / "gunicorn.log").read_text())
+                time.sleep(0.1)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+            log.close()
+            engine.dispose()

@@ -1,0 +1,97 @@
+"""Caps and idempotency under real concurrency: many requests at once on a live server."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import trip
+from tests.live_server import live_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("live")) as live:
+        yield live
+
+
+def fire_together(count: int, call):
+    """Run `call(i)` on `count` threads released at the same instant."""
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        barrier.wait()
+        return call(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def ledger_of(server, phone_headers_owner_id: int):
+    with server.engine.connect() as connection:
+        entries = connection.execute(
+            sa.text("SELECT kind, ref, delta FROM ledger_entry WHERE resident_id = :r"),
+            {"r": phone_headers_owner_id},
+        ).all()
+        balance = connection.execute(
+            sa.text("SELECT balance FROM account WHERE resident_id = :r"),
+            {"r": phone_headers_owner_id},
+        ).scalar_one()
+    return entries, balance
+
+
+def resident_id(server, headers) -> int:
+    return server.call("GET", "/api/v1/me", headers=headers).body["id"]
+
+
+def test_daily_cap_holds_when_twenty_trips_arrive_at_once(server):
+    headers = server.sign_in("13700000001")
+    me = resident_id(server, headers)
+    methodology = server.call("GET", "/api/v1/methodology").body
+    cap = methodology["daily_point_caps"]["trip"]
+
+    def post(i):
+        body = trip("bus", 5, 20, ended_minutes_ago=5 + i)
+        return server.call("POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"cap-{i}"})
+
+    replies = fire_together(20, post)
+    assert [r.status for r in replies] == [201] * 20
+    paid = sum(r.body["points"] for r in replies)
+    assert paid == cap
+    entries, balance = ledger_of(server, me)
+    assert balance == sum(delta for _, _, delta in entries) == cap
+    assert len({ref for _, ref, _ in entries}) == len(entries)
+
+
+def test_twenty_retries_of_one_key_make_one_action_and_one_entry(server):
+    headers = {**server.sign_in("13700000002"), "Idempotency-Key": "same-key"}
+    me = resident_id(server, {"Authorization": headers["Authorization"]})
+    body = trip("walk", 2, 30)
+    replies = fire_together(20, lambda i: server.call("POST", "/api/v1/actions", body, headers))
+    statuses = {r.status for r in replies}
+    assert statuses <= {201, 409}, [r.body for r in replies if r.status not in (201, 409)]
+    created = [r.body["id"] for r in replies if r.status == 201]
+    assert created and len(set(created)) == 1
+    with server.engine.connect() as connection:
+        actions = connection.execute(
+            sa.text("SELECT COUNT(*) FROM action WHERE resident_id = :r"), {"r": me}
+        ).scalar_one()
+    entries, balance = ledger_of(server, me)
+    assert actions == 1
+    assert len(entries) == 1
+    assert balance == entries[0][2]
+    # once the first has finished, a retry gets the stored answer
+    late = server.call("POST", "/api/v1/actions", body, headers)
+    assert late.status == 201 and late.body["id"] == created[0]
+
+
+def test_concurrent_claims_of_one_charging_session_record_it_once(server):
+    residents = [server.sign_in(f"137000001{i:02d}") for i in range(10)]
+    body = {"type": "ev_charging", "energy_kwh": 30, "station_id": "RACE", "session_id": "1"}
+
+    def post(i):
+        return server.call("POST", "/api/v1/actions", body, {**residents[i], "Idempotency-Key": "ev"})
+
+    replies = fire_together(10, post)
+    assert sorted(r.status for r in replies) == [201] + [409] * 9

@@ -1,0 +1,171 @@
+"""Partner feeds: signed batches, per-event results, duplicates, replay and skew."""
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from points.actions.models import Action
+from points.partner.service import signature_for
+from tests.factories import new_phone, sign_in, trip
+
+
+@pytest.fixture
+def partner(app, db_session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["partner", "create", "肇庆公交", "--allow", "trip:bus", "--allow", "ev_charging"]
+    )
+    assert result.exit_code == 0, result.output
+    key = result.output.split("key:")[1].split()[0]
+    secret = result.output.split("secret:")[1].split()[0]
+    return {"key": key, "secret": secret}
+
+
+def send(client, partner, events, *, timestamp=None, secret=None, body=None):
+    raw = body if body is not None else json.dumps({"events": events}).encode()
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    headers = {
+        "X-Partner-Key": partner["key"],
+        "X-Timestamp": ts,
+        "X-Signature": signature_for(secret or partner["secret"], ts, raw),
+        "Content-Type": "application/json",
+    }
+    return client.post("/api/v1/partner/events", data=raw, headers=headers)
+
+
+def bus_event(event_id, resident, **changes):
+    return {"event_id": event_id, "resident": resident, **trip("bus", 8, 30), **changes}
+
+
+def test_a_signed_batch_credits_residents_by_phone(client, partner):
+    me = sign_in(client)
+    response = send(client, partner, [bus_event("e1", me.phone)])
+    assert response.status_code == 200, response.json
+    assert response.json["accepted"] == 1
+    result = response.json["results"][0]
+    assert result["status"] == "accepted"
+    assert result["points"] > 0
+    action = client.get(f"/api/v1/actions/{result['action_id']}", headers=me.headers).json
+    assert action["source"] == "partner"
+    assert action["status"] == "approved"
+
+
+def test_partner_ev_sessions_are_verified_and_paid_at_once(client, partner):
+    me = sign_in(client)
+    event = {"event_id": "ev1", "resident": me.phone, "type": "ev_charging",
+             "energy_kwh": 10, "station_id": "S1", "session_id": "P-1"}
+    result = send(client, partner, [event]).json["results"][0]
+    assert result["status"] == "accepted"
+    assert result["points"] > 0
+    assert client.get("/api/v1/me/account", headers=me.headers).json["balance"] == result["points"]
+
+
+def test_a_resent_event_is_a_duplicate_and_pays_once(client, partner, db_session):
+    me = sign_in(client)
+    events = [bus_event("e1", me.phone)]
+    first = send(client, partner, events).json
+    again = send(client, partner, events).json
+    assert again["results"][0]["status"] == "duplicate"
+    assert again["results"][0]["action_id"] == first["results"][0]["action_id"]
+    count = db_session.scalar(select(func.count()).select_from(Action).where(
+        Action.resident_id == me.resident["id"]))
+    assert count == 1
+
+
+def test_one_bad_event_never_sinks_the_batch(client, partner):
+    me = sign_in(client)
+    events = [
+        bus_event("ok-1", me.phone),
+        bus_event("bad-resident", new_phone()),
+        bus_event("bad-speed", me.phone, **trip("bus", 100, 10)),
+        {"event_id": "bad-type", "resident": me.phone, **trip("walk", 2, 30)},
+        {"event_id": "bad-body", "resident": me.phone, "type": "trip", "mode": "bus"},
+        {"resident": me.phone, **trip("bus")},
+        "not an object",
+        bus_event("ok-2", me.phone, **trip("bus", 3, 15, ended_minutes_ago=90)),
+    ]
+    response = send(client, partner, events)
+    assert response.status_code == 200
+    statuses = [(r["event_id"], r["status"]) for r in response.json["results"]]
+    assert statuses == [
+        ("ok-1", "accepted"),
+        ("bad-resident", "rejected"),
+        ("bad-speed", "rejected"),
+        ("bad-type", "rejected"),
+        ("bad-body", "rejected"),
+        (None, "rejected"),
+        (None, "rejected"),
+        ("ok-2", "accepted"),
+    ]
+    codes = [r["error"]["code"] for r in response.json["results"] if r["error"]]
+    assert codes[:4] == ["resident_unknown", "implausible_action", "type_not_allowed", "validation_error"]
+    assert response.json["accepted"] == 2 and response.json["rejected"] == 6
+
+
+def test_residents_are_matched_by_a_linked_partner_id(client, partner):
+    me = sign_in(client)
+    link = client.post("/api/v1/me/partner-links", json={"partner_key": partner["key"], "external_id": "CARD-778"},
+                       headers=me.headers)
+    assert link.status_code == 201
+    result = send(client, partner, [bus_event("e9", "CARD-778")]).json["results"][0]
+    assert result["status"] == "accepted"
+    assert client.get(f"/api/v1/actions/{result['action_id']}", headers=me.headers).status_code == 200
+    other = sign_in(client)
+    taken = client.post("/api/v1/me/partner-links", json={"partner_key": partner["key"], "external_id": "CARD-778"},
+                        headers=other.headers)
+    assert taken.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"secret": "wrong-secret"}, "signature_invalid"),
+        ({"timestamp": -301}, "timestamp_stale"),
+        ({"timestamp": +301}, "timestamp_stale"),
+        ({"timestamp": "yesterday"}, "timestamp_stale"),
+    ],
+)
+def test_bad_signatures_and_stale_timestamps_are_401(client, partner, change, code, db_session):
+    me = sign_in(client)
+    if isinstance(change.get("timestamp"), int):  # an offset from now, taken now
+        change = {"timestamp": int(time.time()) + change["timestamp"]}
+    response = send(client, partner, [bus_event("e1", me.phone)], **change)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == code
+    assert db_session.scalar(select(func.count()).select_from(Action)) == 0
+
+
+def test_a_tampered_body_is_refused(client, partner):
+    me = sign_in(client)
+    raw = json.dumps({"events": [bus_event("e1", me.phone)]}).encode()
+    ts = str(int(time.time()))
+    headers = {"X-Partner-Key": partner["key"], "X-Timestamp": ts,
+               "X-Signature": signature_for(partner["secret"], ts, raw), "Content-Type": "application/json"}
+    tampered = raw.replace(b'"distance_km": 8', b'"distance_km": 9')
+    response = client.post("/api/v1/partner/events", data=tampered, headers=headers)
+    assert response.status_code == 401
+
+
+def test_unknown_and_revoked_partners_are_401(app, client, partner):
+    assert send(client, {**partner, "key": "pk_nope"}, []).json["error"]["code"] == "partner_unknown"
+    assert app.test_cli_runner().invoke(args=["partner", "revoke", partner["key"]]).exit_code == 0
+    response = send(client, partner, [bus_event("e1", new_phone())])
+    assert response.status_code == 401
+
+
+def test_batches_hold_one_to_500_events(client, partner):
+    assert send(client, partner, []).status_code == 422
+    too_many = [bus_event(f"e{i}", "13900000000") for i in range(501)]
+    assert send(client, partner, too_many).status_code == 422
+
+
+def test_partners_cannot_send_clean_plate_meals(client, app):
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["partner", "create", "x", "--allow", "clean_plate"]).output
+    key, secret = out.split("key:")[1].split()[0], out.split("secret:")[1].split()[0]
+    me = sign_in(client)
+    event = {"event_id": "m", "resident": me.phone, "type": "clean_plate", "photo_id": "a" * 32}
+    result = send(client, {"key": key, "secret": secret}, [event]).json["results"][0]
+    assert result["status"] == "rejected"
