@@ -1,20 +1,31 @@
-"""Demo data: one staff user per role and a few residents across districts.
+"""Demo data: staff per role, residents across districts with three weeks of actions, a partner.
 
-Re-running keeps existing demo accounts; a staff password is reused while the previous
-credentials file still matches it, so the file stays valid.
+Re-running keeps what exists: staff passwords and the partner secret are reused while the
+previous credentials still match, so instance/demo-credentials.json stays valid.
 """
 
 from __future__ import annotations
 
 import json
+import random
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import exists, select
 
+from backend import encryption
+from backend.clock import utcnow
 from backend.cli import load_reference_data
+from backend.extensions import db
 from backend.residents import service as residents
+from backend.residents.models import Resident
 from backend.staff import service as staff
 from backend.staff.models import ROLES
+from points.actions import service as actions
+from points.actions.models import Action
+from points.partner import service as partners
 
 DEMO_RESIDENTS = (
     ("13800000001", "绿行小王", "441202", "城东社区"),
@@ -23,24 +34,25 @@ DEMO_RESIDENTS = (
     ("13800000004", "垃圾分类员", "441284", "东城社区"),
     ("13800000005", "电车车主", "zq-newarea", None),
 )
+DEMO_PARTNER = "肇庆公交集团 (demo)"
+HISTORY_DAYS = 21
 
 
-def _previous_passwords() -> dict[str, str]:
+def _previous_credentials() -> dict:
     path = Path(current_app.instance_path) / "demo-credentials.json"
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    return {u["username"]: u["password"] for u in data.get("staff", [])}
 
 
-def _seed_staff() -> list[dict]:
-    previous = _previous_passwords()
+def _seed_staff(previous: dict) -> list[dict]:
+    passwords = {u["username"]: u["password"] for u in previous.get("staff", [])}
     accounts = []
     for role in ROLES:
         username = f"demo-{role.replace('_', '-')}"
         user = staff.find_staff(username)
-        password = previous.get(username)
+        password = passwords.get(username)
         if user is None:
             password = password or staff.generate_password()
             staff.create_staff(username, role, password)
@@ -51,18 +63,83 @@ def _seed_staff() -> list[dict]:
     return accounts
 
 
+def _seed_partner() -> dict:
+    partner = next((p for p in partners.active_partners() if p.name == DEMO_PARTNER), None)
+    if partner is None:
+        partner, secret = partners.create_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
+    else:
+        secret = encryption.decrypt(partner.secret_encrypted)
+    return {"key": partner.key, "secret": secret}
+
+
+def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
+    """A resident's plausible actions on one day; each profile has its habits."""
+    def trip(mode: str, km: float, duration: int) -> dict:
+        started = morning + timedelta(minutes=rng.randint(0, 600))
+        return {
+            "type": "trip", "mode": mode, "distance_km": Decimal(str(km)),
+            "started_at": started, "ended_at": started + timedelta(minutes=duration),
+        }
+
+    bodies = []
+    if profile in (0, 1):
+        bodies.append(trip(rng.choice(["bus", "bike", "walk"]), round(rng.uniform(1, 4), 1), 40))
+    if profile == 1 and rng.random() < 0.6:
+        bodies.append(trip("rail", round(rng.uniform(10, 40), 1), 30))
+    if profile in (2, 3) and rng.random() < 0.7:
+        bodies.append({
+            "type": "garbage_sorting",
+            "category": rng.choice(["recyclable", "kitchen", "other"]),
+            "weight_kg": Decimal(str(round(rng.uniform(0.5, 3), 1))),
+            "occurred_at": morning + timedelta(minutes=rng.randint(0, 600)),
+        })
+    if profile == 4 and rng.random() < 0.4:
+        bodies.append({
+            "type": "ev_charging", "energy_kwh": Decimal(str(round(rng.uniform(10, 45), 1))),
+            "station_id": f"ZQ-{rng.randint(1, 40):03d}", "session_id": f"demo-{rng.getrandbits(40)}",
+            "occurred_at": morning + timedelta(minutes=rng.randint(0, 600)),
+        })
+    if rng.random() < 0.15:
+        bodies.append(trip(rng.choice(["car", "taxi", "motorbike"]), round(rng.uniform(3, 15), 1), 25))
+    return bodies
+
+
+def _seed_history(resident: Resident, profile: int) -> None:
+    if _has_actions(resident.id):
+        return
+    rng = random.Random(resident.id)
+    # 00:00 UTC is 08:00 in Zhaoqing: the day's actions fall between 08:00 and 18:00.
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    for days_ago in range(HISTORY_DAYS, 0, -1):
+        morning = today - timedelta(days=days_ago)
+        for body in _day_of_actions(rng, profile, morning):
+            occurred = body.get("ended_at") or body["occurred_at"]
+            actions.record_action(resident, body, now=occurred + timedelta(minutes=1))
+
+
+def _has_actions(resident_id: int) -> bool:
+    return db.session.scalar(select(exists().where(Action.resident_id == resident_id)))
+
+
 def _seed_residents() -> list[dict]:
     seeded = []
-    for phone, nickname, district_code, community in DEMO_RESIDENTS:
+    for profile, (phone, nickname, district_code, community) in enumerate(DEMO_RESIDENTS):
         resident = residents.find_or_create_by_phone(phone)
         residents.update_profile(
             resident,
             {"nickname": nickname, "district_code": district_code, "community": community},
         )
+        _seed_history(resident, profile)
         seeded.append({"phone": phone, "nickname": nickname})
     return seeded
 
 
 def seed() -> dict:
     load_reference_data()
-    return {"staff": _seed_staff(), "residents": _seed_residents()}
+    previous = _previous_credentials()
+    return {
+        "staff": _seed_staff(previous),
+        "partner": _seed_partner(),
+        "residents": _seed_residents(),
+    }
+

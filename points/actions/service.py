@@ -150,9 +150,13 @@ def record_action(
     *,
     source: str = "self_reported",
     partner_id: int | None = None,
+    now: datetime | None = None,
 ) -> Action:
-    """Validate and store an action; pay it at once unless it waits for review."""
-    now = utcnow()
+    """Validate and store an action; pay it at once unless it waits for review.
+
+    `now` is the moment of recording; only a seed of past history sets it.
+    """
+    now = now or utcnow()
     methodology = methodology_service.current_methodology()
     incoming = action_input(body, now)
     factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
