@@ -16,8 +16,8 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from backend import encryption
-from backend.clock import utcnow
 from backend.cli import load_reference_data
+from backend.clock import utcnow
 from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents.models import Resident
@@ -74,11 +74,15 @@ def _seed_partner() -> dict:
 
 def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
     """A resident's plausible actions on one day; each profile has its habits."""
+
     def trip(mode: str, km: float, duration: int) -> dict:
         started = morning + timedelta(minutes=rng.randint(0, 600))
         return {
-            "type": "trip", "mode": mode, "distance_km": Decimal(str(km)),
-            "started_at": started, "ended_at": started + timedelta(minutes=duration),
+            "type": "trip",
+            "mode": mode,
+            "distance_km": Decimal(str(km)),
+            "started_at": started,
+            "ended_at": started + timedelta(minutes=duration),
         }
 
     bodies = []
@@ -87,20 +91,28 @@ def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
     if profile == 1 and rng.random() < 0.6:
         bodies.append(trip("rail", round(rng.uniform(10, 40), 1), 30))
     if profile in (2, 3) and rng.random() < 0.7:
-        bodies.append({
-            "type": "garbage_sorting",
-            "category": rng.choice(["recyclable", "kitchen", "other"]),
-            "weight_kg": Decimal(str(round(rng.uniform(0.5, 3), 1))),
-            "occurred_at": morning + timedelta(minutes=rng.randint(0, 600)),
-        })
+        bodies.append(
+            {
+                "type": "garbage_sorting",
+                "category": rng.choice(["recyclable", "kitchen", "other"]),
+                "weight_kg": Decimal(str(round(rng.uniform(0.5, 3), 1))),
+                "occurred_at": morning + timedelta(minutes=rng.randint(0, 600)),
+            }
+        )
     if profile == 4 and rng.random() < 0.4:
-        bodies.append({
-            "type": "ev_charging", "energy_kwh": Decimal(str(round(rng.uniform(10, 45), 1))),
-            "station_id": f"ZQ-{rng.randint(1, 40):03d}", "session_id": f"demo-{rng.getrandbits(40)}",
-            "occurred_at": morning + timedelta(minutes=rng.randint(0, 600)),
-        })
+        bodies.append(
+            {
+                "type": "ev_charging",
+                "energy_kwh": Decimal(str(round(rng.uniform(10, 45), 1))),
+                "station_id": f"ZQ-{rng.randint(1, 40):03d}",
+                "session_id": f"demo-{rng.getrandbits(40)}",
+                "occurred_at": morning + timedelta(minutes=rng.randint(0, 600)),
+            }
+        )
     if rng.random() < 0.15:
-        bodies.append(trip(rng.choice(["car", "taxi", "motorbike"]), round(rng.uniform(3, 15), 1), 25))
+        bodies.append(
+            trip(rng.choice(["car", "taxi", "motorbike"]), round(rng.uniform(3, 15), 1), 25)
+        )
     return bodies
 
 
@@ -142,4 +154,3 @@ def seed() -> dict:
         "partner": _seed_partner(),
         "residents": _seed_residents(),
     }
-

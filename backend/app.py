@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin.cli import demo_cli
+from admin.review.api import blp as review_blp
 from backend import i18n
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
@@ -21,8 +22,8 @@ from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.health import blp as health_blp
 from backend.logging import configure_logging
-from points.photos import models as _photo_models  # noqa: F401 - until its api is registered
 from backend.residents.api import blp as me_blp
+from backend.staff.api import blp as staff_blp
 from backend.staff.cli import staff_cli
 from points.actions.api import blp as actions_blp
 from points.ledger.api import blp as ledger_blp
@@ -30,6 +31,7 @@ from points.methodology.api import blp as methodology_blp
 from points.methodology.service import load_methodology
 from points.partner.api import blp as partner_blp
 from points.partner.cli import partner_cli
+from points.photos import models as _photo_models  # noqa: F401 - until its api is registered
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -58,6 +60,9 @@ def create_app(config: Config | None = None) -> Flask:
     api.spec.components.security_scheme(
         "resident", {"type": "http", "scheme": "bearer", "description": "resident access token"}
     )
+    api.spec.components.security_scheme(
+        "staff", {"type": "http", "scheme": "bearer", "description": "staff access token"}
+    )
     register_error_handlers(app)
 
     app.extensions["sms_sender"] = sender_from_config(app.config)
@@ -68,10 +73,12 @@ def create_app(config: Config | None = None) -> Flask:
         districts_blp,
         auth_blp,
         me_blp,
+        staff_blp,
         methodology_blp,
         actions_blp,
         ledger_blp,
         partner_blp,
+        review_blp,
     ):
         api.register_blueprint(blueprint)
 

@@ -74,6 +74,12 @@ class Config:
     otp_limit_per_ip: str = "30 per hour"
     login_limit_per_ip: str = "60 per hour"
 
+    # Staff sign-in: a bearer token for the staff API; accounts lock after repeated failures
+    staff_token_ttl_seconds: int = 8 * 3600
+    staff_max_failed_logins: int = 5
+    staff_lockout_seconds: int = 900
+    staff_login_limit_per_ip: str = "30 per hour"
+
     # Actions: how far back a resident may record, and how much clock skew is tolerated
     action_max_age_days: int = 7
     action_clock_skew_seconds: int = 300

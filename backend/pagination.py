@@ -1,4 +1,4 @@
-"""Cursor pagination: {"items": [...], "next_cursor": "..." | null}, newest first by id."""
+"""Cursor pagination: {"items": [...], "next_cursor": "..." | null}, by id."""
 
 from __future__ import annotations
 
@@ -44,14 +44,20 @@ def _decode(cursor: str) -> int:
             fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor"
         ) from exc
     if value < 0:
-        raise ValidationFailed(fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor")
+        raise ValidationFailed(
+            fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor"
+        )
     return value
 
 
-def paginate(query: Select, id_column, limit: int, cursor: str | None) -> dict:
-    """One page of `query` ordered by `id_column` descending, after `cursor`."""
+def paginate(
+    query: Select, id_column, limit: int, cursor: str | None, *, oldest_first: bool = False
+) -> dict:
+    """One page of `query` ordered by `id_column` (newest first unless told), after `cursor`."""
     if cursor:
-        query = query.where(id_column < _decode(cursor))
-    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+        after = _decode(cursor)
+        query = query.where(id_column > after if oldest_first else id_column < after)
+    order = id_column.asc() if oldest_first else id_column.desc()
+    rows = list(db.session.scalars(query.order_by(order).limit(limit + 1)))
     next_cursor = _encode(getattr(rows[limit - 1], id_column.key)) if len(rows) > limit else None
     return {"items": rows[:limit], "next_cursor": next_cursor}

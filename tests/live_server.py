@@ -73,7 +73,9 @@ def _own_database(workdir: Path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield (
+            sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        )
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -94,15 +96,29 @@ def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
         }
         for command in (["db", "upgrade"], ["refdata", "load"]):
             subprocess.run(
-                [BIN / "flask", "--app", "wsgi", *command], env=env, cwd=ROOT, check=True,
+                [BIN / "flask", "--app", "wsgi", *command],
+                env=env,
+                cwd=ROOT,
+                check=True,
                 capture_output=True,
             )
         port = _free_port()
         log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
         process = subprocess.Popen(
-            [BIN / "gunicorn", "--workers", str(workers), "--threads", "4",
-             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            [
+                BIN / "gunicorn",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         engine = sa.create_engine(url)
         server = LiveServer(f"http://127.0.0.1:{port}", engine)

@@ -69,7 +69,9 @@ def test_car_taxi_and_motorbike_trips_count_but_earn_nothing(client, mode):
 @pytest.mark.parametrize("category", ["recyclable", "kitchen", "hazardous", "other"])
 def test_garbage_sorting_earns_kg_times_factor(client, category):
     me = sign_in(client)
-    response = record(client, me, {"type": "garbage_sorting", "category": category, "weight_kg": 1.55})
+    response = record(
+        client, me, {"type": "garbage_sorting", "category": category, "weight_kg": 1.55}
+    )
     assert response.status_code == 201
     assert response.json["co2e_g"] == expected_grams("1.55", "garbage_sorting", category)
     assert response.json["status"] == "approved"
@@ -98,7 +100,9 @@ def test_the_same_charging_session_is_recorded_once_whoever_claims_it(client):
 def test_account_and_ledger_follow_each_award(client):
     me = sign_in(client)
     first = record(client, me, trip("bus")).json
-    second = record(client, me, {"type": "garbage_sorting", "category": "kitchen", "weight_kg": 2}).json
+    second = record(
+        client, me, {"type": "garbage_sorting", "category": "kitchen", "weight_kg": 2}
+    ).json
     account = client.get("/api/v1/me/account", headers=me.headers).json
     total = first["points"] + second["points"]
     assert account["balance"] == total
@@ -117,7 +121,9 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     per_ride = expected_grams("1", "trip", "bus")
     paid = 0
     rides = CAPS["trip"] // per_ride + 1
-    responses = [record(client, me, trip("bus", 5, 20, ended_minutes_ago=5 + i)).json for i in range(rides)]
+    responses = [
+        record(client, me, trip("bus", 5, 20, ended_minutes_ago=5 + i)).json for i in range(rides)
+    ]
     for response in responses[:-1]:
         assert response["capped"] is False
         paid += response["points"]
@@ -131,7 +137,9 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     assert account["balance"] == CAPS["trip"]
     assert account["co2e_g_total"] == per_ride * (rides + 1)
     # another action type has its own cap
-    garbage = record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}).json
+    garbage = record(
+        client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}
+    ).json
     assert garbage["capped"] is False and garbage["points"] > 0
 
 
@@ -147,8 +155,10 @@ def test_caps_count_per_asia_shanghai_day(client):
     garbage = {"type": "garbage_sorting", "category": "recyclable", "weight_kg": 2.5}
     per_action = expected_grams("2.5", "garbage_sorting", "recyclable")
     cap = CAPS["garbage_sorting"]
-    filled = [record(client, me, {**garbage, "occurred_at": late.isoformat()}).json
-              for _ in range(-(-cap // per_action))]
+    filled = [
+        record(client, me, {**garbage, "occurred_at": late.isoformat()}).json
+        for _ in range(-(-cap // per_action))
+    ]
     assert sum(a["points"] for a in filled) == cap
     assert filled[-1]["capped"] is (cap % per_action != 0)
     next_day = record(client, me, {**garbage, "occurred_at": early.isoformat()}).json
@@ -168,7 +178,10 @@ def test_caps_count_per_asia_shanghai_day(client):
         (trip("bus", 130, 120), "distance_km"),
         ({**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]}, "ended_at"),
         ({"type": "garbage_sorting", "category": "other", "weight_kg": 31}, "weight_kg"),
-        ({"type": "ev_charging", "energy_kwh": 151, "station_id": "a", "session_id": "b"}, "energy_kwh"),
+        (
+            {"type": "ev_charging", "energy_kwh": 151, "station_id": "a", "session_id": "b"},
+            "energy_kwh",
+        ),
     ],
 )
 def test_implausible_actions_are_refused_and_nothing_is_written(client, body, field):
@@ -195,8 +208,13 @@ def test_future_and_too_old_times_are_refused(client):
 @pytest.mark.parametrize(
     "body",
     [
-        {"type": "trip", "mode": "rocket", "distance_km": 1, "started_at": "2026-01-01T00:00:00Z",
-         "ended_at": "2026-01-01T00:10:00Z"},
+        {
+            "type": "trip",
+            "mode": "rocket",
+            "distance_km": 1,
+            "started_at": "2026-01-01T00:00:00Z",
+            "ended_at": "2026-01-01T00:10:00Z",
+        },
         {"type": "trip", "mode": "bus"},
         {"type": "trip", "mode": "bus", "distance_km": -1, "started_at": "x", "ended_at": "y"},
         {"type": "garbage_sorting", "category": "other", "weight_kg": "NaN"},
@@ -224,11 +242,18 @@ def test_actions_of_another_resident_are_404(client):
 
 def test_action_list_is_paginated_newest_first(client):
     me = sign_in(client)
-    ids = [record(client, me, trip("walk", 1, 15, ended_minutes_ago=60 - i)).json["id"] for i in range(5)]
+    ids = [
+        record(client, me, trip("walk", 1, 15, ended_minutes_ago=60 - i)).json["id"]
+        for i in range(5)
+    ]
     first = client.get("/api/v1/actions?limit=2", headers=me.headers).json
     assert [a["id"] for a in first["items"]] == ids[::-1][:2]
-    second = client.get(f"/api/v1/actions?limit=2&cursor={first['next_cursor']}", headers=me.headers).json
-    third = client.get(f"/api/v1/actions?limit=2&cursor={second['next_cursor']}", headers=me.headers).json
+    second = client.get(
+        f"/api/v1/actions?limit=2&cursor={first['next_cursor']}", headers=me.headers
+    ).json
+    third = client.get(
+        f"/api/v1/actions?limit=2&cursor={second['next_cursor']}", headers=me.headers
+    ).json
     assert [a["id"] for a in second["items"] + third["items"]] == ids[::-1][2:]
     assert third["next_cursor"] is None
     bad = client.get("/api/v1/actions?cursor=!!!", headers=me.headers)

@@ -53,7 +53,9 @@ def test_daily_cap_holds_when_twenty_trips_arrive_at_once(server):
 
     def post(i):
         body = trip("bus", 5, 20, ended_minutes_ago=5 + i)
-        return server.call("POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"cap-{i}"})
+        return server.call(
+            "POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"cap-{i}"}
+        )
 
     replies = fire_together(20, post)
     assert [r.status for r in replies] == [201] * 20
@@ -91,7 +93,9 @@ def test_concurrent_claims_of_one_charging_session_record_it_once(server):
     body = {"type": "ev_charging", "energy_kwh": 30, "station_id": "RACE", "session_id": "1"}
 
     def post(i):
-        return server.call("POST", "/api/v1/actions", body, {**residents[i], "Idempotency-Key": "ev"})
+        return server.call(
+            "POST", "/api/v1/actions", body, {**residents[i], "Idempotency-Key": "ev"}
+        )
 
     replies = fire_together(10, post)
     assert sorted(r.status for r in replies) == [201] + [409] * 9

@@ -54,8 +54,14 @@ def test_a_signed_batch_credits_residents_by_phone(client, partner):
 
 def test_partner_ev_sessions_are_verified_and_paid_at_once(client, partner):
     me = sign_in(client)
-    event = {"event_id": "ev1", "resident": me.phone, "type": "ev_charging",
-             "energy_kwh": 10, "station_id": "S1", "session_id": "P-1"}
+    event = {
+        "event_id": "ev1",
+        "resident": me.phone,
+        "type": "ev_charging",
+        "energy_kwh": 10,
+        "station_id": "S1",
+        "session_id": "P-1",
+    }
     result = send(client, partner, [event]).json["results"][0]
     assert result["status"] == "accepted"
     assert result["points"] > 0
@@ -69,8 +75,9 @@ def test_a_resent_event_is_a_duplicate_and_pays_once(client, partner, db_session
     again = send(client, partner, events).json
     assert again["results"][0]["status"] == "duplicate"
     assert again["results"][0]["action_id"] == first["results"][0]["action_id"]
-    count = db_session.scalar(select(func.count()).select_from(Action).where(
-        Action.resident_id == me.resident["id"]))
+    count = db_session.scalar(
+        select(func.count()).select_from(Action).where(Action.resident_id == me.resident["id"])
+    )
     assert count == 1
 
 
@@ -100,21 +107,34 @@ def test_one_bad_event_never_sinks_the_batch(client, partner):
         ("ok-2", "accepted"),
     ]
     codes = [r["error"]["code"] for r in response.json["results"] if r["error"]]
-    assert codes[:4] == ["resident_unknown", "implausible_action", "type_not_allowed", "validation_error"]
+    assert codes[:4] == [
+        "resident_unknown",
+        "implausible_action",
+        "type_not_allowed",
+        "validation_error",
+    ]
     assert response.json["accepted"] == 2 and response.json["rejected"] == 6
 
 
 def test_residents_are_matched_by_a_linked_partner_id(client, partner):
     me = sign_in(client)
-    link = client.post("/api/v1/me/partner-links", json={"partner_key": partner["key"], "external_id": "CARD-778"},
-                       headers=me.headers)
+    link = client.post(
+        "/api/v1/me/partner-links",
+        json={"partner_key": partner["key"], "external_id": "CARD-778"},
+        headers=me.headers,
+    )
     assert link.status_code == 201
     result = send(client, partner, [bus_event("e9", "CARD-778")]).json["results"][0]
     assert result["status"] == "accepted"
-    assert client.get(f"/api/v1/actions/{result['action_id']}", headers=me.headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/actions/{result['action_id']}", headers=me.headers).status_code == 200
+    )
     other = sign_in(client)
-    taken = client.post("/api/v1/me/partner-links", json={"partner_key": partner["key"], "external_id": "CARD-778"},
-                        headers=other.headers)
+    taken = client.post(
+        "/api/v1/me/partner-links",
+        json={"partner_key": partner["key"], "external_id": "CARD-778"},
+        headers=other.headers,
+    )
     assert taken.status_code == 409
 
 
@@ -141,15 +161,21 @@ def test_a_tampered_body_is_refused(client, partner):
     me = sign_in(client)
     raw = json.dumps({"events": [bus_event("e1", me.phone)]}).encode()
     ts = str(int(time.time()))
-    headers = {"X-Partner-Key": partner["key"], "X-Timestamp": ts,
-               "X-Signature": signature_for(partner["secret"], ts, raw), "Content-Type": "application/json"}
+    headers = {
+        "X-Partner-Key": partner["key"],
+        "X-Timestamp": ts,
+        "X-Signature": signature_for(partner["secret"], ts, raw),
+        "Content-Type": "application/json",
+    }
     tampered = raw.replace(b'"distance_km": 8', b'"distance_km": 9')
     response = client.post("/api/v1/partner/events", data=tampered, headers=headers)
     assert response.status_code == 401
 
 
 def test_unknown_and_revoked_partners_are_401(app, client, partner):
-    assert send(client, {**partner, "key": "pk_nope"}, []).json["error"]["code"] == "partner_unknown"
+    assert (
+        send(client, {**partner, "key": "pk_nope"}, []).json["error"]["code"] == "partner_unknown"
+    )
     assert app.test_cli_runner().invoke(args=["partner", "revoke", partner["key"]]).exit_code == 0
     response = send(client, partner, [bus_event("e1", new_phone())])
     assert response.status_code == 401

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, request
+from flask import g
 from flask_babel import lazy_gettext as _l
 
 from backend.auth import service
 from backend.auth.models import ResidentSession
 from backend.errors import Unauthorized
 from backend.residents.models import Resident
+from backend.tokens import bearer_token
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="resident"'}
-
-
-def bearer_token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def resident_required(view):

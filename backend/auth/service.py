@@ -25,6 +25,7 @@ from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents.models import Resident
 from backend.residents.phone import phone_hmac
+from backend.tokens import new_token, token_hash
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,6 @@ def sms_sender() -> SmsSender:
 
 def wechat_login() -> WechatLogin:
     return current_app.extensions["wechat_login"]
-
-
-def _token_hash(token: str) -> str:
-    # Tokens carry 256 random bits, so a plain digest is enough to make a stolen table useless.
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _code_hash(phone_digest: str, code: str) -> str:
@@ -142,11 +138,11 @@ def login_with_wechat(code: str) -> TokenPair:
 
 def _new_tokens(session: ResidentSession) -> tuple[str, str, int]:
     config = current_app.config
-    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    access, refresh = new_token(), new_token()
     now = utcnow()
-    session.access_token_hash = _token_hash(access)
+    session.access_token_hash = token_hash(access)
     session.access_expires_at = now + timedelta(seconds=config["ACCESS_TOKEN_TTL_SECONDS"])
-    session.refresh_token_hash = _token_hash(refresh)
+    session.refresh_token_hash = token_hash(refresh)
     session.refresh_expires_at = now + timedelta(seconds=config["REFRESH_TOKEN_TTL_SECONDS"])
     return access, refresh, config["ACCESS_TOKEN_TTL_SECONDS"]
 
@@ -161,9 +157,7 @@ def _open_session(resident: Resident, method: str) -> TokenPair:
 
 def authenticate(access_token: str) -> ResidentSession:
     session = db.session.scalar(
-        select(ResidentSession).where(
-            ResidentSession.access_token_hash == _token_hash(access_token)
-        )
+        select(ResidentSession).where(ResidentSession.access_token_hash == token_hash(access_token))
     )
     if session is None or session.revoked_at is not None:
         raise Unauthorized(_l("The access token is not valid."), code="token_invalid")
@@ -174,7 +168,7 @@ def authenticate(access_token: str) -> ResidentSession:
 
 
 def refresh(refresh_token: str) -> TokenPair:
-    digest = _token_hash(refresh_token)
+    digest = token_hash(refresh_token)
     session = db.session.scalar(
         select(ResidentSession).where(ResidentSession.refresh_token_hash == digest)
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+
 from flask import current_app
 
 from backend import encryption

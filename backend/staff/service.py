@@ -1,14 +1,25 @@
-"""Creating staff users and setting their passwords."""
+"""Staff users: creating them, their passwords, and signing in to the staff API.
+
+A failed sign-in is committed before the error is raised: the failure count and the
+lock it leads to must outlive the rolled-back request.
+"""
 
 from __future__ import annotations
 
+import functools
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from backend.clock import utcnow
+from backend.errors import Unauthorized
 from backend.extensions import db
-from backend.staff.models import ROLES, StaffUser
+from backend.staff.models import ROLES, StaffSession, StaffUser
+from backend.tokens import new_token, token_hash
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -52,4 +63,84 @@ def set_password(user: StaffUser, password: str) -> None:
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    db.session.flush()
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    # Checked when the username is unknown, so that answer takes as long as a wrong password.
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
+def _invalid_credentials() -> Unauthorized:
+    # One answer for unknown, inactive and wrong: the response never says which usernames exist.
+    return Unauthorized(_l("The username or password is wrong."), code="invalid_credentials")
+
+
+def _record_failure(user: StaffUser) -> None:
+    """Count a failed sign-in and lock the account at the limit; committed by the caller."""
+    config = current_app.config
+    db.session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=StaffUser.failed_logins + 1)
+    )
+    # The counter starts again once locked: after the lock, a full allowance of tries.
+    db.session.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == user.id,
+            StaffUser.failed_logins >= config["STAFF_MAX_FAILED_LOGINS"],
+        )
+        .values(
+            failed_logins=0,
+            locked_until=utcnow() + timedelta(seconds=config["STAFF_LOCKOUT_SECONDS"]),
+        )
+    )
+
+
+def sign_in(username: str, password: str) -> tuple[str, StaffSession]:
+    """Open a session for the staff API; returns the bearer token (shown once) and the session."""
+    user = find_staff(username)
+    if user is None:
+        check_password_hash(_dummy_password_hash(), password)
+        raise _invalid_credentials()
+    matches = password_matches(user, password)
+    if not user.active:
+        raise _invalid_credentials()
+    if user.locked_until is not None and user.locked_until > utcnow():
+        raise Unauthorized(
+            _l("Too many failed sign-ins; this account is locked for a while."),
+            code="staff_locked",
+        )
+    if not matches:
+        _record_failure(user)
+        db.session.commit()
+        raise _invalid_credentials()
+    user.failed_logins = 0
+    user.locked_until = None
+    token = new_token()
+    ttl = current_app.config["STAFF_TOKEN_TTL_SECONDS"]
+    session = StaffSession(
+        staff_user=user, token_hash=token_hash(token), expires_at=utcnow() + timedelta(seconds=ttl)
+    )
+    db.session.add(session)
+    db.session.flush()
+    return token, session
+
+
+def authenticate(token: str) -> StaffSession:
+    """The live session behind a staff bearer token: not revoked, not expired, user active."""
+    session = db.session.scalar(
+        select(StaffSession).where(StaffSession.token_hash == token_hash(token))
+    )
+    if session is None or session.revoked_at is not None or not session.staff_user.active:
+        raise Unauthorized(_l("The access token is not valid."), code="token_invalid")
+    if session.expires_at <= utcnow():
+        raise Unauthorized(_l("The access token has expired; sign in again."), code="token_expired")
+    return session
+
+
+def sign_out(session: StaffSession) -> None:
+    session.revoked_at = utcnow()
     db.session.flush()

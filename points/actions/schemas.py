@@ -38,7 +38,9 @@ def _label(max_length: int, required: bool = False) -> ma.fields.String:
 
 class TripSchema(Schema):
     type = ma.fields.Constant("trip", required=True)
-    mode = ma.fields.String(required=True, metadata={"description": "walk, bike, bus, rail, car..."})
+    mode = ma.fields.String(
+        required=True, metadata={"description": "walk, bike, bus, rail, car..."}
+    )
     distance_km = _quantity("km travelled")
     started_at = _moment(True, "start of the trip")
     ended_at = _moment(True, "end of the trip")
@@ -54,7 +56,9 @@ class GarbageSortingSchema(Schema):
 class CleanPlateSchema(Schema):
     type = ma.fields.Constant("clean_plate", required=True)
     photo_id = ma.fields.String(
-        required=True, validate=ma.validate.Length(equal=32), metadata={"description": "from POST /api/v1/photos"}
+        required=True,
+        validate=ma.validate.Length(equal=32),
+        metadata={"description": "from POST /api/v1/photos"},
     )
     venue = _label(64)
     occurred_at = _moment(False, "when; now if omitted")
@@ -109,5 +113,6 @@ class ActionSchema(Schema):
 
 
 class ActionListArgsSchema(PageArgsSchema):
-    status = ma.fields.String(validate=ma.validate.OneOf(("approved", "pending_review", "rejected")))
-
+    status = ma.fields.String(
+        validate=ma.validate.OneOf(("approved", "pending_review", "rejected"))
+    )

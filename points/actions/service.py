@@ -88,7 +88,9 @@ def check_plausibility(methodology: MethodologyVersion, action: ActionInput, now
         raise _implausible({time_field: [_l("Must not be in the future.")]})
     max_age = config["ACTION_MAX_AGE_DAYS"]
     if action.occurred_at < now - timedelta(days=max_age):
-        raise _implausible({time_field: [_l("Must be within the last %(days)s days.", days=max_age)]})
+        raise _implausible(
+            {time_field: [_l("Must be within the last %(days)s days.", days=max_age)]}
+        )
 
     bounds = methodology.plausibility.get(action.type, {})
     if action.type == "trip":
@@ -97,29 +99,32 @@ def check_plausibility(methodology: MethodologyVersion, action: ActionInput, now
             raise _implausible({"ended_at": [_l("Must be after started_at.")]})
         if action.distance_km > mode_bounds["max_km"]:
             raise _implausible(
-                {"distance_km": [_l("At most %(max)s km for this mode.", max=mode_bounds["max_km"])]}
+                {
+                    "distance_km": [
+                        _l("At most %(max)s km for this mode.", max=mode_bounds["max_km"])
+                    ]
+                }
             )
         hours = Decimal((action.ended_at - action.started_at).total_seconds()) / 3600
         speed = action.distance_km / hours
         if speed > mode_bounds["max_kmh"]:
-            raise _implausible(
-                {
-                    "distance_km": [
-                        _l(
-                            "%(speed)s km/h is faster than the %(max)s km/h plausible for this mode.",
-                            speed=speed.quantize(Decimal(1)),
-                            max=mode_bounds["max_kmh"],
-                        )
-                    ]
-                }
+            too_fast = _l(
+                "%(speed)s km/h is faster than the %(max)s km/h plausible for this mode.",
+                speed=speed.quantize(Decimal(1)),
+                max=mode_bounds["max_kmh"],
             )
+            raise _implausible({"distance_km": [too_fast]})
     elif action.type == "garbage_sorting" and action.quantity > bounds["max_kg_per_action"]:
         raise _implausible(
             {"weight_kg": [_l("At most %(max)s kg per action.", max=bounds["max_kg_per_action"])]}
         )
     elif action.type == "ev_charging" and action.quantity > bounds["max_kwh_per_session"]:
         raise _implausible(
-            {"energy_kwh": [_l("At most %(max)s kWh per session.", max=bounds["max_kwh_per_session"])]}
+            {
+                "energy_kwh": [
+                    _l("At most %(max)s kWh per session.", max=bounds["max_kwh_per_session"])
+                ]
+            }
         )
 
 
@@ -191,13 +196,19 @@ def record_action(
     if incoming.photo_id is not None:
         photo = photos.photo_for_action(resident.id, incoming.photo_id)
         if db.session.scalar(select(Action.id).where(Action.photo_id == photo.id)):
-            raise Conflict(_l("This photo was already used for an action."), code="photo_already_used")
+            raise Conflict(
+                _l("This photo was already used for an action."), code="photo_already_used"
+            )
         action.photo_id = photo.id
         action.flags = photos.photo_flags(photo)
-    if action.dedup_key and db.session.scalar(select(Action.id).where(Action.dedup_key == action.dedup_key)):
+    if action.dedup_key and db.session.scalar(
+        select(Action.id).where(Action.dedup_key == action.dedup_key)
+    ):
         raise Conflict(_l("This event was already recorded."), code="duplicate_action")
 
-    reviewed_by_rule = source == "self_reported" and methodology.review.get(action.type) == "self_reported"
+    reviewed_by_rule = (
+        source == "self_reported" and methodology.review.get(action.type) == "self_reported"
+    )
     action.status = "pending_review" if reviewed_by_rule or action.flags else "approved"
     try:
         with db.session.begin_nested():
@@ -214,7 +225,9 @@ def record_action(
 def _pay(action: Action, methodology: MethodologyVersion) -> None:
     wanted = methodology_service.points_for(methodology, action.co2e_g)
     cap = methodology.daily_point_caps[action.type]
-    granted = ledger.grant_within_cap(action.resident_id, action.local_day, action.type, wanted, cap)
+    granted = ledger.grant_within_cap(
+        action.resident_id, action.local_day, action.type, wanted, cap
+    )
     action.points = granted
     action.capped = granted < wanted
     if granted:
@@ -240,9 +253,7 @@ def _pay(action: Action, methodology: MethodologyVersion) -> None:
 
 
 def _pending(action_id: int) -> Action:
-    action = db.session.scalar(
-        select(Action).where(Action.id == action_id).with_for_update()
-    )
+    action = db.session.scalar(select(Action).where(Action.id == action_id).with_for_update())
     if action is None:
         raise NotFound()
     if action.status != "pending_review":
@@ -283,5 +294,8 @@ def own_actions_query(resident_id: int, status: str | None = None):
     return query
 
 
-def review_queue_query(status: str = "pending_review"):
-    return select(Action).where(Action.status == status)
+def review_queue_query(status: str = "pending_review", action_type: str | None = None):
+    query = select(Action).where(Action.status == status)
+    if action_type:
+        query = query.where(Action.type == action_type)
+    return query

@@ -4,24 +4,36 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
 from backend.db import Base
 
 ENTRY_KINDS = (
-    "earn", "campaign_bonus", "checkin", "badge", "redeem", "refund", "adjustment", "expire"
+    "earn",
+    "campaign_bonus",
+    "checkin",
+    "badge",
+    "redeem",
+    "refund",
+    "adjustment",
+    "expire",
 )
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
 
 
 class Account(Base):
     __tablename__ = "account"
-    __table_args__ = (
-        CheckConstraint("balance >= 0", name="balance_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
 
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -57,7 +57,9 @@ def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry
             session.add(entry)
             session.flush()
     except IntegrityError:
-        if session.scalar(select(LedgerEntry).where(LedgerEntry.kind == kind, LedgerEntry.ref == ref)):
+        if session.scalar(
+            select(LedgerEntry).where(LedgerEntry.kind == kind, LedgerEntry.ref == ref)
+        ):
             return None
         raise
     return entry

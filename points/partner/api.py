@@ -70,7 +70,9 @@ class PartnerLinks(MethodView):
     @blp.response(201, LinkSchema)
     def post(self, body):
         """Link your account at a partner, so its events credit you"""
-        return service.link_resident(current_resident().id, body["partner_key"], body["external_id"])
+        return service.link_resident(
+            current_resident().id, body["partner_key"], body["external_id"]
+        )
 
 
 @blp.route("/me/partner-links/<int:link_id>")

@@ -146,8 +146,12 @@ def _resident_for(partner: PartnerClient, reference: str) -> Resident | None:
 def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
     event_id = event.get("event_id") if isinstance(event, dict) else None
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
-        return _rejected(None, "validation_error", _l("Some fields are not valid."),
-                         {"event_id": [_l("1 to 64 characters.")]})
+        return _rejected(
+            None,
+            "validation_error",
+            _l("Some fields are not valid."),
+            {"event_id": [_l("1 to 64 characters.")]},
+        )
     earlier = db.session.scalar(
         select(PartnerEvent).where(
             PartnerEvent.partner_id == partner.id, PartnerEvent.event_id == event_id
@@ -160,21 +164,33 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
     schema = BODIES.get(body.get("type"))
     if schema is None or body["type"] == "clean_plate":
         # Clean Plate needs a resident's own photo: partners cannot send it.
-        return _rejected(event_id, "validation_error", _l("Some fields are not valid."),
-                         {"type": [_l("Not an action type partners can report.")]})
+        return _rejected(
+            event_id,
+            "validation_error",
+            _l("Some fields are not valid."),
+            {"type": [_l("Not an action type partners can report.")]},
+        )
     try:
         parsed = schema().load(body)
     except ma.ValidationError as exc:
-        return _rejected(event_id, "validation_error", _l("Some fields are not valid."), exc.messages)
+        return _rejected(
+            event_id, "validation_error", _l("Some fields are not valid."), exc.messages
+        )
     if not _allows(partner, parsed):
-        return _rejected(event_id, "type_not_allowed", _l("This partner may not report this action."))
+        return _rejected(
+            event_id, "type_not_allowed", _l("This partner may not report this action.")
+        )
     resident = _resident_for(partner, reference) if isinstance(reference, str) else None
     if resident is None or resident.status != "active":
         return _rejected(event_id, "resident_unknown", _l("No active resident matches this event."))
     try:
         with db.session.begin_nested():
-            action = actions.record_action(resident, parsed, source="partner", partner_id=partner.id)
-            db.session.add(PartnerEvent(partner_id=partner.id, event_id=event_id, action_id=action.id))
+            action = actions.record_action(
+                resident, parsed, source="partner", partner_id=partner.id
+            )
+            db.session.add(
+                PartnerEvent(partner_id=partner.id, event_id=event_id, action_id=action.id)
+            )
             db.session.flush()
     except IntegrityError:
         return EventResult(event_id, "duplicate")
@@ -184,9 +200,7 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
         return _rejected(event_id, exc.code, exc.message, exc.fields)
     except AppError as exc:
         return _rejected(event_id, exc.code, exc.message, exc.fields)
-    return EventResult(
-        event_id, "accepted", action.id, action.co2e_g, action.points, action.capped
-    )
+    return EventResult(event_id, "accepted", action.id, action.co2e_g, action.points, action.capped)
 
 
 def ingest_batch(partner: PartnerClient, events: list) -> list[EventResult]:
@@ -219,7 +233,9 @@ def link_resident(resident_id: int, partner_key: str, external_id: str) -> Partn
             _l("This partner account, or your account at this partner, is already linked."),
             code="partner_link_exists",
         )
-    link = PartnerResidentLink(partner_id=partner.id, external_id=external_id, resident_id=resident_id)
+    link = PartnerResidentLink(
+        partner_id=partner.id, external_id=external_id, resident_id=resident_id
+    )
     try:
         with db.session.begin_nested():
             db.session.add(link)

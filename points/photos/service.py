@@ -1,19 +1,235 @@
-"""PLACEHOLDER written by the lead so the app imports while the photo service is built:
-replace this whole file with the real service (same function names and signatures)."""
+"""Evidence photos: accepted by content, bounded, stripped of metadata, re-encoded, fingerprinted.
+
+Only JPEG, PNG and WebP as Pillow detects them are accepted; the pixel count is checked
+from the header before any pixel is decoded. A photo within three bits (difference
+hash) of an earlier photo, anyone's, is marked as its duplicate for reviewers.
+"""
 
 from __future__ import annotations
 
-from backend.errors import ValidationFailed
+import io
+import struct
+import uuid
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps
+from sqlalchemy import or_, select
+from werkzeug.datastructures import FileStorage
+
+from backend.clock import utcnow
+from backend.errors import AppError, NotFound, ValidationFailed
+from backend.extensions import db
 from points.photos.models import Photo
+from points.photos.storage import PhotoStore
+
+# Pillow's names for the content it detects; MPO is a JPEG with extra frames (phone cameras).
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+DETECTED_AS_JPEG = ("JPEG", "MPO")
+JPEG_QUALITY = 85
+THUMBNAIL_EDGE = 320
+DUPLICATE_MAX_DISTANCE = 3
+# Pillow's ways of saying that pixel data is broken or cut short.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 
 
-def store_photo(resident_id: int, upload) -> Photo:
-    raise NotImplementedError
+class PhotoTooLarge(AppError):
+    status = 413
+    code = "photo_too_large"
+
+
+def _store() -> PhotoStore:
+    return current_app.extensions["photo_store"]
+
+
+def _refuse_unsupported() -> ValidationFailed:
+    message = _l("Send a JPEG, PNG or WebP photo.")
+    return ValidationFailed(message, code="photo_format_unsupported", fields={"file": [message]})
+
+
+def _refuse_unreadable() -> ValidationFailed:
+    message = _l("The photo could not be read; it may be damaged or incomplete.")
+    return ValidationFailed(message, code="photo_unreadable", fields={"file": [message]})
+
+
+def _refuse_too_many_pixels(max_pixels: int) -> PhotoTooLarge:
+    message = _l(
+        "The photo may have at most %(megapixels)s million pixels.",
+        megapixels=f"{max_pixels / 1_000_000:g}",
+    )
+    return PhotoTooLarge(message, code="photo_too_many_pixels", fields={"file": [message]})
+
+
+def _read_bounded(upload: FileStorage, max_bytes: int) -> bytes:
+    data = upload.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        message = _l(
+            "The photo may be at most %(megabytes)s MB.", megabytes=f"{max_bytes / 2**20:.3g}"
+        )
+        raise PhotoTooLarge(message, fields={"file": [message]})
+    return data
+
+
+def _open_bounded(data: bytes, max_pixels: int, max_edge: int) -> Image.Image:
+    """The image, opened by its content and decoded only once its size is known to be safe."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except Image.UnidentifiedImageError as exc:
+        raise _refuse_unsupported() from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own limit, far above ours, is checked on open; where warnings are
+        # errors (the test suite) its warning arrives here as an exception.
+        raise _refuse_too_many_pixels(max_pixels) from exc
+    except DECODE_ERRORS as exc:
+        raise _refuse_unreadable() from exc
+    if image.format not in (*DETECTED_AS_JPEG, "PNG", "WEBP"):
+        raise _refuse_unsupported()
+    width, height = image.size
+    if width * height > max_pixels:
+        raise _refuse_too_many_pixels(max_pixels)
+    # A JPEG can decode straight at a smaller scale: less memory for large photos.
+    image.draft("RGB", (max_edge, max_edge))
+    try:
+        image.load()
+    except DECODE_ERRORS as exc:
+        raise _refuse_unreadable() from exc
+    return image
+
+
+def _upright_rgb(image: Image.Image, max_edge: int) -> Image.Image:
+    """Turned as the camera meant, flattened onto white, no longer edge than `max_edge`."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", rgba.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
+    else:
+        image = image.convert("RGB")
+    image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    return image
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    # Nothing but pixels is written: no EXIF (GPS), ICC profile, XMP or comment.
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def difference_hash(image: Image.Image) -> int:
+    """64-bit dHash: grey 9x8, one bit per pair of neighbours, set where the left is brighter."""
+    small = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    pixels = small.tobytes()
+    value = 0
+    for row in range(8):
+        for column in range(8):
+            left, right = pixels[row * 9 + column], pixels[row * 9 + column + 1]
+            value = (value << 1) | (left > right)
+    return value
+
+
+def _signed64(value: int) -> int:
+    """The unsigned hash as the signed 64-bit integer a BIGINT column holds."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _unsigned64(value: int) -> int:
+    return value & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _bands(value: int) -> tuple[int, int, int, int]:
+    return tuple((value >> (16 * i)) & 0xFFFF for i in range(4))  # type: ignore[return-value]
+
+
+def _earlier_duplicate(value: int) -> str | None:
+    """The closest earlier photo within DUPLICATE_MAX_DISTANCE bits, the oldest on a tie.
+
+    Hashes that close share at least one of the four bands, so the index narrows the
+    search and the exact distance is counted here.
+    """
+    band0, band1, band2, band3 = _bands(value)
+    candidates = db.session.execute(
+        select(Photo.id, Photo.dhash)
+        .where(
+            or_(
+                Photo.dhash_band0 == band0,
+                Photo.dhash_band1 == band1,
+                Photo.dhash_band2 == band2,
+                Photo.dhash_band3 == band3,
+            )
+        )
+        .order_by(Photo.created_at, Photo.id)
+    )
+    best_id, best_distance = None, DUPLICATE_MAX_DISTANCE + 1
+    for photo_id, dhash in candidates:
+        distance = (value ^ _unsigned64(dhash)).bit_count()
+        if distance < best_distance:
+            best_id, best_distance = photo_id, distance
+    return best_id
+
+
+def store_photo(resident_id: int, upload: FileStorage) -> Photo:
+    """Check, clean and store an uploaded photo and its thumbnail; flag a near-copy."""
+    config = current_app.config
+    max_edge = config["PHOTO_MAX_EDGE"]
+    data = _read_bounded(upload, config["PHOTO_MAX_BYTES"])
+    with _open_bounded(data, config["PHOTO_MAX_PIXELS"], max_edge) as original:
+        try:
+            image = _upright_rgb(original, max_edge)
+        except DECODE_ERRORS as exc:
+            raise _refuse_unreadable() from exc
+    thumbnail = image.copy()
+    thumbnail.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.LANCZOS)
+    encoded = _jpeg(image)
+    fingerprint = difference_hash(image)
+
+    photo_id = uuid.uuid4().hex
+    folder = utcnow().strftime("%Y/%m")
+    photo = Photo(
+        id=photo_id,
+        resident_id=resident_id,
+        width=image.width,
+        height=image.height,
+        byte_size=len(encoded),
+        storage_key=f"{folder}/{photo_id}.jpg",
+        thumbnail_key=f"{folder}/{photo_id}_thumb.jpg",
+        dhash=_signed64(fingerprint),
+        duplicate_of_id=_earlier_duplicate(fingerprint),
+    )
+    photo.dhash_band0, photo.dhash_band1, photo.dhash_band2, photo.dhash_band3 = _bands(fingerprint)
+    # Files first: a failed request may leave an unreferenced file, never a row without one.
+    store = _store()
+    store.put(photo.storage_key, encoded)
+    store.put(photo.thumbnail_key, _jpeg(thumbnail))
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def get_photo(photo_id: str) -> Photo:
+    """Any resident's photo, for staff; an unknown id is 404."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        raise NotFound(_l("No such photo."), code="photo_not_found")
+    return photo
 
 
 def photo_for_action(resident_id: int, photo_id: str) -> Photo:
-    raise ValidationFailed(fields={"photo_id": ["not found"]}, code="photo_not_found")
+    """The resident's own photo; another resident's is refused exactly like an unknown one."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.resident_id != resident_id:
+        raise ValidationFailed(fields={"photo_id": [_l("No such photo.")]}, code="photo_not_found")
+    return photo
 
 
 def photo_flags(photo: Photo) -> list[str]:
+    """Flags an action carrying this photo inherits: a near-copy goes to review."""
     return ["duplicate_photo"] if photo.duplicate_of_id else []
+
+
+def open_image(photo: Photo) -> bytes:
+    return _store().open(photo.storage_key)
+
+
+def open_thumbnail(photo: Photo) -> bytes:
+    return _store().open(photo.thumbnail_key)

@@ -1,0 +1,60 @@
+"""/api/v1/staff/auth/*, /api/v1/staff/me: staff sign-in for the staff JSON API."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_limiter.util import get_remote_address
+
+from backend.api import Blueprint
+from backend.extensions import limiter
+from backend.staff import service
+from backend.staff.guard import current_staff, current_staff_session, staff_required
+from backend.staff.schemas import StaffLoginSchema, StaffProfileSchema, StaffTokenSchema
+
+blp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/staff", description="Staff: sign-in")
+STAFF = [{"staff": []}]
+
+login_per_ip = limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_LIMIT_PER_IP"],
+    key_func=get_remote_address,
+    scope="staff-login-ip",
+)
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    decorators = [login_per_ip]
+
+    @blp.arguments(StaffLoginSchema)
+    @blp.response(200, StaffTokenSchema)
+    def post(self, body):
+        """Sign in with a username and password; the account locks after repeated failures"""
+        token, session = service.sign_in(body["username"], body["password"])
+        return {
+            "access_token": token,
+            "expires_in": current_app.config["STAFF_TOKEN_TTL_SECONDS"],
+            "staff": session.staff_user,
+        }
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    decorators = [staff_required()]
+
+    @blp.doc(security=STAFF)
+    @blp.response(204)
+    def post(self):
+        """End this session: its token stops working"""
+        service.sign_out(current_staff_session())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    decorators = [staff_required()]
+
+    @blp.doc(security=STAFF)
+    @blp.response(200, StaffProfileSchema)
+    def get(self):
+        """The signed-in staff user, with the permissions of their role"""
+        return current_staff()
