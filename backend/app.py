@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin.cli import demo_cli
+from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.review.api import blp as review_blp
 from backend import i18n
 from backend.api import OPENAPI_SETTINGS
@@ -25,13 +26,21 @@ from backend.logging import configure_logging
 from backend.residents.api import blp as me_blp
 from backend.staff.api import blp as staff_blp
 from backend.staff.cli import staff_cli
+from campaigns import service as campaigns_service
+from campaigns.api import blp as campaigns_blp
+from campaigns.badges import service as badges_service
+from campaigns.badges.api import blp as badges_blp
+from campaigns.leaderboards import service as leaderboards_service
+from campaigns.leaderboards.api import blp as leaderboards_blp
 from points.actions.api import blp as actions_blp
 from points.ledger.api import blp as ledger_blp
 from points.methodology.api import blp as methodology_blp
 from points.methodology.service import load_methodology
 from points.partner.api import blp as partner_blp
 from points.partner.cli import partner_cli
-from points.photos import models as _photo_models  # noqa: F401 - until its api is registered
+from points.photos.api import blp as photos_blp
+from points.photos.storage import store_from_config
+from points.signals import action_approved
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -67,6 +76,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.extensions["sms_sender"] = sender_from_config(app.config)
     app.extensions["wechat_login"] = login_from_config(app.config)
+    app.extensions["photo_store"] = store_from_config(app.config)
 
     for blueprint in (
         health_blp,
@@ -76,11 +86,19 @@ def create_app(config: Config | None = None) -> Flask:
         staff_blp,
         methodology_blp,
         actions_blp,
+        photos_blp,
         ledger_blp,
         partner_blp,
         review_blp,
+        leaderboards_blp,
+        badges_blp,
+        campaigns_blp,
+        staff_campaigns_blp,
     ):
         api.register_blueprint(blueprint)
+    action_approved.connect(leaderboards_service.on_action_approved)
+    action_approved.connect(badges_service.on_action_approved)
+    action_approved.connect(campaigns_service.on_action_approved)
 
     register_reference_loader(app, lambda: f"districts: {load_districts()}")
     register_reference_loader(app, load_methodology)

@@ -87,6 +87,16 @@ class Config:
     # Partner feeds: signed batches older or newer than this are refused
     partner_signature_window_seconds: int = 300
 
+    # Evidence photos: bytes and pixels are bounded (decompression bombs); the stored copy
+    # is re-encoded no longer than photo_max_edge; an empty directory means <instance>/photos
+    photo_max_bytes: int = 8 * 1024 * 1024
+    photo_max_pixels: int = 40_000_000
+    photo_max_edge: int = 2048
+    photo_storage_dir: str = ""
+
+    # Share cards invite friends to this address ({code} is the inviter's code)
+    invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"
+
     # Adapters
     sms_sender: str = "console"  # console | aliyun
     aliyun_sms_access_key_id: str = ""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import Flask, Response, request
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -126,6 +127,15 @@ class Database:
             yield
         finally:
             _write_intent.reset(token)
+
+    def insert_ignoring_conflict(self, model, **values) -> bool:
+        """INSERT ... ON CONFLICT DO NOTHING: make a row that may exist, without a race.
+
+        Returns whether this call created it.
+        """
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
+        return self.session.execute(statement).rowcount == 1
 
     @property
     def dialect(self) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import random
 from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFilter
 
 _phones = itertools.count(1)
 
@@ -71,3 +75,82 @@ def record(client, who: SignedIn, body: dict, key: str | None = None):
     """POST /api/v1/actions with a fresh idempotency key unless one is given."""
     headers = {**who.headers, "Idempotency-Key": key or f"test-key-{next(_keys)}"}
     return client.post("/api/v1/actions", json=body, headers=headers)
+
+
+def photo_like(seed: int, size: tuple[int, int] = (1200, 900)) -> Image.Image:
+    """Gradient, overlapping shapes, a little blur: content whose dHash is not degenerate."""
+    rng = random.Random(seed)
+    width, height = size
+    grey = Image.linear_gradient("L").resize(size).convert("RGB")
+    tint = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    image = Image.blend(grey, tint, 0.5)
+    draw = ImageDraw.Draw(image)
+    for _ in range(25):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1, y1 = x0 + rng.randrange(40, width // 2), y0 + rng.randrange(40, height // 2)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x0, y0, x1, y1), fill=colour)
+    return image.filter(ImageFilter.GaussianBlur(3))
+
+
+def encode(image: Image.Image, image_format: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, image_format, **params)
+    return out.getvalue()
+
+
+def upload(client, who, data: bytes, filename: str = "photo.jpg", content_type="image/jpeg"):
+    return client.post(
+        "/api/v1/photos",
+        data={"file": (io.BytesIO(data), filename, content_type)},
+        headers=who.headers,
+        content_type="multipart/form-data",
+    )
+
+
+def upload_photo(client, who: SignedIn, seed: int = 1) -> str:
+    """Upload a photo-like JPEG; returns its photo_id."""
+    response = upload(client, who, encode(photo_like(seed), "JPEG", quality=90))
+    assert response.status_code == 201, response.json
+    return response.json["photo_id"]
+
+
+_staff = itertools.count(1)
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def staff_headers(app, client, role: str) -> dict:
+    """A new staff user of `role`, signed in; returns the Authorization header."""
+    username = f"{role}-{next(_staff)}"
+    result = app.test_cli_runner().invoke(
+        args=["staff", "create", username, "--role", role, "--password", STAFF_PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    response = client.post(
+        "/api/v1/staff/auth/login", json={"username": username, "password": STAFF_PASSWORD}
+    )
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def make_campaign(client, staff: dict, *, publish: bool = True, **fields) -> dict:
+    """A campaign running from yesterday for a week unless told otherwise."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    body = {
+        "title": "全国节能宣传周",
+        "event_key": "energy_saving_week",
+        "starts_at": (now - timedelta(days=1)).isoformat(),
+        "ends_at": (now + timedelta(days=6)).isoformat(),
+        **fields,
+    }
+    response = client.post("/api/v1/staff/campaigns", json=body, headers=staff)
+    assert response.status_code == 201, response.json
+    campaign = response.json
+    if publish:
+        published = client.post(f"/api/v1/staff/campaigns/{campaign['id']}/publish", headers=staff)
+        assert published.status_code == 200, published.json
+        campaign = published.json
+    return campaign

@@ -44,7 +44,7 @@ class LiveServer:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:
                 raw = response.read()
                 return Reply(response.status, json.loads(raw) if raw else {})
         except urllib.error.HTTPError as error:
@@ -94,7 +94,7 @@ def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
             "LOG_LEVEL": "WARNING",
         }
-        for command in (["db", "upgrade"], ["refdata", "load"]):
+        for command in (["db", "upgrade", "heads"], ["refdata", "load"]):
             subprocess.run(
                 [BIN / "flask", "--app", "wsgi", *command],
                 env=env,

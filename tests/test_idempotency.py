@@ -24,7 +24,7 @@ def test_same_key_and_body_returns_the_stored_response(client, db_session):
     assert again.json == first.json
     assert again.headers["Idempotent-Replayed"] == "true"
     assert _count(db_session, Action, resident_id=me.resident["id"]) == 1
-    assert _count(db_session, LedgerEntry, resident_id=me.resident["id"]) == 1
+    assert _count(db_session, LedgerEntry, resident_id=me.resident["id"], kind="earn") == 1
 
 
 def test_same_key_with_another_body_is_422_and_changes_nothing(client, db_session):

@@ -7,7 +7,6 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import local_day, utcnow
@@ -23,14 +22,8 @@ class InsufficientPoints(ValidationFailed):
     message = _l("Not enough points.")
 
 
-def _insert_ignoring_conflict(model, **values) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING: creates a row that may exist, without a race."""
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    db.session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
-
-
 def ensure_account(resident_id: int) -> None:
-    _insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
+    db.insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
 
 
 def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry | None:
@@ -81,7 +74,7 @@ def lock_day(resident_id: int, day: date, action_type: str) -> DailyPoints:
     count the day's actions (caps, meals per day) take this lock first, so concurrent
     requests of one resident are decided one after the other.
     """
-    _insert_ignoring_conflict(
+    db.insert_ignoring_conflict(
         DailyPoints, resident_id=resident_id, local_day=day, action_type=action_type, points=0
     )
     return db.session.scalars(

@@ -23,9 +23,8 @@ from backend.extensions import db
 from points.photos.models import Photo
 from points.photos.storage import PhotoStore
 
-# Pillow's names for the content it detects; MPO is a JPEG with extra frames (phone cameras).
+# Pillow's names for the content it detects (a phone's MPO is detected as JPEG).
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
-DETECTED_AS_JPEG = ("JPEG", "MPO")
 JPEG_QUALITY = 85
 THUMBNAIL_EDGE = 320
 DUPLICATE_MAX_DISTANCE = 3
@@ -70,20 +69,27 @@ def _read_bounded(upload: FileStorage, max_bytes: int) -> bytes:
     return data
 
 
+def _starts_as_accepted(data: bytes) -> bool:
+    """Whether the bytes begin as a JPEG, PNG or WebP does: a damaged one, not another kind."""
+    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (
+        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    )
+
+
 def _open_bounded(data: bytes, max_pixels: int, max_edge: int) -> Image.Image:
     """The image, opened by its content and decoded only once its size is known to be safe."""
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.UnidentifiedImageError as exc:
-        raise _refuse_unsupported() from exc
+        raise (
+            _refuse_unreadable() if _starts_as_accepted(data) else _refuse_unsupported()
+        ) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own limit, far above ours, is checked on open; where warnings are
-        # errors (the test suite) its warning arrives here as an exception.
+        # Pillow checks its own limit on open (a warning past ~89 million pixels, an error
+        # past twice that); where warnings are errors, as in the tests, both arrive here.
         raise _refuse_too_many_pixels(max_pixels) from exc
     except DECODE_ERRORS as exc:
         raise _refuse_unreadable() from exc
-    if image.format not in (*DETECTED_AS_JPEG, "PNG", "WEBP"):
-        raise _refuse_unsupported()
     width, height = image.size
     if width * height > max_pixels:
         raise _refuse_too_many_pixels(max_pixels)
@@ -138,7 +144,7 @@ def _unsigned64(value: int) -> int:
 
 
 def _bands(value: int) -> tuple[int, int, int, int]:
-    return tuple((value >> (16 * i)) & 0xFFFF for i in range(4))  # type: ignore[return-value]
+    return (value & 0xFFFF, (value >> 16) & 0xFFFF, (value >> 32) & 0xFFFF, value >> 48)
 
 
 def _earlier_duplicate(value: int) -> str | None:
@@ -184,7 +190,9 @@ def store_photo(resident_id: int, upload: FileStorage) -> Photo:
     fingerprint = difference_hash(image)
 
     photo_id = uuid.uuid4().hex
-    folder = utcnow().strftime("%Y/%m")
+    now = utcnow()
+    folder = now.strftime("%Y/%m")
+    band0, band1, band2, band3 = _bands(fingerprint)
     photo = Photo(
         id=photo_id,
         resident_id=resident_id,
@@ -194,9 +202,13 @@ def store_photo(resident_id: int, upload: FileStorage) -> Photo:
         storage_key=f"{folder}/{photo_id}.jpg",
         thumbnail_key=f"{folder}/{photo_id}_thumb.jpg",
         dhash=_signed64(fingerprint),
+        dhash_band0=band0,
+        dhash_band1=band1,
+        dhash_band2=band2,
+        dhash_band3=band3,
         duplicate_of_id=_earlier_duplicate(fingerprint),
+        created_at=now,
     )
-    photo.dhash_band0, photo.dhash_band1, photo.dhash_band2, photo.dhash_band3 = _bands(fingerprint)
     # Files first: a failed request may leave an unreferenced file, never a row without one.
     store = _store()
     store.put(photo.storage_key, encoded)

@@ -1,0 +1,1 @@
+"""The staff JSON API for campaigns and their check-in points."""

@@ -1,0 +1,1 @@
+"""Badges and streaks: milestones awarded once per resident, optionally with points."""

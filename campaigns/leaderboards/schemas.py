@@ -1,0 +1,78 @@
+"""Leaderboards at the HTTP edge: which board, and each place on it without personal data."""
+
+import marshmallow as ma
+
+from backend.api import Schema
+from campaigns.leaderboards.service import PERIODS
+
+PERIOD = ma.fields.String(
+    load_default="week",
+    validate=ma.validate.OneOf(PERIODS),
+    metadata={"description": "this ISO week, this month (Asia/Shanghai) or all time"},
+)
+
+
+class ResidentBoardArgsSchema(Schema):
+    period = PERIOD
+    district_code = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=16),
+        metadata={"description": "a code from GET /api/v1/districts; city-wide without it"},
+    )
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+
+class DistrictBoardArgsSchema(Schema):
+    period = PERIOD
+
+
+class ResidentPlaceSchema(Schema):
+    rank = ma.fields.Integer(metadata={"description": "ties share a rank: 1, 2, 2, 4"})
+    nickname = ma.fields.String(
+        metadata={"description": "the nickname, or a stable pseudonym when there is none"}
+    )
+    district_code = ma.fields.String(allow_none=True)
+    co2e_g = ma.fields.Integer(metadata={"description": "grams CO2e avoided in the period"})
+    is_me = ma.fields.Boolean()
+
+
+class MyPlaceSchema(Schema):
+    rank = ma.fields.Integer(
+        allow_none=True, metadata={"description": "null when you are not on this board"}
+    )
+    co2e_g = ma.fields.Integer(metadata={"description": "your grams CO2e in the period"})
+
+
+class ResidentBoardSchema(Schema):
+    period = ma.fields.String(metadata={"description": 'e.g. "w2026-48", "m2026-11", "all"'})
+    as_of = ma.fields.DateTime()
+    district_code = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(ResidentPlaceSchema))
+    me = ma.fields.Nested(MyPlaceSchema)
+
+
+class DistrictPlaceSchema(Schema):
+    rank = ma.fields.Integer(metadata={"description": "by co2e_g_per_participant; ties share"})
+    district_code = ma.fields.String()
+    name = ma.fields.String()
+    co2e_g = ma.fields.Integer()
+    participants = ma.fields.Integer(
+        metadata={"description": "residents with CO2e avoided in the period and district"}
+    )
+    co2e_g_per_participant = ma.fields.Integer(metadata={"description": "rounded down"})
+
+
+class MyDistrictSchema(Schema):
+    district_code = ma.fields.String()
+    rank = ma.fields.Integer(allow_none=True)
+
+
+class DistrictBoardSchema(Schema):
+    period = ma.fields.String()
+    as_of = ma.fields.DateTime()
+    items = ma.fields.List(ma.fields.Nested(DistrictPlaceSchema))
+    me = ma.fields.Nested(
+        MyDistrictSchema,
+        allow_none=True,
+        metadata={"description": "your district's place; null when you have no district"},
+    )

@@ -1,0 +1,145 @@
+"""Campaigns, their rules (versioned once published), enrolments and what each counted.
+
+Rules of a published campaign are never edited: a change is a new rules row effective
+from now, so actions keep the bonus of the rules in force when they happened.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.clock import utcnow
+from backend.db import Base
+from points.ledger.models import BigId
+
+CAMPAIGN_STATUSES = ("draft", "published", "ended")
+PROGRESS_SHARDS = 8  # concurrent awards spread their goal-progress updates over rows
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published', 'ended')", name="status_known"),
+        CheckConstraint("ends_at > starts_at", name="window_positive"),
+        Index("ix_campaign_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    event_key: Mapped[str | None] = mapped_column(String(32))  # from districts.json events
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    district_codes: Mapped[list] = mapped_column(JSON, default=list)  # empty: every district
+    goal_co2e_g: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    rules_history: Mapped[list[CampaignRules]] = relationship(
+        back_populates="campaign", order_by="CampaignRules.effective_from", lazy="selectin"
+    )
+
+    def rules_at(self, moment: datetime) -> CampaignRules:
+        """The rules in force at `moment` (the first rules before the first change)."""
+        current = self.rules_history[0]
+        for rules in self.rules_history:
+            if rules.effective_from <= moment:
+                current = rules
+        return current
+
+    @property
+    def rules(self) -> CampaignRules:
+        return self.rules_history[-1]
+
+    def targets(self, district_code: str | None) -> bool:
+        return not self.district_codes or district_code in self.district_codes
+
+
+class CampaignRules(Base):
+    __tablename__ = "campaign_rules"
+    __table_args__ = (UniqueConstraint("campaign_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    effective_from: Mapped[datetime]
+    # {"trip:bus": 200, "garbage_sorting": 150}: percent of the base points; a
+    # type:variant entry wins over its type.
+    multipliers: Mapped[dict] = mapped_column(JSON, default=dict)
+    join_bonus: Mapped[int] = mapped_column(default=0)
+    checkin_points: Mapped[int] = mapped_column(default=0)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="rules_history")
+
+    def multiplier_percent(self, action_type: str, variant: str) -> int:
+        specific = self.multipliers.get(f"{action_type}:{variant}")
+        return specific if specific is not None else self.multipliers.get(action_type, 100)
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolment"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True, index=True)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignAction(Base):
+    """An approved action a campaign counted: at most once, whatever the signal does."""
+
+    __tablename__ = "campaign_action"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    co2e_g: Mapped[int] = mapped_column(BigInteger)
+    bonus_points: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignProgress(Base):
+    """The collective CO2e, split over a few rows so concurrent awards do not queue on one."""
+
+    __tablename__ = "campaign_progress"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CheckinPoint(Base):
+    __tablename__ = "checkin_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(128))
+    points: Mapped[int]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    # Part of the signed token: rotating it invalidates every printed code at once.
+    token_nonce: Mapped[str] = mapped_column(String(32))
+    rotated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(lazy="joined")
+
+
+class Checkin(Base):
+    __tablename__ = "checkin"
+    __table_args__ = (UniqueConstraint("point_id", "resident_id", "local_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("checkin_point.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    local_day: Mapped[date]
+    points: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    point: Mapped[CheckinPoint] = relationship(lazy="joined")

@@ -1,0 +1,121 @@
+"""Campaigns, check-ins and enrolments at the HTTP edge (residents' and staff views)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from backend.api import Schema
+from backend.clock import LOCAL_TZ
+from backend.districts.service import read_reference_file
+
+EVENT_KEYS = tuple(event["key"] for event in read_reference_file()["events"])
+
+
+def _moment(**kwargs) -> ma.fields.AwareDateTime:
+    # Without an offset a time is Beijing time, as staff type it.
+    return ma.fields.AwareDateTime(default_timezone=LOCAL_TZ, **kwargs)
+
+
+class RulesSchema(Schema):
+    multipliers = ma.fields.Method("_multipliers", metadata={"description": '{"trip:bus": 2.0}'})
+    join_bonus = ma.fields.Integer()
+    checkin_points = ma.fields.Integer()
+    effective_from = ma.fields.DateTime()
+
+    def _multipliers(self, rules) -> dict[str, float]:
+        return {key: percent / 100 for key, percent in rules.multipliers.items()}
+
+
+class CampaignSchema(Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    event_key = ma.fields.String(allow_none=True)
+    starts_at = ma.fields.DateTime()
+    ends_at = ma.fields.DateTime()
+    district_codes = ma.fields.List(ma.fields.String(), metadata={"description": "empty: all"})
+    status = ma.fields.String()
+    rules = ma.fields.Nested(RulesSchema)
+    goal_co2e_g = ma.fields.Integer(allow_none=True)
+    progress_co2e_g = ma.fields.Integer()
+    participants = ma.fields.Integer()
+    enrolled = ma.fields.Boolean()
+
+
+class CampaignListSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(CampaignSchema))
+
+
+class StaffCampaignSchema(CampaignSchema):
+    rules_history = ma.fields.List(ma.fields.Nested(RulesSchema))
+    created_at = ma.fields.DateTime()
+    published_at = ma.fields.DateTime(allow_none=True)
+    closed_at = ma.fields.DateTime(allow_none=True)
+
+
+class CampaignWriteSchema(Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    description = ma.fields.String(validate=ma.validate.Length(max=2000))
+    event_key = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(EVENT_KEYS))
+    starts_at = _moment(required=True)
+    ends_at = _moment(required=True)
+    district_codes = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=16)))
+    goal_co2e_g = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1))
+    multipliers = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(max=64)),
+        values=ma.fields.Float(validate=ma.validate.Range(min=1, max=10)),
+        metadata={"description": 'x factor per action type or type:variant, e.g. {"trip:bus": 2}'},
+    )
+    join_bonus = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
+    checkin_points = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
+
+
+class CampaignEditSchema(CampaignWriteSchema):
+    """The same fields, each optional: load it with partial=True."""
+
+
+class CheckinPointWriteSchema(Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    place = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    points = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
+    starts_at = _moment()
+    ends_at = _moment()
+
+
+class CheckinPointSchema(Schema):
+    id = ma.fields.Integer()
+    campaign_id = ma.fields.Integer()
+    name = ma.fields.String()
+    place = ma.fields.String()
+    points = ma.fields.Integer()
+    starts_at = ma.fields.DateTime()
+    ends_at = ma.fields.DateTime()
+    token = ma.fields.String(metadata={"description": "what the QR code encodes"})
+    rotated_at = ma.fields.DateTime(allow_none=True)
+
+
+class CheckinPointListSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(CheckinPointSchema))
+
+
+class CheckinRequestSchema(Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=512))
+
+
+class CheckinSchema(Schema):
+    id = ma.fields.Integer()
+    campaign_id = ma.fields.Integer(attribute="point.campaign_id")
+    point_name = ma.fields.String(attribute="point.name")
+    place = ma.fields.String(attribute="point.place")
+    points = ma.fields.Integer()
+    local_day = ma.fields.Date()
+
+
+class EnrolmentSchema(Schema):
+    campaign_id = ma.fields.Integer()
+    enrolled_at = ma.fields.DateTime()
+    join_bonus = ma.fields.Integer()
+
+
+class StaffCampaignListArgs(Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(("draft", "published", "ended")))

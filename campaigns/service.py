@@ -1,0 +1,313 @@
+"""Campaign rules: creating, editing, publishing and ending; enrolment; bonuses; progress.
+
+Bonuses are written when points announces an approved action: one `campaign_bonus` entry
+per action per campaign (a unique cause), never a change to the base award. A bonus is
+the campaign's multiplier applied to the base points actually paid, after the daily cap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from backend.clock import utcnow
+from backend.districts.service import get_district
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.residents.models import Resident
+from campaigns.badges import service as badges
+from campaigns.models import (
+    PROGRESS_SHARDS,
+    Campaign,
+    CampaignAction,
+    CampaignProgress,
+    CampaignRules,
+    Enrolment,
+)
+from points.actions.models import ACTION_TYPES
+from points.ledger import service as ledger
+from points.methodology.service import read_packaged_file as read_methodology
+from points.signals import ActionApproved
+
+RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
+
+
+def _percent_multipliers(multipliers: dict[str, float]) -> dict[str, int]:
+    """{"trip:bus": 2} -> {"trip:bus": 200}; keys must name a known type (and variant)."""
+    variants = {
+        (row["action_type"], row["variant"]) for row in read_methodology()["factors"]
+    }
+    percents = {}
+    for key, factor in multipliers.items():
+        action_type, _, variant = key.partition(":")
+        if action_type not in ACTION_TYPES or (variant and (action_type, variant) not in variants):
+            raise ValidationFailed(
+                fields={"multipliers": {key: [_l("Not an action type or type:variant.")]}}
+            )
+        percents[key] = int((Decimal(str(factor)) * 100).to_integral_value(ROUND_HALF_UP))
+    return percents
+
+
+def _check_districts(codes: list[str]) -> None:
+    unknown = [code for code in codes if get_district(code) is None]
+    if unknown:
+        raise ValidationFailed(fields={"district_codes": [_l("Unknown district.")]})
+
+
+def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValidationFailed(fields={"ends_at": [_l("Must be after starts_at.")]})
+
+
+def create_campaign(data: dict, staff_id: int | None) -> Campaign:
+    _check_window(data["starts_at"], data["ends_at"])
+    _check_districts(data.get("district_codes", []))
+    campaign = Campaign(
+        title=data["title"],
+        description=data.get("description", ""),
+        event_key=data.get("event_key"),
+        starts_at=data["starts_at"],
+        ends_at=data["ends_at"],
+        district_codes=sorted(set(data.get("district_codes", []))),
+        goal_co2e_g=data.get("goal_co2e_g"),
+        created_by=staff_id,
+    )
+    campaign.rules_history.append(
+        CampaignRules(
+            effective_from=data["starts_at"],
+            multipliers=_percent_multipliers(data.get("multipliers", {})),
+            join_bonus=data.get("join_bonus", 0),
+            checkin_points=data.get("checkin_points", 0),
+        )
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
+    """Drafts change freely; a published campaign's rule changes apply from now on only."""
+    campaign = get_campaign(campaign_id)
+    if campaign.status == "ended":
+        raise Conflict(_l("An ended campaign cannot change."), code="campaign_ended")
+    published = campaign.status == "published"
+    if published and {"starts_at", "district_codes"} & changes.keys():
+        raise Conflict(
+            _l("A published campaign's start and districts cannot change."),
+            code="campaign_published",
+        )
+    starts_at = changes.get("starts_at", campaign.starts_at)
+    ends_at = changes.get("ends_at", campaign.ends_at)
+    _check_window(starts_at, ends_at)
+    if "district_codes" in changes:
+        _check_districts(changes["district_codes"])
+        campaign.district_codes = sorted(set(changes["district_codes"]))
+    for name in ("title", "description", "event_key", "goal_co2e_g"):
+        if name in changes:
+            setattr(campaign, name, changes[name])
+    campaign.starts_at, campaign.ends_at = starts_at, ends_at
+
+    rule_changes = {name: changes[name] for name in RULE_FIELDS if name in changes}
+    if "multipliers" in rule_changes:
+        rule_changes["multipliers"] = _percent_multipliers(rule_changes["multipliers"])
+    if rule_changes:
+        current = campaign.rules
+        if published:
+            new = CampaignRules(
+                effective_from=max(utcnow(), campaign.starts_at),
+                multipliers=current.multipliers,
+                join_bonus=current.join_bonus,
+                checkin_points=current.checkin_points,
+            )
+            campaign.rules_history.append(new)
+            current = new
+        else:
+            current.effective_from = starts_at
+        for name, value in rule_changes.items():
+            setattr(current, name, value)
+    elif not published:
+        campaign.rules.effective_from = starts_at
+    db.session.flush()
+    return campaign
+
+
+def publish_campaign(campaign_id: int) -> Campaign:
+    campaign = get_campaign(campaign_id)
+    if campaign.status != "draft":
+        raise Conflict(_l("Only a draft can be published."), code="campaign_not_draft")
+    if campaign.ends_at <= utcnow():
+        raise ValidationFailed(fields={"ends_at": [_l("The campaign would already be over.")]})
+    campaign.status = "published"
+    campaign.published_at = utcnow()
+    db.session.flush()
+    return campaign
+
+
+def end_campaign(campaign_id: int) -> Campaign:
+    campaign = get_campaign(campaign_id)
+    if campaign.status != "published":
+        raise Conflict(_l("Only a published campaign can be ended."), code="campaign_not_published")
+    now = utcnow()
+    campaign.status = "ended"
+    campaign.closed_at = now
+    campaign.ends_at = min(campaign.ends_at, now) if now > campaign.starts_at else campaign.ends_at
+    db.session.flush()
+    return campaign
+
+
+def staff_campaigns_query(status: str | None = None):
+    query = select(Campaign)
+    return query.where(Campaign.status == status) if status else query
+
+
+def visible_campaigns(resident: Resident) -> list[Campaign]:
+    """Published campaigns not yet over that target the resident's district."""
+    rows = db.session.scalars(
+        select(Campaign)
+        .where(Campaign.status == "published", Campaign.ends_at > utcnow())
+        .order_by(Campaign.starts_at)
+    )
+    return [c for c in rows if c.targets(resident.district_code)]
+
+
+def visible_campaign(resident: Resident, campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status == "draft" or not campaign.targets(resident.district_code):
+        raise NotFound()
+    return campaign
+
+
+def progress_g(campaign_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(CampaignProgress.co2e_g), 0)).where(
+            CampaignProgress.campaign_id == campaign_id
+        )
+    )
+
+
+def participants(campaign_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Enrolment).where(Enrolment.campaign_id == campaign_id)
+    )
+
+
+def is_enrolled(campaign_id: int, resident_id: int) -> bool:
+    return db.session.get(Enrolment, (campaign_id, resident_id)) is not None
+
+
+def enrol(resident: Resident, campaign_id: int) -> tuple[Enrolment, int]:
+    """Join a campaign: once; pays the join bonus once. Returns the enrolment and the bonus."""
+    campaign = visible_campaign(resident, campaign_id)
+    if campaign.status != "published" or campaign.ends_at <= utcnow():
+        raise Conflict(_l("This campaign is over."), code="campaign_over")
+    return _enrol(campaign, resident.id, already_ok=False)
+
+
+def ensure_enrolled(campaign: Campaign, resident_id: int) -> None:
+    """Taking part (a check-in) enrols a resident who had not joined yet."""
+    _enrol(campaign, resident_id, already_ok=True)
+
+
+def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[Enrolment, int]:
+    existing = db.session.get(Enrolment, (campaign.id, resident_id))
+    if existing is not None:
+        if already_ok:
+            return existing, 0
+        raise Conflict(_l("You have already joined this campaign."), code="already_enrolled")
+    try:
+        with db.session.begin_nested():
+            enrolment = Enrolment(campaign_id=campaign.id, resident_id=resident_id)
+            db.session.add(enrolment)
+    except IntegrityError as exc:
+        if already_ok:
+            return db.session.get(Enrolment, (campaign.id, resident_id)), 0
+        raise Conflict(
+            _l("You have already joined this campaign."), code="already_enrolled"
+        ) from exc
+    bonus = campaign.rules_at(utcnow()).join_bonus
+    if bonus:
+        ledger.post_entry(resident_id, "campaign_bonus", f"campaign:{campaign.id}/join/resident:{resident_id}", bonus)
+    badges.award_badge(resident_id, "campaign_participant")
+    return enrolment, bonus
+
+
+def bonus_points(base_points: int, percent: int) -> int:
+    return base_points * (percent - 100) // 100 if percent > 100 else 0
+
+
+def on_action_approved(sender, event: ActionApproved) -> None:
+    """Count the action for every running campaign the resident joined; pay their bonuses."""
+    running = db.session.scalars(
+        select(Campaign).where(
+            Campaign.status.in_(("published", "ended")),
+            Campaign.starts_at <= event.occurred_at,
+            Campaign.ends_at > event.occurred_at,
+            exists().where(
+                and_(Enrolment.campaign_id == Campaign.id, Enrolment.resident_id == event.resident_id)
+            ),
+        )
+    )
+    for campaign in running:
+        if not campaign.targets(event.district_code):
+            continue
+        percent = campaign.rules_at(event.occurred_at).multiplier_percent(
+            event.action_type, event.variant
+        )
+        bonus = bonus_points(event.points, percent)
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    CampaignAction(
+                        campaign_id=campaign.id,
+                        action_id=event.action_id,
+                        resident_id=event.resident_id,
+                        co2e_g=event.co2e_g,
+                        bonus_points=bonus,
+                    )
+                )
+        except IntegrityError:
+            continue  # this action was already counted for this campaign
+        _add_progress(campaign.id, event.action_id, event.co2e_g)
+        if bonus:
+            ledger.post_entry(
+                event.resident_id,
+                "campaign_bonus",
+                f"campaign:{campaign.id}/action:{event.action_id}",
+                bonus,
+            )
+
+
+def _add_progress(campaign_id: int, action_id: int, grams: int) -> None:
+    if not grams:
+        return
+    shard = action_id % PROGRESS_SHARDS
+    db.insert_ignoring_conflict(CampaignProgress, campaign_id=campaign_id, shard=shard, co2e_g=0)
+    db.session.execute(
+        update(CampaignProgress)
+        .where(CampaignProgress.campaign_id == campaign_id, CampaignProgress.shard == shard)
+        .values(co2e_g=CampaignProgress.co2e_g + grams)
+    )
+
+
+
+def describe(campaign: Campaign, resident_id: int | None = None) -> dict:
+    """A campaign with its live figures, as residents and staff see it."""
+    return {
+        **{c.key: getattr(campaign, c.key) for c in Campaign.__table__.columns},
+        "rules": campaign.rules,
+        "rules_history": campaign.rules_history,
+        "progress_co2e_g": progress_g(campaign.id),
+        "participants": participants(campaign.id),
+        "enrolled": resident_id is not None and is_enrolled(campaign.id, resident_id),
+    }

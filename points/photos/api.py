@@ -1,0 +1,25 @@
+"""POST /api/v1/photos: a resident uploads evidence for an action."""
+
+from flask.views import MethodView
+
+from backend.api import Blueprint, ErrorSchema
+from backend.auth.guard import current_resident, resident_required
+from points.photos import service
+from points.photos.schemas import PhotoSchema, PhotoUploadSchema
+
+blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="Evidence photos")
+
+
+@blp.route("")
+class Photos(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.arguments(PhotoUploadSchema, location="files")
+    @blp.response(201, PhotoSchema)
+    @blp.alt_response(
+        413, schema=ErrorSchema, description="photo_too_large or photo_too_many_pixels"
+    )
+    def post(self, files):
+        """Upload a photo (multipart field `file`): stored re-encoded, without EXIF or GPS"""
+        return service.store_photo(current_resident().id, files["file"])
