@@ -31,3 +31,4 @@ def seed() -> None:
         click.echo(f"  staff {user['role']:<15} {user['username']:<16} {user['password']}")
     click.echo(f"  residents: {', '.join(r['phone'] for r in credentials['residents'])}")
     click.echo(f"  partner key: {credentials['partner']['key']} (secret in the file)")
+    click.echo(f"  check-in tokens: {len(credentials['checkin_tokens'])} (in the file)")

@@ -23,6 +23,9 @@ from backend.residents import service as residents
 from backend.residents.models import Resident
 from backend.staff import service as staff
 from backend.staff.models import ROLES
+from campaigns import checkins
+from campaigns import service as campaigns
+from campaigns.models import Campaign
 from points.actions import service as actions
 from points.actions.models import Action
 from points.partner import service as partners
@@ -35,6 +38,7 @@ DEMO_RESIDENTS = (
     ("13800000005", "电车车主", "zq-newarea", None),
 )
 DEMO_PARTNER = "肇庆公交集团 (demo)"
+DEMO_CAMPAIGN = "全国节能宣传周 · 绿色出行（演示）"
 HISTORY_DAYS = 21
 
 
@@ -146,11 +150,41 @@ def _seed_residents() -> list[dict]:
     return seeded
 
 
+def _seed_campaign() -> list[str]:
+    """Energy Saving Week, running around today so the demo shows bonuses and check-ins."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.title == DEMO_CAMPAIGN))
+    if campaign is None:
+        now = utcnow()
+        campaign = campaigns.create_campaign(
+            {
+                "title": DEMO_CAMPAIGN,
+                "description": "节能宣传周期间乘公交积分翻倍，参加活动奖励 50 积分，到打卡点扫码签到再得积分。",
+                "event_key": "energy_saving_week",
+                "starts_at": now - timedelta(days=HISTORY_DAYS),
+                "ends_at": now + timedelta(days=7),
+                "multipliers": {"trip:bus": 2},
+                "join_bonus": 50,
+                "checkin_points": 30,
+                "goal_co2e_g": 500_000,
+            },
+            staff_id=None,
+        )
+        campaigns.publish_campaign(campaign.id)
+        for name, place in (("星湖绿道打卡点", "端州区星湖湿地公园东门"), ("鼎湖山低碳驿站", "鼎湖区鼎湖山景区入口")):
+            checkins.create_point(campaign.id, {"name": name, "place": place})
+        for phone, *_ in DEMO_RESIDENTS[:3]:
+            resident = residents.find_or_create_by_phone(phone)
+            campaigns.ensure_enrolled(campaign, resident.id)
+    return [checkins.token_for(point) for point in checkins.points_of(campaign.id)]
+
+
 def seed() -> dict:
     load_reference_data()
     previous = _previous_credentials()
+    tokens = _seed_campaign()
     return {
         "staff": _seed_staff(previous),
         "partner": _seed_partner(),
         "residents": _seed_residents(),
+        "checkin_tokens": tokens,
     }

@@ -72,6 +72,12 @@ class Conflict(AppError):
     message = _l("The request conflicts with the current state.")
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    message = _l("The request body is too large.")
+
+
 class ValidationFailed(AppError):
     status = 422
     code = "validation_error"

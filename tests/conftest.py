@@ -32,7 +32,8 @@ def app(tmp_path_factory):
         load_reference_data()
         db.session.commit()
         db.session.remove()
-    return app
+    yield app
+    db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

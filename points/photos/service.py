@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from werkzeug.datastructures import FileStorage
 
 from backend.clock import utcnow
-from backend.errors import AppError, NotFound, ValidationFailed
+from backend.errors import NotFound, PayloadTooLarge, ValidationFailed
 from backend.extensions import db
 from points.photos.models import Photo
 from points.photos.storage import PhotoStore
@@ -30,11 +30,6 @@ THUMBNAIL_EDGE = 320
 DUPLICATE_MAX_DISTANCE = 3
 # Pillow's ways of saying that pixel data is broken or cut short.
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
-
-
-class PhotoTooLarge(AppError):
-    status = 413
-    code = "photo_too_large"
 
 
 def _store() -> PhotoStore:
@@ -51,12 +46,12 @@ def _refuse_unreadable() -> ValidationFailed:
     return ValidationFailed(message, code="photo_unreadable", fields={"file": [message]})
 
 
-def _refuse_too_many_pixels(max_pixels: int) -> PhotoTooLarge:
+def _refuse_too_many_pixels(max_pixels: int) -> PayloadTooLarge:
     message = _l(
         "The photo may have at most %(megapixels)s million pixels.",
         megapixels=f"{max_pixels / 1_000_000:g}",
     )
-    return PhotoTooLarge(message, code="photo_too_many_pixels", fields={"file": [message]})
+    return PayloadTooLarge(message, code="photo_too_many_pixels", fields={"file": [message]})
 
 
 def _read_bounded(upload: FileStorage, max_bytes: int) -> bytes:
@@ -65,7 +60,7 @@ def _read_bounded(upload: FileStorage, max_bytes: int) -> bytes:
         message = _l(
             "The photo may be at most %(megabytes)s MB.", megabytes=f"{max_bytes / 2**20:.3g}"
         )
-        raise PhotoTooLarge(message, fields={"file": [message]})
+        raise PayloadTooLarge(message, code="photo_too_large", fields={"file": [message]})
     return data
 
 
