@@ -158,7 +158,9 @@ def _seed_campaign() -> list[str]:
         campaign = campaigns.create_campaign(
             {
                 "title": DEMO_CAMPAIGN,
-                "description": "节能宣传周期间乘公交积分翻倍，参加活动奖励 50 积分，到打卡点扫码签到再得积分。",
+                "description": (
+                    "节能宣传周期间乘公交积分翻倍，参加活动奖励 50 积分，到打卡点扫码签到再得积分。"
+                ),
                 "event_key": "energy_saving_week",
                 "starts_at": now - timedelta(days=HISTORY_DAYS),
                 "ends_at": now + timedelta(days=7),
@@ -170,7 +172,10 @@ def _seed_campaign() -> list[str]:
             staff_id=None,
         )
         campaigns.publish_campaign(campaign.id)
-        for name, place in (("星湖绿道打卡点", "端州区星湖湿地公园东门"), ("鼎湖山低碳驿站", "鼎湖区鼎湖山景区入口")):
+        for name, place in (
+            ("星湖绿道打卡点", "端州区星湖湿地公园东门"),
+            ("鼎湖山低碳驿站", "鼎湖区鼎湖山景区入口"),
+        ):
             checkins.create_point(campaign.id, {"name": name, "place": place})
         for phone, *_ in DEMO_RESIDENTS[:3]:
             resident = residents.find_or_create_by_phone(phone)

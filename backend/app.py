@@ -7,8 +7,8 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from admin.cli import demo_cli
 from admin.campaigns.api import blp as staff_campaigns_blp
+from admin.cli import demo_cli
 from admin.review.api import blp as review_blp
 from backend import i18n
 from backend.api import OPENAPI_SETTINGS

@@ -128,14 +128,21 @@ class Database:
         finally:
             _write_intent.reset(token)
 
+    def upsert(self, model):
+        """An INSERT that takes ON CONFLICT clauses (both dialects spell them alike)."""
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(model)
+
     def insert_ignoring_conflict(self, model, **values) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING: make a row that may exist, without a race.
 
         Returns whether this call created it.
         """
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
-        statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
-        return self.session.execute(statement).rowcount == 1
+        statement = (
+            self.upsert(model).values(**values).on_conflict_do_nothing().returning(sa.literal(1))
+        )
+        # rowcount is -1 for this statement on psycopg: RETURNING says whether a row was made.
+        return self.session.execute(statement).scalar() is not None
 
     @property
     def dialect(self) -> str:

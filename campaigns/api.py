@@ -54,7 +54,11 @@ class Enrol(MethodView):
     def post(self, campaign_id):
         """Join a campaign (its join bonus is paid once)"""
         enrolment, bonus = service.enrol(current_resident(), campaign_id)
-        return {"campaign_id": campaign_id, "enrolled_at": enrolment.enrolled_at, "join_bonus": bonus}
+        return {
+            "campaign_id": campaign_id,
+            "enrolled_at": enrolment.enrolled_at,
+            "join_bonus": bonus,
+        }
 
 
 @blp.route("/checkins")

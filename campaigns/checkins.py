@@ -76,7 +76,9 @@ def points_of(campaign_id: int) -> list[CheckinPoint]:
     campaigns.get_campaign(campaign_id)
     return list(
         db.session.scalars(
-            select(CheckinPoint).where(CheckinPoint.campaign_id == campaign_id).order_by(CheckinPoint.id)
+            select(CheckinPoint)
+            .where(CheckinPoint.campaign_id == campaign_id)
+            .order_by(CheckinPoint.id)
         )
     )
 
@@ -136,7 +138,9 @@ def check_in(resident: Resident, token: str, now: datetime | None = None) -> Che
     if not campaign.targets(resident.district_code):
         raise _refuse("checkin_not_for_district", _l("This campaign is not open to your district."))
     day = local_day(now)
-    checkin = Checkin(point_id=point.id, resident_id=resident.id, local_day=day, points=point.points)
+    checkin = Checkin(
+        point_id=point.id, resident_id=resident.id, local_day=day, points=point.points
+    )
     try:
         with db.session.begin_nested():
             db.session.add(checkin)
@@ -147,6 +151,9 @@ def check_in(resident: Resident, token: str, now: datetime | None = None) -> Che
     campaigns.ensure_enrolled(campaign, resident.id)
     if point.points:
         ledger.post_entry(
-            resident.id, "checkin", f"checkin:{point.id}/resident:{resident.id}/day:{day}", point.points
+            resident.id,
+            "checkin",
+            f"checkin:{point.id}/resident:{resident.id}/day:{day}",
+            point.points,
         )
     return checkin

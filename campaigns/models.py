@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.clock import utcnow
@@ -86,7 +94,9 @@ class Enrolment(Base):
     __tablename__ = "enrolment"
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True, index=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("resident.id"), primary_key=True, index=True
+    )
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -128,7 +138,7 @@ class CheckinPoint(Base):
     rotated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    campaign: Mapped[Campaign] = relationship(lazy="joined")
+    campaign: Mapped[Campaign] = relationship(lazy="joined", innerjoin=True)
 
 
 class Checkin(Base):
@@ -142,4 +152,4 @@ class Checkin(Base):
     points: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    point: Mapped[CheckinPoint] = relationship(lazy="joined")
+    point: Mapped[CheckinPoint] = relationship(lazy="joined", innerjoin=True)

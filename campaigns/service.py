@@ -38,9 +38,7 @@ RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
 
 def _percent_multipliers(multipliers: dict[str, float]) -> dict[str, int]:
     """{"trip:bus": 2} -> {"trip:bus": 200}; keys must name a known type (and variant)."""
-    variants = {
-        (row["action_type"], row["variant"]) for row in read_methodology()["factors"]
-    }
+    variants = {(row["action_type"], row["variant"]) for row in read_methodology()["factors"]}
     percents = {}
     for key, factor in multipliers.items():
         action_type, _, variant = key.partition(":")
@@ -183,7 +181,11 @@ def visible_campaigns(resident: Resident) -> list[Campaign]:
 
 def visible_campaign(resident: Resident, campaign_id: int) -> Campaign:
     campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.status == "draft" or not campaign.targets(resident.district_code):
+    if (
+        campaign is None
+        or campaign.status == "draft"
+        or not campaign.targets(resident.district_code)
+    ):
         raise NotFound()
     return campaign
 
@@ -237,7 +239,12 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
         ) from exc
     bonus = campaign.rules_at(utcnow()).join_bonus
     if bonus:
-        ledger.post_entry(resident_id, "campaign_bonus", f"campaign:{campaign.id}/join/resident:{resident_id}", bonus)
+        ledger.post_entry(
+            resident_id,
+            "campaign_bonus",
+            f"campaign:{campaign.id}/join/resident:{resident_id}",
+            bonus,
+        )
     badges.award_badge(resident_id, "campaign_participant")
     return enrolment, bonus
 
@@ -254,7 +261,9 @@ def on_action_approved(sender, event: ActionApproved) -> None:
             Campaign.starts_at <= event.occurred_at,
             Campaign.ends_at > event.occurred_at,
             exists().where(
-                and_(Enrolment.campaign_id == Campaign.id, Enrolment.resident_id == event.resident_id)
+                and_(
+                    Enrolment.campaign_id == Campaign.id, Enrolment.resident_id == event.resident_id
+                )
             ),
         )
     )
@@ -298,7 +307,6 @@ def _add_progress(campaign_id: int, action_id: int, grams: int) -> None:
         .where(CampaignProgress.campaign_id == campaign_id, CampaignProgress.shard == shard)
         .values(co2e_g=CampaignProgress.co2e_g + grams)
     )
-
 
 
 def describe(campaign: Campaign, resident_id: int | None = None) -> dict:

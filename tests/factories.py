@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import random
@@ -154,3 +155,20 @@ def make_campaign(client, staff: dict, *, publish: bool = True, **fields) -> dic
         assert published.status_code == 200, published.json
         campaign = published.json
     return campaign
+
+
+@contextlib.contextmanager
+def captured_approvals():
+    """Every ActionApproved event sent while the block runs."""
+    from points.signals import action_approved
+
+    received = []
+
+    def listener(sender, event):
+        received.append(event)
+
+    action_approved.connect(listener)
+    try:
+        yield received
+    finally:
+        action_approved.disconnect(listener)

@@ -11,9 +11,8 @@ from backend.extensions import db
 from campaigns.badges import service
 from campaigns.badges.models import Streak
 from points.signals import ActionApproved
-from tests.factories import make_resident, record, trip
-from tests.test_leaderboards import APPROVAL_FAILS_ON_POSTGRES, captured_events, earn
-from tests.test_staff_auth import bearer, make_staff, token_for
+from tests.factories import captured_approvals, make_resident, record, staff_headers, trip
+from tests.test_leaderboards import earn
 
 BADGES = {
     badge["key"]: badge
@@ -84,7 +83,7 @@ def test_first_green_trip_is_awarded_once_and_pays_its_points_once(app, client):
 
 def test_a_repeated_signal_awards_nothing_twice(app, client):
     me = make_resident(client)
-    with captured_events() as events:
+    with captured_approvals() as events:
         record(client, me, trip("bike", 5, 30))
     with app.app_context():
         service.on_action_approved("points", event=events[0])
@@ -129,10 +128,9 @@ def test_co2e_milestones_follow_the_lifetime_total_whatever_the_caps(client):
     ]
 
 
-@APPROVAL_FAILS_ON_POSTGRES
 def test_one_tonne_is_reached_when_a_reviewer_approves(app, client):
     me = make_resident(client)
-    reviewer = bearer(token_for(client, make_staff(app.test_cli_runner())))
+    reviewer = staff_headers(app, client, "reviewer")
     sessions = [
         record(
             client,

@@ -34,16 +34,20 @@ def test_overlapping_campaigns_each_pay_their_own_bonus_on_top_of_the_base(clien
     base = action["points"]
     assert entries(client, me, "earn") == [("earn", f"action:{action['id']}", base)]
     bonuses = sorted(entries(client, me, "campaign_bonus"))
+    assert ("campaign_bonus", f"campaign:{double_bus['id']}/action:{action['id']}", base) in bonuses
     assert (
-        "campaign_bonus", f"campaign:{double_bus['id']}/action:{action['id']}", base
-    ) in bonuses
-    assert (
-        "campaign_bonus", f"campaign:{half_more['id']}/action:{action['id']}", base // 2
+        "campaign_bonus",
+        f"campaign:{half_more['id']}/action:{action['id']}",
+        base // 2,
     ) in bonuses
     walk = record(client, me, trip("walk", 2, 30)).json
-    walk_bonuses = [e for e in entries(client, me, "campaign_bonus") if e[1].endswith(f"action:{walk['id']}")]
+    walk_bonuses = [
+        e for e in entries(client, me, "campaign_bonus") if e[1].endswith(f"action:{walk['id']}")
+    ]
     # the x2 applies to bus trips only; the x1.5 to every trip
-    assert walk_bonuses == [("campaign_bonus", f"campaign:{half_more['id']}/action:{walk['id']}", walk["points"] // 2)]
+    assert walk_bonuses == [
+        ("campaign_bonus", f"campaign:{half_more['id']}/action:{walk['id']}", walk["points"] // 2)
+    ]
 
 
 def test_a_variant_multiplier_wins_over_its_type(client, admin):
@@ -81,7 +85,9 @@ def test_bonuses_follow_the_capped_base_points(client, admin):
     campaign = make_campaign(client, admin, multipliers={"garbage_sorting": 2})
     me = sign_in(client)
     enrol(client, me, campaign)
-    capped = record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 30}).json
+    capped = record(
+        client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 30}
+    ).json
     assert capped["capped"] is True
     assert entries(client, me, "campaign_bonus")[0][2] == capped["points"]
 
@@ -102,13 +108,20 @@ def test_only_enrolled_residents_get_bonuses_and_joining_pays_once(client, admin
 def test_actions_outside_the_window_get_no_bonus(client, admin):
     now = datetime.now(UTC)
     campaign = make_campaign(
-        client, admin, multipliers={"garbage_sorting": 2},
-        starts_at=(now - timedelta(hours=2)).isoformat(), ends_at=(now + timedelta(days=1)).isoformat(),
+        client,
+        admin,
+        multipliers={"garbage_sorting": 2},
+        starts_at=(now - timedelta(hours=2)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
     )
     me = sign_in(client)
     enrol(client, me, campaign)
     before = (now - timedelta(hours=3)).isoformat()
-    record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1, "occurred_at": before})
+    record(
+        client,
+        me,
+        {"type": "garbage_sorting", "category": "other", "weight_kg": 1, "occurred_at": before},
+    )
     assert entries(client, me, "campaign_bonus") == []
     record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1})
     assert len(entries(client, me, "campaign_bonus")) == 1
@@ -118,10 +131,20 @@ def test_district_targeting(client, admin):
     campaign = make_campaign(client, admin, district_codes=["441203"], multipliers={"trip:bus": 2})
     inside = make_resident(client, district_code="441203")
     outside = make_resident(client, district_code="441202")
-    assert [c["id"] for c in client.get("/api/v1/campaigns", headers=inside.headers).json["items"]] == [campaign["id"]]
+    assert [
+        c["id"] for c in client.get("/api/v1/campaigns", headers=inside.headers).json["items"]
+    ] == [campaign["id"]]
     assert client.get("/api/v1/campaigns", headers=outside.headers).json["items"] == []
-    assert client.get(f"/api/v1/campaigns/{campaign['id']}", headers=outside.headers).status_code == 404
-    assert client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=outside.headers).status_code == 404
+    assert (
+        client.get(f"/api/v1/campaigns/{campaign['id']}", headers=outside.headers).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/campaigns/{campaign['id']}/enrol", headers=outside.headers
+        ).status_code
+        == 404
+    )
     enrol(client, inside, campaign)
     record(client, inside, trip("bus"))
     assert len(entries(client, inside, "campaign_bonus")) == 1
@@ -145,16 +168,25 @@ def test_published_rules_change_only_from_now_on(client, admin, db_session):
     me = sign_in(client)
     enrol(client, me, campaign)
     earlier = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    edited = client.patch(f"/api/v1/staff/campaigns/{campaign['id']}", json={"multipliers": {"garbage_sorting": 3}},
-                          headers=admin)
+    edited = client.patch(
+        f"/api/v1/staff/campaigns/{campaign['id']}",
+        json={"multipliers": {"garbage_sorting": 3}},
+        headers=admin,
+    )
     assert edited.status_code == 200
     assert len(edited.json["rules_history"]) == 2
-    old = record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1, "occurred_at": earlier}).json
+    old = record(
+        client,
+        me,
+        {"type": "garbage_sorting", "category": "other", "weight_kg": 1, "occurred_at": earlier},
+    ).json
     new = record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}).json
     bonuses = dict((ref, delta) for _, ref, delta in entries(client, me, "campaign_bonus"))
     assert bonuses[f"campaign:{campaign['id']}/action:{old['id']}"] == old["points"]
     assert bonuses[f"campaign:{campaign['id']}/action:{new['id']}"] == new["points"] * 2
-    moved = client.patch(f"/api/v1/staff/campaigns/{campaign['id']}", json={"starts_at": earlier}, headers=admin)
+    moved = client.patch(
+        f"/api/v1/staff/campaigns/{campaign['id']}", json={"starts_at": earlier}, headers=admin
+    )
     assert moved.status_code == 409
 
 
@@ -162,13 +194,26 @@ def test_lifecycle_draft_published_ended(client, admin):
     draft = make_campaign(client, admin, publish=False)
     me = sign_in(client)
     assert client.get("/api/v1/campaigns", headers=me.headers).json["items"] == []
-    assert client.post(f"/api/v1/staff/campaigns/{draft['id']}/end", headers=admin).status_code == 409
-    assert client.post(f"/api/v1/staff/campaigns/{draft['id']}/publish", headers=admin).status_code == 200
-    assert client.post(f"/api/v1/staff/campaigns/{draft['id']}/publish", headers=admin).status_code == 409
+    assert (
+        client.post(f"/api/v1/staff/campaigns/{draft['id']}/end", headers=admin).status_code == 409
+    )
+    assert (
+        client.post(f"/api/v1/staff/campaigns/{draft['id']}/publish", headers=admin).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/api/v1/staff/campaigns/{draft['id']}/publish", headers=admin).status_code
+        == 409
+    )
     ended = client.post(f"/api/v1/staff/campaigns/{draft['id']}/end", headers=admin)
     assert ended.json["status"] == "ended"
     assert client.get("/api/v1/campaigns", headers=me.headers).json["items"] == []
-    assert client.patch(f"/api/v1/staff/campaigns/{draft['id']}", json={"title": "x"}, headers=admin).status_code == 409
+    assert (
+        client.patch(
+            f"/api/v1/staff/campaigns/{draft['id']}", json={"title": "x"}, headers=admin
+        ).status_code
+        == 409
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +231,11 @@ def test_lifecycle_draft_published_ended(client, admin):
 )
 def test_invalid_campaigns_are_refused(client, admin, body):
     now = datetime.now(UTC)
-    base = {"title": "t", "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+    base = {
+        "title": "t",
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+    }
     response = client.post("/api/v1/staff/campaigns", json={**base, **body}, headers=admin)
     assert response.status_code == 422
 

@@ -112,7 +112,9 @@ def test_residents_of_untargeted_districts_are_refused(client, admin):
 def test_poster_is_a_printable_png_whose_qr_is_the_token(client, admin):
     campaign = make_campaign(client, admin, title="全国低碳日 · 绿色出行")
     point = new_point(client, admin, campaign)
-    with client.get(f"/api/v1/staff/checkin-points/{point['id']}/poster.png", headers=admin) as response:
+    with client.get(
+        f"/api/v1/staff/checkin-points/{point['id']}/poster.png", headers=admin
+    ) as response:
         assert response.status_code == 200
         assert response.mimetype == "image/png"
         image = Image.open(io.BytesIO(response.data))

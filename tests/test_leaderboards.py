@@ -1,7 +1,5 @@
 """Leaderboards: ranks with ties, the caller's own place, periods in Asia/Shanghai, districts."""
 
-import contextlib
-import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,19 +8,9 @@ import pytest
 
 from backend.extensions import db
 from campaigns.leaderboards import service
-from points.signals import action_approved
-from tests.factories import make_resident, record, trip
-from tests.test_staff_auth import bearer, make_staff, token_for
+from tests.factories import captured_approvals, make_resident, record, staff_headers, trip
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-# points.actions.service._pending locks the action with its joined factor (an outer join):
-# PostgreSQL refuses FOR UPDATE there, so approving a review is a 500 on PostgreSQL today.
-# Strict: once points fixes it, these tests pass and the marker must go.
-APPROVAL_FAILS_ON_POSTGRES = pytest.mark.xfail(
-    os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-    reason="approving a review fails on PostgreSQL: FOR UPDATE on an outer join",
-    strict=True,
-)
 GRAMS_PER_KG = 100  # garbage sorting, from points/methodology/factors.json
 PLACE_FIELDS = {"rank", "nickname", "district_code", "co2e_g", "is_me"}
 
@@ -51,20 +39,6 @@ def districts_board(client, who, **params):
 
 def places(board: dict) -> list[tuple]:
     return [(item["rank"], item["nickname"], item["co2e_g"], item["is_me"]) for item in board]
-
-
-@contextlib.contextmanager
-def captured_events():
-    received = []
-
-    def listener(sender, event):
-        received.append(event)
-
-    action_approved.connect(listener)
-    try:
-        yield received
-    finally:
-        action_approved.disconnect(listener)
 
 
 # Residents
@@ -153,15 +127,12 @@ def test_car_trips_and_pending_actions_make_no_place(client):
     assert districts_board(client, driver, period="all").json["items"] == []
 
 
-@APPROVAL_FAILS_ON_POSTGRES
 def test_a_pending_action_counts_once_a_reviewer_approves_it(app, client):
     charger = make_resident(client, nickname="Charger")
     body = {"type": "ev_charging", "energy_kwh": 10, "station_id": "LB-1", "session_id": "s-1"}
     pending = record(client, charger, body).json
-    reviewer = token_for(client, make_staff(app.test_cli_runner()))
-    approved = client.post(
-        f"/api/v1/staff/reviews/{pending['id']}/approve", headers=bearer(reviewer)
-    )
+    reviewer = staff_headers(app, client, "reviewer")
+    approved = client.post(f"/api/v1/staff/reviews/{pending['id']}/approve", headers=reviewer)
     assert approved.status_code == 200, approved.json
     board = residents_board(client, charger, period="all").json
     assert places(board["items"]) == [(1, "Charger", pending["co2e_g"], True)]
@@ -169,7 +140,7 @@ def test_a_pending_action_counts_once_a_reviewer_approves_it(app, client):
 
 def test_a_repeated_signal_is_counted_once(app, client):
     me = make_resident(client, nickname="Me", district_code="441202")
-    with captured_events() as events:
+    with captured_approvals() as events:
         earn(client, me, 300)
     with app.app_context():
         service.on_action_approved("points", event=events[0])

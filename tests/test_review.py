@@ -43,15 +43,19 @@ def test_a_clean_plate_meal_waits_for_review_then_pays_when_approved(client, rev
     assert approved.json["status"] == "approved"
     assert approved.json["points"] == 144
     assert [e["delta"] for e in earned(client, me)] == [144]
-    assert client.get(f"/api/v1/actions/{action['id']}", headers=me.headers).json["status"] == "approved"
+    assert (
+        client.get(f"/api/v1/actions/{action['id']}", headers=me.headers).json["status"]
+        == "approved"
+    )
     assert client.get(REVIEWS, headers=reviewer).json["items"] == []
 
 
 def test_a_rejected_action_pays_nothing_and_says_why(client, reviewer):
     me = sign_in(client)
     action = record(client, me, meal(upload_photo(client, me))).json
-    response = client.post(f"{REVIEWS}/{action['id']}/reject", json={"reason": "照片不是餐盘"},
-                           headers=reviewer)
+    response = client.post(
+        f"{REVIEWS}/{action['id']}/reject", json={"reason": "照片不是餐盘"}, headers=reviewer
+    )
     assert response.status_code == 200
     mine = client.get(f"/api/v1/actions/{action['id']}", headers=me.headers).json
     assert mine["status"] == "rejected"
@@ -66,7 +70,9 @@ def test_a_review_decision_is_taken_once(client, reviewer):
     again = client.post(f"{REVIEWS}/{action['id']}/approve", headers=reviewer)
     assert again.status_code == 409
     assert again.json["error"]["code"] == "already_reviewed"
-    reject = client.post(f"{REVIEWS}/{action['id']}/reject", json={"reason": "late"}, headers=reviewer)
+    reject = client.post(
+        f"{REVIEWS}/{action['id']}/reject", json={"reason": "late"}, headers=reviewer
+    )
     assert reject.status_code == 409
     assert len(earned(client, me)) == 1
     assert client.post(f"{REVIEWS}/999999/approve", headers=reviewer).status_code == 404
@@ -120,7 +126,9 @@ def test_a_recompressed_copy_of_someone_elses_photo_is_flagged(client, reviewer)
 def test_clean_plate_meals_are_limited_per_day(client):
     me = sign_in(client)
     for seed in range(3):
-        assert record(client, me, meal(upload_photo(client, me, seed=100 + seed))).status_code == 201
+        assert (
+            record(client, me, meal(upload_photo(client, me, seed=100 + seed))).status_code == 201
+        )
     fourth = record(client, me, meal(upload_photo(client, me, seed=200)))
     assert fourth.status_code == 422
     assert fourth.json["error"]["code"] == "implausible_action"

@@ -1,31 +1,15 @@
 """points announces approvals through a signal; listeners write in the same transaction."""
 
-import contextlib
-
 import pytest
 
 from points.signals import action_approved
-from tests.factories import record, sign_in, trip
-
-
-@contextlib.contextmanager
-def listening():
-    received = []
-
-    def listener(sender, event):
-        received.append(event)
-
-    action_approved.connect(listener)
-    try:
-        yield received
-    finally:
-        action_approved.disconnect(listener)
+from tests.factories import captured_approvals, record, sign_in, trip
 
 
 def test_an_approved_action_is_announced_once_with_what_listeners_need(client):
     me = sign_in(client)
     client.patch("/api/v1/me", json={"district_code": "441203"}, headers=me.headers)
-    with listening() as received:
+    with captured_approvals() as received:
         action = record(client, me, trip("bus"), key="once").json
         record(client, me, trip("bus"), key="once")  # a replay announces nothing
     assert len(received) == 1
@@ -40,7 +24,7 @@ def test_an_approved_action_is_announced_once_with_what_listeners_need(client):
 
 def test_actions_waiting_for_review_are_not_announced(client):
     me = sign_in(client)
-    with listening() as received:
+    with captured_approvals() as received:
         body = {"type": "ev_charging", "energy_kwh": 5, "station_id": "a", "session_id": "b"}
         assert record(client, me, body).json["status"] == "pending_review"
     assert received == []

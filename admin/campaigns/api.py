@@ -30,8 +30,10 @@ class CampaignListArgs(PageArgsSchema, StaffCampaignListArgs):
 
 
 def _point(point) -> dict:
-    return {**{c.key: getattr(point, c.key) for c in point.__table__.columns},
-            "token": checkins.token_for(point)}
+    return {
+        **{c.key: getattr(point, c.key) for c in point.__table__.columns},
+        "token": checkins.token_for(point),
+    }
 
 
 @blp.route("/campaigns")
@@ -44,7 +46,10 @@ class StaffCampaigns(MethodView):
     def get(self, args):
         """Every campaign, newest first"""
         page = paginate(
-            service.staff_campaigns_query(args.get("status")), Campaign.id, args["limit"], args["cursor"]
+            service.staff_campaigns_query(args.get("status")),
+            Campaign.id,
+            args["limit"],
+            args["cursor"],
         )
         return {**page, "items": [service.describe(c) for c in page["items"]]}
 
@@ -134,5 +139,8 @@ class Poster(MethodView):
     def get(self, point_id):
         """A printable A4 poster: the QR code, the campaign, the place and the dates"""
         png = checkins.poster_png(point_id)
-        return Response(png, mimetype="image/png",
-                        headers={"Content-Disposition": f'attachment; filename="checkin-{point_id}.png"'})
+        return Response(
+            png,
+            mimetype="image/png",
+            headers={"Content-Disposition": f'attachment; filename="checkin-{point_id}.png"'},
+        )

@@ -45,4 +45,4 @@ class ResidentSession(Base):
     refreshed_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
-    resident: Mapped[Resident] = relationship(lazy="joined")
+    resident: Mapped[Resident] = relationship(lazy="joined", innerjoin=True)

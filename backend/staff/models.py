@@ -44,4 +44,4 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 
-    staff_user: Mapped[StaffUser] = relationship(lazy="joined")
+    staff_user: Mapped[StaffUser] = relationship(lazy="joined", innerjoin=True)

@@ -14,8 +14,7 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 
 from backend.clock import local_day, utcnow
 from backend.districts.models import District
@@ -27,21 +26,6 @@ from campaigns.leaderboards.models import CountedAction, DistrictPeriodTotal, Re
 from points.signals import ActionApproved
 
 PERIODS = ("week", "month", "all")
-
-
-def _insert(model):
-    # ON CONFLICT is a dialect construct; both dialects spell it the same way.
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    return dialect.insert(model)
-
-
-def _created(model, **values) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; whether this call made the row.
-
-    Told by RETURNING, not rowcount: psycopg reports -1 for these statements.
-    """
-    statement = _insert(model).values(**values).on_conflict_do_nothing().returning(literal(1))
-    return db.session.execute(statement).scalar_one_or_none() is not None
 
 
 # Periods
@@ -68,7 +52,7 @@ def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
     """
     if event.co2e_g <= 0:
         return
-    if not _created(CountedAction, action_id=event.action_id):
+    if not db.insert_ignoring_conflict(CountedAction, action_id=event.action_id):
         return
     # Always the same order (periods, then district codes): concurrent approvals take the
     # shared district rows in one order and cannot deadlock on them.
@@ -78,7 +62,7 @@ def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
 
 def _add_to_period(key: str, resident_id: int, district_code: str | None, grams: int) -> None:
     session = db.session
-    created = _created(
+    created = db.insert_ignoring_conflict(
         ResidentPeriodTotal,
         period_key=key,
         resident_id=resident_id,
@@ -120,7 +104,7 @@ def _add_to_district(key: str, changes: dict[str | None, tuple[int, int]]) -> No
     """Add (grams, participants) to district rows; residents without a district add nothing."""
     for code in sorted(code for code in changes if code is not None):
         grams, participants = changes[code]
-        statement = _insert(DistrictPeriodTotal).values(
+        statement = db.upsert(DistrictPeriodTotal).values(
             period_key=key,
             district_code=code,
             co2e_g=grams,

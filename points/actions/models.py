@@ -58,7 +58,7 @@ class Action(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    factor: Mapped[Factor] = relationship(lazy="joined")
+    factor: Mapped[Factor] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def quantity(self) -> float:

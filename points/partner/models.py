@@ -42,7 +42,7 @@ class PartnerResidentLink(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    partner: Mapped[PartnerClient] = relationship(lazy="joined")
+    partner: Mapped[PartnerClient] = relationship(lazy="joined", innerjoin=True)
 
 
 class PartnerEvent(Base):
