@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import request
+from flask_babel import lazy_gettext as _l
+
+from backend.errors import Unauthorized
+
+Session = TypeVar("Session")
 
 
 def new_token() -> str:
@@ -23,3 +30,18 @@ def bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def authenticate_bearer(authenticate: Callable[[str], Session], realm: str) -> Session:
+    """The session behind the request's bearer token; 401 with a challenge otherwise."""
+    challenge = {"WWW-Authenticate": f'Bearer realm="{realm}"'}
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized(
+            _l("Sign in first: send Authorization: Bearer <access_token>."), headers=challenge
+        )
+    try:
+        return authenticate(token)
+    except Unauthorized as exc:
+        exc.headers.update(challenge)
+        raise

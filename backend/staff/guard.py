@@ -12,13 +12,11 @@ from functools import wraps
 from flask import g
 from flask_babel import lazy_gettext as _l
 
-from backend.errors import Forbidden, Unauthorized
+from backend.errors import Forbidden
 from backend.staff import service
 from backend.staff.models import StaffSession, StaffUser
 from backend.staff.permissions import check_permission, role_allows
-from backend.tokens import bearer_token
-
-BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="staff"'}
+from backend.tokens import authenticate_bearer
 
 
 def staff_required(permission: str | None = None) -> Callable:
@@ -32,17 +30,7 @@ def staff_required(permission: str | None = None) -> Callable:
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            token = bearer_token()
-            if token is None:
-                raise Unauthorized(
-                    _l("Sign in first: send Authorization: Bearer <access_token>."),
-                    headers=BEARER_CHALLENGE,
-                )
-            try:
-                session = service.authenticate(token)
-            except Unauthorized as exc:
-                exc.headers.update(BEARER_CHALLENGE)
-                raise
+            session = authenticate_bearer(service.authenticate, realm="staff")
             if permission is not None and not role_allows(session.staff_user.role, permission):
                 raise Forbidden(_l("Your role may not do this."), code="forbidden_role")
             g.staff_session = session
