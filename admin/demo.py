@@ -29,6 +29,8 @@ from campaigns.models import Campaign
 from points.actions import service as actions
 from points.actions.models import Action
 from points.partner import service as partners
+from points.rewards import service as rewards
+from points.rewards.models import Reward
 
 DEMO_RESIDENTS = (
     ("13800000001", "绿行小王", "441202", "城东社区"),
@@ -183,10 +185,36 @@ def _seed_campaign() -> list[str]:
     return [checkins.token_for(point) for point in checkins.points_of(campaign.id)]
 
 
+DEMO_REWARDS = (
+    ("公交乘车券 2 元", "肇庆公交集团", 300, 500, None),
+    ("共享单车 7 天骑行卡", "肇庆共享单车", 1500, 200, 2),
+    ("星湖湿地公园环保帆布袋", "肇庆市发展和改革局", 2500, 50, 1),
+)
+
+
+def _seed_rewards() -> None:
+    if db.session.scalar(select(exists().where(Reward.title == DEMO_REWARDS[0][0]))):
+        return
+    now = utcnow()
+    for title, merchant, cost, stock, limit in DEMO_REWARDS:
+        rewards.create_reward(
+            {
+                "title": title,
+                "merchant_name": merchant,
+                "cost_points": cost,
+                "stock": stock,
+                "per_resident_limit": limit,
+                "valid_from": now - timedelta(days=1),
+                "valid_until": now + timedelta(days=90),
+            }
+        )
+
+
 def seed() -> dict:
     load_reference_data()
     previous = _previous_credentials()
     tokens = _seed_campaign()
+    _seed_rewards()
     return {
         "staff": _seed_staff(previous),
         "partner": _seed_partner(),

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.review.api import blp as review_blp
+from admin.rewards.api import blp as staff_rewards_blp
 from backend import i18n
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
@@ -34,12 +35,14 @@ from campaigns.leaderboards import service as leaderboards_service
 from campaigns.leaderboards.api import blp as leaderboards_blp
 from points.actions.api import blp as actions_blp
 from points.ledger.api import blp as ledger_blp
+from points.ledger.cli import points_cli
 from points.methodology.api import blp as methodology_blp
 from points.methodology.service import load_methodology
 from points.partner.api import blp as partner_blp
 from points.partner.cli import partner_cli
 from points.photos.api import blp as photos_blp
 from points.photos.storage import store_from_config
+from points.rewards.api import blp as rewards_blp
 from points.signals import action_approved
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -89,6 +92,8 @@ def create_app(config: Config | None = None) -> Flask:
         photos_blp,
         ledger_blp,
         partner_blp,
+        rewards_blp,
+        staff_rewards_blp,
         review_blp,
         leaderboards_blp,
         badges_blp,
@@ -105,5 +110,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(refdata_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(partner_cli)
+    app.cli.add_command(points_cli)
     app.cli.add_command(demo_cli)
     return app

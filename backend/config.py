@@ -84,6 +84,9 @@ class Config:
     action_max_age_days: int = 7
     action_clock_skew_seconds: int = 300
 
+    # Points older than this many days expire (oldest first); 0 turns expiry off
+    points_expiry_days: int = 0
+
     # Partner feeds: signed batches older or newer than this are refused
     partner_signature_window_seconds: int = 300
 

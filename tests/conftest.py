@@ -71,6 +71,18 @@ def assert_ledger_invariants(connection) -> None:
         )
     ).scalar_one()
     assert orphans == 0
+    # Every spend is allocated to earlier credits: what is left unspent is the balance.
+    unspent = connection.execute(
+        sa.text(
+            "SELECT a.resident_id, a.balance, "
+            "(SELECT COALESCE(SUM(e.delta), 0) FROM ledger_entry e "
+            " WHERE e.resident_id = a.resident_id AND e.delta > 0) - "
+            "(SELECT COALESCE(SUM(x.amount), 0) FROM ledger_allocation x "
+            " JOIN ledger_entry c ON c.id = x.credit_entry_id WHERE c.resident_id = a.resident_id)"
+            " AS left_over FROM account a"
+        )
+    ).all()
+    assert [row for row in unspent if row.left_over != row.balance] == []
 
 
 @pytest.fixture

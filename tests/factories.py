@@ -172,3 +172,26 @@ def captured_approvals():
         yield received
     finally:
         action_approved.disconnect(listener)
+
+
+def make_reward(client, staff: dict, **fields) -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    body = {
+        "title": "公交乘车券 10 元",
+        "merchant_name": "肇庆公交集团",
+        "cost_points": 200,
+        "stock": 10,
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+        **fields,
+    }
+    response = client.post("/api/v1/staff/rewards", json=body, headers=staff)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def redeem(client, who: SignedIn, reward: dict, key: str | None = None):
+    headers = {**who.headers, "Idempotency-Key": key or f"redeem-{next(_keys)}"}
+    return client.post(f"/api/v1/rewards/{reward['id']}/redeem", headers=headers)

@@ -36,6 +36,26 @@ class Reply:
 class LiveServer:
     base_url: str
     engine: sa.Engine
+    env: dict
+
+    def flask(self, *args: str) -> str:
+        """Run a CLI command against the server's database; returns its output."""
+        done = subprocess.run(
+            [BIN / "flask", "--app", "wsgi", *args],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
+
+    def staff_headers(self, username: str, role: str) -> dict:
+        password = "live server staff password"
+        self.flask("staff", "create", username, "--role", role, "--password", password)
+        body = {"username": username, "password": password}
+        token = self.call("POST", "/api/v1/staff/auth/login", body).body["access_token"]
+        return {"Authorization": f"Bearer {token}"}
 
     def call(self, method: str, path: str, body: dict | None = None, headers=None) -> Reply:
         data = json.dumps(body).encode() if body is not None else None
@@ -92,6 +112,7 @@ def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
             "INSTANCE_PATH": str(workdir),
             "OTP_LIMIT_PER_IP": "100000 per hour",
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
+            "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "LOG_LEVEL": "WARNING",
         }
         for command in (["db", "upgrade", "heads"], ["refdata", "load"]):
@@ -121,7 +142,7 @@ def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
             stderr=subprocess.STDOUT,
         )
         engine = sa.create_engine(url)
-        server = LiveServer(f"http://127.0.0.1:{port}", engine)
+        server = LiveServer(f"http://127.0.0.1:{port}", engine, env)
         try:
             deadline = time.monotonic() + 30
             while True:

@@ -73,3 +73,16 @@ class DailyPoints(Base):
     local_day: Mapped[date] = mapped_column(primary_key=True)
     action_type: Mapped[str] = mapped_column(String(32), primary_key=True)
     points: Mapped[int] = mapped_column(default=0)
+
+
+class LedgerAllocation(Base):
+    """Which earlier credits a debit used up, oldest first: every spend is traceable."""
+
+    __tablename__ = "ledger_allocation"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    debit_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), primary_key=True)
+    credit_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entry.id"), primary_key=True, index=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.clock import local_day, utcnow
 from backend.errors import ValidationFailed
 from backend.extensions import db
-from points.ledger.models import Account, DailyPoints, LedgerEntry
+from points.ledger.models import Account, DailyPoints, LedgerAllocation, LedgerEntry
 
 EARNING_KINDS = ("earn", "campaign_bonus", "checkin", "badge")
 
@@ -49,6 +49,8 @@ def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry
             )
             session.add(entry)
             session.flush()
+            if delta < 0:
+                _allocate(entry, -delta)
     except IntegrityError:
         if session.scalar(
             select(LedgerEntry).where(LedgerEntry.kind == kind, LedgerEntry.ref == ref)
@@ -56,6 +58,50 @@ def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry
             return None
         raise
     return entry
+
+
+def unspent_credits(resident_id: int, before=None) -> list[tuple[int, int]]:
+    """(credit entry id, points left) oldest first; their sum is the balance."""
+    allocated = func.coalesce(func.sum(LedgerAllocation.amount), 0)
+    query = (
+        select(LedgerEntry.id, LedgerEntry.delta - allocated)
+        .outerjoin(LedgerAllocation, LedgerAllocation.credit_entry_id == LedgerEntry.id)
+        .where(LedgerEntry.resident_id == resident_id, LedgerEntry.delta > 0)
+        .group_by(LedgerEntry.id, LedgerEntry.delta)
+        .having(LedgerEntry.delta - allocated > 0)
+        .order_by(LedgerEntry.id)
+    )
+    if before is not None:
+        query = query.where(LedgerEntry.created_at < before)
+    return [(entry_id, left) for entry_id, left in db.session.execute(query)]
+
+
+def _allocate(debit: LedgerEntry, amount: int) -> None:
+    """Spend the oldest unspent credits first (the account row is already locked)."""
+    for credit_id, left in unspent_credits(debit.resident_id):
+        used = min(left, amount)
+        db.session.add(
+            LedgerAllocation(debit_entry_id=debit.id, credit_entry_id=credit_id, amount=used)
+        )
+        amount -= used
+        if amount == 0:
+            break
+    db.session.flush()
+
+
+def expire_points(resident_id: int, cutoff, run_day: date) -> LedgerEntry | None:
+    """Expire what is left of credits older than `cutoff`; once per resident and run day."""
+    ensure_account(resident_id)
+    # Lock the account first, so the credits we read are not being spent meanwhile.
+    db.session.execute(
+        update(Account).where(Account.resident_id == resident_id).values(updated_at=utcnow())
+    )
+    stale = sum(left for _, left in unspent_credits(resident_id, before=cutoff))
+    if stale == 0:
+        return None
+    return post_entry(
+        resident_id, "expire", f"expire:{run_day.isoformat()}/resident:{resident_id}", -stale
+    )
 
 
 def add_co2e(resident_id: int, grams: int) -> None:

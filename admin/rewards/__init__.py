@@ -1,0 +1,1 @@
+"""The staff JSON API for the reward catalogue, stock and redemption codes."""

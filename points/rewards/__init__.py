@@ -1,0 +1,1 @@
+"""Rewards and redemption: points buy something real, never oversold, never overdrawn."""
