@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
+from admin.console.site import console, csrf
 from admin.review.api import blp as review_blp
 from admin.rewards.api import blp as staff_rewards_blp
 from backend import i18n
@@ -76,6 +77,15 @@ def create_app(config: Config | None = None) -> Flask:
         "staff", {"type": "http", "scheme": "bearer", "description": "staff access token"}
     )
     register_error_handlers(app)
+    # The console checks CSRF on its own forms; the JSON API authenticates by bearer token.
+    app.config.update(
+        WTF_CSRF_CHECK_DEFAULT=False,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.is_production,
+        PERMANENT_SESSION_LIFETIME=config.staff_token_ttl_seconds,
+    )
+    csrf.init_app(app)
+    app.register_blueprint(console)
 
     app.extensions["sms_sender"] = sender_from_config(app.config)
     app.extensions["wechat_login"] = login_from_config(app.config)

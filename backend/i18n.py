@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, has_request_context, request, session
 from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
@@ -85,8 +85,12 @@ def translate_message(message: str) -> str:
 
 
 def select_locale() -> str:
+    """The console's language switch (kept in the session) wins over Accept-Language."""
     if not has_request_context():
         return DEFAULT_LOCALE
+    chosen = session.get("lang")
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
     return request.accept_languages.best_match(SUPPORTED_LOCALES, default=DEFAULT_LOCALE)
 
 
@@ -94,6 +98,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
 
     @app.after_request
     def _content_language(response: Response) -> Response:

@@ -16,7 +16,9 @@ def test_chinese_catalogue_covers_every_message():
     missing = set()
     for package in ("backend", "points", "campaigns", "admin"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / package,
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+            keywords=KEYWORDS,
         ):
             if isinstance(message, str) and message not in translated:
                 missing.add(message)

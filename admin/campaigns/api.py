@@ -3,11 +3,12 @@
 from flask import Response
 from flask.views import MethodView
 
+from admin.audit.service import audited
 from backend.api import Blueprint
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
 from campaigns import checkins, service
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CheckinPoint
 from campaigns.schemas import (
     CampaignEditSchema,
     CampaignWriteSchema,
@@ -55,6 +56,7 @@ class StaffCampaigns(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(CampaignWriteSchema)
+    @audited("campaign.create", Campaign)
     @blp.response(201, StaffCampaignSchema)
     def post(self, body):
         """Create a draft campaign with its rules"""
@@ -73,6 +75,7 @@ class StaffCampaign(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(CampaignEditSchema(partial=True))
+    @audited("campaign.edit", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
     def patch(self, changes, campaign_id):
         """Edit; a published campaign's rule changes apply from now on, never to the past"""
@@ -84,6 +87,7 @@ class Publish(MethodView):
     decorators = [MANAGE]
 
     @blp.doc(security=STAFF)
+    @audited("campaign.publish", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
     def post(self, campaign_id):
         """Publish a draft: residents see it"""
@@ -95,6 +99,7 @@ class End(MethodView):
     decorators = [MANAGE]
 
     @blp.doc(security=STAFF)
+    @audited("campaign.end", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
     def post(self, campaign_id):
         """End a published campaign now"""
@@ -113,6 +118,7 @@ class CheckinPoints(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(CheckinPointWriteSchema)
+    @audited("checkin_point.create", CheckinPoint)
     @blp.response(201, CheckinPointSchema)
     def post(self, body, campaign_id):
         """Create a check-in point (its window defaults to the campaign's)"""
@@ -124,6 +130,7 @@ class Rotate(MethodView):
     decorators = [MANAGE]
 
     @blp.doc(security=STAFF)
+    @audited("checkin_point.rotate", CheckinPoint, "point_id")
     @blp.response(200, CheckinPointSchema)
     def post(self, point_id):
         """Issue a new token: every printed code of this point stops working"""

@@ -3,6 +3,7 @@
 from flask import Response
 from flask.views import MethodView
 
+from admin.audit.service import audited
 from admin.review.schemas import RejectSchema, ReviewItemSchema, ReviewQueueArgsSchema
 from backend.api import Blueprint
 from backend.pagination import page_schema, paginate
@@ -35,6 +36,7 @@ class Approve(MethodView):
     decorators = [staff_required("review_actions")]
 
     @blp.doc(security=STAFF)
+    @audited("action.approve", Action, "action_id")
     @blp.response(200, ReviewItemSchema)
     def post(self, action_id):
         """Approve: the action pays now, within its day's cap"""
@@ -47,6 +49,7 @@ class Reject(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(RejectSchema)
+    @audited("action.reject", Action, "action_id")
     @blp.response(200, ReviewItemSchema)
     def post(self, body, action_id):
         """Reject with a reason: the action pays nothing"""

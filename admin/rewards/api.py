@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from admin.audit.service import audited
 from backend.api import Blueprint
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
@@ -34,6 +35,7 @@ class StaffRewards(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(RewardWriteSchema)
+    @audited("reward.create", Reward)
     @blp.response(201, StaffRewardSchema)
     def post(self, body):
         """Put a reward on offer"""
@@ -52,6 +54,7 @@ class StaffReward(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(RewardEditSchema(partial=True))
+    @audited("reward.edit", Reward, "reward_id")
     @blp.response(200, StaffRewardSchema)
     def patch(self, changes, reward_id):
         """Edit a reward (stock changes go through /stock)"""
@@ -64,6 +67,7 @@ class Stock(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(StockChangeSchema)
+    @audited("reward.stock", Reward, "reward_id")
     @blp.response(200, StaffRewardSchema)
     def post(self, body, reward_id):
         """Add stock, or withdraw units nobody has redeemed"""
@@ -89,6 +93,7 @@ class Verify(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(VerifySchema)
+    @audited("redemption.verify", Redemption, response_id="redemption_id")
     @blp.response(200, RedemptionSchema)
     def post(self, body):
         """Verify a scanned code and mark it used (once)"""

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.clock import utcnow
-from backend.errors import Unauthorized
+from backend.errors import Unauthorized, ValidationFailed
 from backend.extensions import db
 from backend.staff.models import ROLES, StaffSession, StaffUser
 from backend.tokens import new_token, token_hash
@@ -144,3 +144,14 @@ def authenticate(token: str) -> StaffSession:
 def sign_out(session: StaffSession) -> None:
     session.revoked_at = utcnow()
     db.session.flush()
+
+
+def change_password(user: StaffUser, current: str, new: str) -> None:
+    if not password_matches(user, current):
+        raise ValidationFailed(_l("The current password is wrong."), code="password_wrong")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            _l("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
+            code="password_too_short",
+        )
+    set_password(user, new)

@@ -1,0 +1,1 @@
+"""The audit log: every change a staff user makes, who, what, when, before/after, from where."""

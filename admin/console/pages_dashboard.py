@@ -1,0 +1,14 @@
+"""The dashboard: the first page after sign-in (figures come with the statistics work)."""
+
+from flask import render_template
+
+from admin.console.auth import console_page
+from admin.console.views import console, nav_item
+
+nav_item("console.dashboard", "Dashboard", None)
+
+
+@console.route("/")
+@console_page()
+def dashboard():
+    return render_template("console/dashboard.html")

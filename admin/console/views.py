@@ -1,0 +1,121 @@
+"""The console blueprint: sign-in, language, password, and the page registry.
+
+Pages live in modules of their own (admin/console/pages_*.py) and register on `console`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from admin.console import auth
+from backend.errors import ValidationFailed
+from backend.i18n import SUPPORTED_LOCALES
+from backend.staff import service as staff
+from backend.staff.permissions import role_allows
+
+console = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+csrf = CSRFProtect()
+
+ROLE_NAMES = {
+    "superadmin": _l("Super administrator"),
+    "campaign_admin": _l("Campaign administrator"),
+    "reviewer": _l("Reviewer"),
+    "analyst": _l("Analyst"),
+}
+
+# (endpoint, label msgid, permission): the navigation, filtered by the signed-in role.
+NAVIGATION: list[tuple[str, str, str | None]] = []
+
+
+def nav_item(endpoint: str, label: str, permission: str | None) -> None:
+    NAVIGATION.append((endpoint, label, permission))
+
+
+@console.before_request
+def _protect_forms():
+    if request.method == "POST":
+        csrf.protect()
+
+
+@console.app_context_processor
+def _navigation():
+    staff_session = getattr(g, "staff_session", None)
+    if staff_session is None:
+        return {"navigation": [], "staff_user": None}
+    role = staff_session.staff_user.role
+    items = [(e, label) for e, label, p in NAVIGATION if p is None or role_allows(role, p)]
+    return {
+        "navigation": items,
+        "staff_user": staff_session.staff_user,
+        "role_name": ROLE_NAMES[role],
+    }
+
+
+@console.errorhandler(CSRFError)
+def _csrf_refused(error):
+    return render_template(
+        "console/error.html",
+        status=400,
+        message=_(
+            "The form expired or was not sent from this console. Reload the page and try again."
+        ),
+    ), 400
+
+
+@console.errorhandler(403)
+def _forbidden(error):
+    return render_template(
+        "console/error.html", status=403, message=_("Your role may not open this page.")
+    ), 403
+
+
+@console.errorhandler(404)
+def _not_found(error):
+    return render_template("console/error.html", status=404, message=_("No such page.")), 404
+
+
+@console.route("/login", methods=["GET", "POST"])
+def login():
+    return auth.login_page()
+
+
+@console.route("/logout", methods=["POST"])
+def logout():
+    return auth.logout_page()
+
+
+@console.route("/lang/<code>", methods=["POST"])
+def switch_language(code: str):
+    if code not in SUPPORTED_LOCALES:
+        abort(404)
+    session["lang"] = code
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/admin/") else url_for("console.dashboard"))
+
+
+@console.route("/password", methods=["GET", "POST"])
+@auth.console_page()
+def change_password():
+    if request.method == "POST":
+        try:
+            staff.change_password(
+                g.staff_session.staff_user,
+                request.form.get("current", ""),
+                request.form.get("new", ""),
+            )
+        except ValidationFailed as exc:
+            flash(str(exc.message), "error")
+            return render_template("console/password.html"), 422
+        flash(_("Your password was changed."), "info")
+        return redirect(url_for("console.dashboard"))
+    return render_template("console/password.html")
