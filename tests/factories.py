@@ -6,6 +6,7 @@ import contextlib
 import io
 import itertools
 import random
+import re
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -195,3 +196,35 @@ def make_reward(client, staff: dict, **fields) -> dict:
 def redeem(client, who: SignedIn, reward: dict, key: str | None = None):
     headers = {**who.headers, "Idempotency-Key": key or f"redeem-{next(_keys)}"}
     return client.post(f"/api/v1/rewards/{reward['id']}/redeem", headers=headers)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/admin/login") -> str:
+    """The CSRF token of a console page's form (the session keeps one per visitor)."""
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def console_sign_in(app, client, role: str) -> str:
+    """Create a staff user of `role` and sign in to the console; returns the username."""
+    username = f"console-{role}-{next(_staff)}"
+    result = app.test_cli_runner().invoke(
+        args=["staff", "create", username, "--role", role, "--password", STAFF_PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    response = client.post(
+        "/admin/login",
+        data={"username": username, "password": STAFF_PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return username
+
+
+def console_post(client, path: str, data: dict | None = None, form_page: str | None = None):
+    """POST a console form with the CSRF token taken from `form_page` (or the dashboard)."""
+    token = csrf_token(client, form_page or "/admin/")
+    return client.post(path, data={**(data or {}), "csrf_token": token})
