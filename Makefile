@@ -9,8 +9,10 @@ INSTALLED := $(VENV)/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard backend/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Debian's packages need root: use sudo when not root.
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install demo serve test test-sqlite test-postgres lint format messages clean
+.PHONY: install browser demo serve test test-sqlite test-postgres lint format messages clean
 
 install: $(INSTALLED) $(CATALOGS)
 
@@ -29,7 +31,14 @@ demo: install
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
-test: install lint test-sqlite test-postgres
+test: install lint browser test-sqlite test-postgres
+
+# The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium and chromium-driver"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,68 @@
+"""Headless Debian Chromium driven by Playwright, for the console's end-to-end tests.
+
+Screenshots go to test-artifacts/screenshots/<database>/ (not committed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+# The machine has no network beyond package registries: keep Chromium from calling home.
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def screenshot_dir() -> Path:
+    database = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    directory = ROOT / "test-artifacts" / "screenshots" / database
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: Browser, base_url: str) -> Page:
+    context = browser.new_context(
+        base_url=base_url,
+        locale="zh-CN",
+        accept_downloads=True,
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def shoot(page: Page, name: str) -> Path:
+    path = screenshot_dir() / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/admin/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#sign-in")
