@@ -33,12 +33,14 @@ demo: install
 
 test: install lint browser test-sqlite test-postgres
 
-# The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one).
+# The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one);
+# a CJK font lets its screenshots show the Chinese pages as people see them.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium and chromium-driver"; \
+	@{ command -v chromium >/dev/null 2>&1 && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; } || { \
+		echo "installing Debian's chromium, chromium-driver and fonts-wqy-microhei"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+			chromium chromium-driver fonts-wqy-microhei >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

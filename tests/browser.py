@@ -56,8 +56,10 @@ def new_page(browser: Browser, base_url: str) -> Page:
 
 
 def shoot(page: Page, name: str) -> Path:
+    # Viewport only: a full-page capture resizes the page, and a click straight after it
+    # can land on nothing.
     path = screenshot_dir() / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
     return path
 
 

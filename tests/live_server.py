@@ -70,6 +70,23 @@ class LiveServer:
         except urllib.error.HTTPError as error:
             return Reply(error.code, json.loads(error.read() or b"{}"))
 
+    def upload(self, path: str, filename: str, data: bytes, headers: dict) -> Reply:
+        """A multipart/form-data POST with one `file` field."""
+        boundary = "zqlivetestboundary"
+        body = (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(self.base_url + path, data=body, method="POST")
+        request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+        for name, value in headers.items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return Reply(response.status, json.loads(response.read() or b"{}"))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, json.loads(error.read() or b"{}"))
+
     def sign_in(self, phone: str) -> dict:
         code = self.call("POST", "/api/v1/auth/otp", {"phone": phone}).body["dev_code"]
         tokens = self.call("POST", "/api/v1/auth/login", {"phone": phone, "code": code}).body

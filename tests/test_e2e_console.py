@@ -62,3 +62,72 @@ def test_a_form_with_a_forged_csrf_token_is_refused(server, browser):
     page.click("#sign-in")
     assert "表单已过期" in page.content()
     shoot(page, "csrf-refused")
+
+
+def pending_meal(server) -> tuple[int, dict]:
+    """A resident's Clean Plate meal waiting for review: its action id and the resident's headers."""
+    from tests.factories import encode, photo_like
+
+    headers = server.sign_in("13566660001")
+    photo = server.upload("/api/v1/photos", "meal.jpg", encode(photo_like(42), "JPEG"), headers)
+    assert photo.status == 201, photo.body
+    body = {"type": "clean_plate", "photo_id": photo.body["photo_id"], "venue": "端州区食堂"}
+    action = server.call("POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": "meal"})
+    assert action.body["status"] == "pending_review"
+    return action.body["id"], headers
+
+
+def test_a_campaign_admin_runs_a_campaign_and_reviews_evidence(server, browser):
+    action_id, resident = pending_meal(server)
+    username = make_staff(server, "e2e-admin", "campaign_admin")
+    page = new_page(browser, server.base_url)
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, username, PASSWORD)
+    page.wait_for_url("**/admin/")
+
+    page.goto("/admin/campaigns/new")
+    page.fill("#campaign-title", "全国低碳日 · 绿色出行")
+    page.fill("#campaign-starts-at", "2026-01-01T09:00")
+    page.fill("#campaign-ends-at", "2099-12-31T18:00")
+    page.fill("#campaign-join-bonus", "50")
+    page.fill("#campaign-checkin-points", "20")
+    shoot(page, "campaign-form")
+    page.click("#save-campaign")
+    page.wait_for_selector("#campaign-status")
+    page.click("#publish")
+    page.wait_for_selector("#checkin-points")
+    assert "published" in page.inner_text("#campaign-status") or "已发布" in page.inner_text(
+        "#campaign-status"
+    )
+    page.fill("#point-name", "星湖绿道打卡点")
+    page.fill("#point-place", "端州区星湖湿地公园东门")
+    page.click("#create-point")
+    poster_link = page.locator("[id^=poster-]").first
+    with page.expect_download() as download_info:
+        poster_link.click()
+    poster = download_info.value.path()
+    from PIL import Image
+
+    with Image.open(poster) as image:
+        assert image.size == (1240, 1754)
+    shoot(page, "campaign")
+
+    page.goto("/admin/review")
+    page.wait_for_selector(f"#item-{action_id}")
+    shoot(page, "review-queue")
+    page.click(f"#approve-{action_id}")
+    page.wait_for_load_state()
+    assert page.locator(f"#item-{action_id}").count() == 0
+    approved = server.call("GET", "/api/v1/actions", headers=resident)
+    assert approved.body["items"][0]["status"] == "approved"
+
+
+def test_a_reviewer_is_refused_the_campaign_pages(server, browser):
+    username = make_staff(server, "e2e-reviewer", "reviewer")
+    page = new_page(browser, server.base_url)
+    sign_in(page, username, PASSWORD)
+    page.wait_for_url("**/admin/")
+    response = page.goto("/admin/campaigns")
+    assert response.status == 403
+    assert "无权" in page.content()
+    shoot(page, "reviewer-refused")

@@ -4,8 +4,9 @@ from flask import render_template
 
 from admin.console.auth import console_page
 from admin.console.views import console, nav_item
+from backend.i18n import N_
 
-nav_item("console.dashboard", "Dashboard", None)
+nav_item("console.dashboard", N_("Dashboard"), None)
 
 
 @console.route("/")

@@ -213,6 +213,11 @@ def verify(code: str, staff_id: int) -> Redemption:
     return redemption
 
 
+def redemption_by_code(code: str) -> Redemption | None:
+    """The redemption a code names, in any status: what a refused verification shows."""
+    return db.session.scalar(select(Redemption).where(Redemption.code == code.strip().upper()))
+
+
 def qr_png(redemption: Redemption) -> bytes:
     image = qrcode.make(redemption.code, box_size=10, border=4)
     out = io.BytesIO()

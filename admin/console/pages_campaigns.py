@@ -1,0 +1,312 @@
+"""Campaign pages: the list, create and edit with rules, publish, end, and a campaign's
+page with its live progress and its QR check-in points (posters, token rotation).
+
+Forms are read with the staff API's schemas and changed through campaigns' services only.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import marshmallow as ma
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+
+from admin.audit.service import audited, record, snapshot
+from admin.console.auth import console_page
+from admin.console.form_input import (
+    blank_to_none,
+    kg_input,
+    load,
+    local_input,
+    page_of,
+    refusals_as_pages,
+    refused,
+)
+from admin.console.views import console, nav_item
+from backend.districts.service import list_districts, read_reference_file
+from backend.errors import AppError
+from backend.i18n import N_
+from campaigns import checkins, service
+from campaigns.models import CAMPAIGN_STATUSES, Campaign, CheckinPoint
+from campaigns.schemas import (
+    CampaignWriteSchema,
+    CheckinPointWriteSchema,
+    RulesSchema,
+    StaffCampaignListArgs,
+)
+from points.actions.models import ACTION_TYPES
+from points.methodology.service import read_packaged_file as read_methodology
+
+MANAGE = "manage_campaigns"
+FORM = "console/campaigns/form.html"
+SHOW = "console/campaigns/show.html"
+BLANK_MULTIPLIER_ROWS = 3
+
+nav_item("console.campaigns", N_("Campaigns"), MANAGE)
+
+STATUS_NAMES = {"draft": _l("Draft"), "published": _l("Published"), "ended": _l("Ended")}
+
+
+class CampaignForm(CampaignWriteSchema):
+    """The API's campaign body, with the goal typed in kg (it is stored in grams)."""
+
+    goal_kg = ma.fields.Decimal(
+        allow_none=True, validate=ma.validate.Range(min=Decimal("0.001"), max=10**12)
+    )
+
+    @ma.post_load
+    def _goal_in_grams(self, data: dict, **kwargs) -> dict:
+        if "goal_kg" in data:
+            kg = data.pop("goal_kg")
+            grams = None if kg is None else (kg * 1000).to_integral_value(ROUND_HALF_UP)
+            data["goal_co2e_g"] = None if grams is None else int(grams)
+        return data
+
+
+def _body(form: MultiDict) -> dict:
+    """The form as an API body: the fields it carries (a disabled input sends nothing)."""
+    body: dict = {}
+    for name in ("title", "starts_at", "ends_at"):
+        if name in form:
+            body[name] = form[name].strip()
+    if "description" in form:
+        body["description"] = form["description"]
+    if "event_key" in form:
+        body["event_key"] = blank_to_none(form["event_key"])
+    for name in ("join_bonus", "checkin_points"):
+        if blank_to_none(form.get(name)) is not None:
+            body[name] = form[name].strip()
+    if "goal_kg" in form:
+        body["goal_kg"] = blank_to_none(form["goal_kg"])
+    # Hidden markers: no ticked box and no filled row still mean "none", not "unchanged".
+    if "districts_shown" in form:
+        body["district_codes"] = sorted(set(form.getlist("district_codes")))
+    if "multipliers_shown" in form:
+        rows = zip(form.getlist("multiplier_key"), form.getlist("multiplier_factor"), strict=False)
+        body["multipliers"] = {
+            key.strip(): factor.strip() for key, factor in rows if key.strip() or factor.strip()
+        }
+    return body
+
+
+def _shown(campaign: Campaign) -> MultiDict:
+    """What the edit form shows for `campaign`: Beijing time, kg, multipliers as factors."""
+    rules = RulesSchema().dump(campaign.rules)
+    form = MultiDict(
+        {
+            "title": campaign.title,
+            "description": campaign.description,
+            "event_key": campaign.event_key or "",
+            "starts_at": local_input(campaign.starts_at),
+            "ends_at": local_input(campaign.ends_at),
+            "join_bonus": str(rules["join_bonus"]),
+            "checkin_points": str(rules["checkin_points"]),
+            "goal_kg": kg_input(campaign.goal_co2e_g),
+            "districts_shown": "1",
+            "multipliers_shown": "1",
+        }
+    )
+    for code in campaign.district_codes:
+        form.add("district_codes", code)
+    for key, factor in rules["multipliers"].items():
+        form.add("multiplier_key", key)
+        form.add("multiplier_factor", f"{factor:g}")
+    return form
+
+
+def _changes(campaign: Campaign, form: MultiDict) -> dict:
+    """Only what the admin changed: an untouched start of a published campaign, or its
+    untouched rules, must not count as a change (the service refuses or versions those)."""
+    edit_form = CampaignForm(partial=True)
+    submitted = load(edit_form, _body(form))
+    shown = load(edit_form, _body(_shown(campaign)))
+    return {name: value for name, value in submitted.items() if shown.get(name) != value}
+
+
+def _multiplier_keys() -> list[str]:
+    factors = read_methodology()["factors"]
+    return [*ACTION_TYPES, *(f"{row['action_type']}:{row['variant']}" for row in factors)]
+
+
+def _form_page(form: MultiDict, campaign: Campaign | None, refusal: AppError | None = None):
+    rows = zip(form.getlist("multiplier_key"), form.getlist("multiplier_factor"), strict=False)
+    filled = [(key, factor) for key, factor in rows if key.strip() or factor.strip()]
+    context = {
+        "form": form,
+        "campaign": campaign,
+        "districts": list_districts(),
+        "events": read_reference_file()["events"],
+        "multiplier_keys": _multiplier_keys(),
+        "multiplier_rows": filled + [("", "")] * BLANK_MULTIPLIER_ROWS,
+    }
+    if refusal is not None:
+        return refused(refusal, FORM, **context)
+    return render_template(FORM, errors={}, **context)
+
+
+def _campaign_page(
+    campaign_id: int, refusal: AppError | None = None, point_form: MultiDict | None = None
+):
+    campaign = service.get_campaign(campaign_id)
+    districts = {d.code: d for d in list_districts()}
+    events = {e["key"]: e for e in read_reference_file()["events"]}
+    context = {
+        "campaign": service.describe(campaign),
+        "status_names": STATUS_NAMES,
+        "district_names": [districts[c] for c in campaign.district_codes if c in districts],
+        "event": events.get(campaign.event_key),
+        "points": checkins.points_of(campaign_id),
+        "point_form": point_form or MultiDict(),
+    }
+    if refusal is not None:
+        # Field messages go beside the check-in point form; a button's refusal is flashed.
+        return refused(refusal, SHOW, with_fields=point_form is None, **context)
+    return render_template(SHOW, errors={}, **context)
+
+
+@console.route("/campaigns")
+@console_page(MANAGE)
+@refusals_as_pages
+def campaigns():
+    status = request.args.get("status") or None
+    load(StaffCampaignListArgs(), {"status": status} if status else {})
+    page = page_of(service.staff_campaigns_query(status), Campaign.id)
+    return render_template(
+        "console/campaigns/list.html",
+        campaigns=[service.describe(c) for c in page["items"]],
+        next_cursor=page["next_cursor"],
+        status=status,
+        statuses=CAMPAIGN_STATUSES,
+        status_names=STATUS_NAMES,
+    )
+
+
+@console.route("/campaigns/new")
+@console_page(MANAGE)
+def campaign_new():
+    return _form_page(MultiDict({"districts_shown": "1", "multipliers_shown": "1"}), None)
+
+
+@console.route("/campaigns/new", methods=["POST"])
+@console_page(MANAGE)
+def campaign_create():
+    try:
+        body = load(CampaignForm(), _body(request.form))
+        campaign = service.create_campaign(body, g.staff_session.staff_user.id)
+    except AppError as exc:
+        return _form_page(request.form, None, exc)
+    record("campaign.create", Campaign.__tablename__, campaign.id, None, snapshot(campaign))
+    flash(_("The campaign was created as a draft."), "info")
+    return redirect(url_for("console.campaign", campaign_id=campaign.id))
+
+
+@console.route("/campaigns/<int:campaign_id>")
+@console_page(MANAGE)
+@refusals_as_pages
+def campaign(campaign_id: int):
+    return _campaign_page(campaign_id)
+
+
+@console.route("/campaigns/<int:campaign_id>/progress")
+@console_page(MANAGE)
+@refusals_as_pages
+def campaign_progress(campaign_id: int):
+    """The progress panel alone: the campaign page refreshes it in place."""
+    described = service.describe(service.get_campaign(campaign_id))
+    return render_template("console/campaigns/_progress.html", campaign=described)
+
+
+@console.route("/campaigns/<int:campaign_id>/edit")
+@console_page(MANAGE)
+@refusals_as_pages
+def campaign_edit(campaign_id: int):
+    campaign = service.get_campaign(campaign_id)
+    return _form_page(_shown(campaign), campaign)
+
+
+@console.route("/campaigns/<int:campaign_id>/edit", methods=["POST"])
+@console_page(MANAGE)
+@refusals_as_pages
+@audited("campaign.edit", Campaign, "campaign_id")
+def campaign_save(campaign_id: int):
+    campaign = service.get_campaign(campaign_id)
+    try:
+        service.edit_campaign(campaign_id, _changes(campaign, request.form))
+    except AppError as exc:
+        return _form_page(request.form, campaign, exc)
+    flash(_("The campaign was saved."), "info")
+    return redirect(url_for("console.campaign", campaign_id=campaign_id))
+
+
+@console.route("/campaigns/<int:campaign_id>/publish", methods=["POST"])
+@console_page(MANAGE)
+@refusals_as_pages
+@audited("campaign.publish", Campaign, "campaign_id")
+def campaign_publish(campaign_id: int):
+    try:
+        service.publish_campaign(campaign_id)
+    except AppError as exc:
+        return _campaign_page(campaign_id, exc)
+    flash(_("The campaign is published: residents of its districts can see and join it."), "info")
+    return redirect(url_for("console.campaign", campaign_id=campaign_id))
+
+
+@console.route("/campaigns/<int:campaign_id>/end", methods=["POST"])
+@console_page(MANAGE)
+@refusals_as_pages
+@audited("campaign.end", Campaign, "campaign_id")
+def campaign_end(campaign_id: int):
+    try:
+        service.end_campaign(campaign_id)
+    except AppError as exc:
+        return _campaign_page(campaign_id, exc)
+    flash(_("The campaign has ended."), "info")
+    return redirect(url_for("console.campaign", campaign_id=campaign_id))
+
+
+def _point_body(form: MultiDict) -> dict:
+    body = {name: form.get(name, "").strip() for name in ("name", "place")}
+    for name in ("points", "starts_at", "ends_at"):
+        if blank_to_none(form.get(name)) is not None:
+            body[name] = form[name].strip()
+    return body
+
+
+@console.route("/campaigns/<int:campaign_id>/checkin-points", methods=["POST"])
+@console_page(MANAGE)
+@refusals_as_pages
+def checkin_point_create(campaign_id: int):
+    try:
+        body = load(CheckinPointWriteSchema(), _point_body(request.form))
+        point = checkins.create_point(campaign_id, body)
+    except AppError as exc:
+        return _campaign_page(campaign_id, exc, point_form=request.form)
+    record("checkin_point.create", CheckinPoint.__tablename__, point.id, None, snapshot(point))
+    flash(_("The check-in point was created: download its poster and print it."), "info")
+    return redirect(url_for("console.campaign", campaign_id=campaign_id, _anchor="checkin-points"))
+
+
+@console.route("/checkin-points/<int:point_id>/rotate", methods=["POST"])
+@console_page(MANAGE)
+@refusals_as_pages
+@audited("checkin_point.rotate", CheckinPoint, "point_id")
+def checkin_point_rotate(point_id: int):
+    point = checkins.rotate(point_id)
+    flash(_("The QR code was replaced: print the new poster; the old one no longer works."), "info")
+    return redirect(
+        url_for("console.campaign", campaign_id=point.campaign_id, _anchor="checkin-points")
+    )
+
+
+@console.route("/checkin-points/<int:point_id>/poster.png")
+@console_page(MANAGE)
+@refusals_as_pages
+def checkin_point_poster(point_id: int):
+    return Response(
+        checkins.poster_png(point_id),
+        mimetype="image/png",
+        headers={"Content-Disposition": f'attachment; filename="checkin-{point_id}.png"'},
+    )

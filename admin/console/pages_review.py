@@ -1,0 +1,129 @@
+"""The review queue: photo evidence and self-reported sessions, oldest first; approve, or
+reject with a reason the resident sees. Made for the keyboard: the first item is the
+current one (focused on arrival, Alt+A / Alt+R), so after a decision the next one is.
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from admin.audit.service import audited
+from admin.console.auth import console_page
+from admin.console.form_input import load, page_of, refusals_as_pages, refused
+from admin.console.views import console, nav_item
+from admin.review.schemas import RejectSchema, ReviewQueueArgsSchema
+from backend.districts.service import list_districts
+from backend.errors import AppError
+from backend.i18n import N_
+from points.actions import service as actions
+from points.actions.models import ACTION_TYPES, Action
+from points.photos import service as photos
+
+REVIEW = "review_actions"
+QUEUE = "console/review/queue.html"
+
+nav_item("console.review_queue", N_("Review"), REVIEW)
+
+TYPE_NAMES = {
+    "trip": _l("Trip"),
+    "garbage_sorting": _l("Garbage sorting"),
+    "clean_plate": _l("Clean Plate meal"),
+    "ev_charging": _l("EV charging"),
+}
+FLAG_NAMES = {"duplicate_photo": _l("Duplicate photo")}
+
+
+def _queue_args() -> dict:
+    """The queue's filter and page, kept across a decision so the reviewer stays put."""
+    return {name: request.args[name] for name in ("type", "cursor") if request.args.get(name)}
+
+
+def _queue_page(refusal: AppError | None = None, refused_id: int | None = None):
+    args = _queue_args()
+    load(ReviewQueueArgsSchema(), {"type": args["type"]} if "type" in args else {})
+    page = page_of(
+        actions.review_queue_query("pending_review", args.get("type")),
+        Action.id,
+        oldest_first=True,
+    )
+    districts = {d.code: d for d in list_districts()}
+    items = [
+        {
+            "action": action,
+            "photo": photos.get_photo(action.photo_id) if action.photo_id else None,
+            "district": districts.get(action.district_code),
+        }
+        for action in page["items"]
+    ]
+    if refused_id not in {item["action"].id for item in items}:
+        refused_id = None  # decided meanwhile, or on another page: the refusal is flashed
+    context = {
+        "items": items,
+        "next_cursor": page["next_cursor"],
+        "action_type": args.get("type"),
+        "types": ACTION_TYPES,
+        "type_names": TYPE_NAMES,
+        "flag_names": FLAG_NAMES,
+        "queue_args": args,
+        "refused_id": refused_id,
+        "reason": request.form.get("reason", ""),
+    }
+    if refusal is not None:
+        return refused(refusal, QUEUE, **context)
+    return render_template(QUEUE, errors={}, **context)
+
+
+@console.route("/review")
+@console_page(REVIEW)
+@refusals_as_pages
+def review_queue():
+    return _queue_page()
+
+
+@console.route("/review/<int:action_id>/approve", methods=["POST"])
+@console_page(REVIEW)
+@refusals_as_pages
+@audited("action.approve", Action, "action_id")
+def review_approve(action_id: int):
+    try:
+        action = actions.approve(action_id, g.staff_session.staff_user.id)
+    except AppError as exc:
+        return _queue_page(exc)
+    if action.capped:
+        flash(
+            _(
+                "Approved. The resident had reached today's cap, so %(points)s points were paid.",
+                points=action.points,
+            ),
+            "info",
+        )
+    else:
+        flash(_("Approved: %(points)s points paid.", points=action.points), "info")
+    return redirect(url_for("console.review_queue", **_queue_args()))
+
+
+@console.route("/review/<int:action_id>/reject", methods=["POST"])
+@console_page(REVIEW)
+@refusals_as_pages
+@audited("action.reject", Action, "action_id")
+def review_reject(action_id: int):
+    try:
+        body = load(RejectSchema(), {"reason": request.form.get("reason", "").strip()})
+        actions.reject(action_id, g.staff_session.staff_user.id, body["reason"])
+    except AppError as exc:
+        return _queue_page(exc, refused_id=action_id)
+    flash(_("Rejected: the resident sees your reason."), "info")
+    return redirect(url_for("console.review_queue", **_queue_args()))
+
+
+@console.route("/review/photos/<photo_id>.jpg")
+@console_page(REVIEW)
+@refusals_as_pages
+def review_photo(photo_id: str):
+    """A photo's thumbnail, for reviewers only: residents' evidence is not public."""
+    thumbnail = photos.open_thumbnail(photos.get_photo(photo_id))
+    return Response(
+        thumbnail, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
