@@ -26,7 +26,7 @@ backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAG
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
 demo: install
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app

@@ -12,6 +12,9 @@ from admin.cli import demo_cli
 from admin.console.site import console, csrf
 from admin.review.api import blp as review_blp
 from admin.rewards.api import blp as staff_rewards_blp
+from admin.stats import rollups as stats_rollups
+from admin.stats.api import blp as stats_blp
+from admin.stats.cli import drb_key_cli, stats_cli
 from backend import i18n
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
@@ -48,6 +51,20 @@ from points.signals import action_approved
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+# Listeners of an approval, in the one order every process takes their row locks in:
+# a fixed order is what keeps concurrent approvals from deadlocking on each other's rows.
+APPROVAL_LISTENERS = (
+    campaigns_service.on_action_approved,
+    badges_service.on_action_approved,
+    leaderboards_service.on_action_approved,
+    stats_rollups.on_action_approved,
+)
+
+
+def _on_action_approved(sender, event) -> None:
+    for listener in APPROVAL_LISTENERS:
+        listener(sender, event=event)
+
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
@@ -75,6 +92,9 @@ def create_app(config: Config | None = None) -> Flask:
     )
     api.spec.components.security_scheme(
         "staff", {"type": "http", "scheme": "bearer", "description": "staff access token"}
+    )
+    api.spec.components.security_scheme(
+        "drb", {"type": "http", "scheme": "bearer", "description": "DRB API key (scope stats)"}
     )
     register_error_handlers(app)
     # The console checks CSRF on its own forms; the JSON API authenticates by bearer token.
@@ -109,11 +129,11 @@ def create_app(config: Config | None = None) -> Flask:
         badges_blp,
         campaigns_blp,
         staff_campaigns_blp,
+        stats_blp,
     ):
         api.register_blueprint(blueprint)
-    action_approved.connect(leaderboards_service.on_action_approved)
-    action_approved.connect(badges_service.on_action_approved)
-    action_approved.connect(campaigns_service.on_action_approved)
+    action_approved.connect(_on_action_approved)
+    stats_rollups.count_campaign_actions()  # campaign_action inserts, whatever the order
 
     register_reference_loader(app, lambda: f"districts: {load_districts()}")
     register_reference_loader(app, load_methodology)
@@ -122,4 +142,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(partner_cli)
     app.cli.add_command(points_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(stats_cli)
+    app.cli.add_command(drb_key_cli)
     return app

@@ -90,6 +90,9 @@ class Config:
     # Partner feeds: signed batches older or newer than this are refused
     partner_signature_window_seconds: int = 300
 
+    # DRB statistics: a cell behind fewer distinct residents than this is suppressed
+    stats_min_residents: int = 10
+
     # Evidence photos: bytes and pixels are bounded (decompression bombs); the stored copy
     # is re-encoded no longer than photo_max_edge; an empty directory means <instance>/photos
     photo_max_bytes: int = 8 * 1024 * 1024

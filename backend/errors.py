@@ -116,7 +116,7 @@ def _translate_messages(messages: Any) -> Any:
         return [_translate_messages(m) for m in messages]
     if isinstance(messages, dict):
         return {str(k): _translate_messages(v) for k, v in messages.items()}
-    return messages
+    return str(messages)  # a lazy message renders in the request's language
 
 
 def error_response(

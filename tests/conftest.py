@@ -28,7 +28,7 @@ def make_test_config(tmp_path_factory) -> Config:
 def app(tmp_path_factory):
     app = create_app(make_test_config(tmp_path_factory))
     with app.app_context():
-        flask_migrate.upgrade(revision="heads")
+        flask_migrate.upgrade()
         load_reference_data()
         db.session.commit()
         db.session.remove()

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from backend.districts.models import District
@@ -79,3 +80,10 @@ def test_demo_seed_refuses_production(app, cli, monkeypatch):
     result = cli.invoke(args=["demo", "seed"])
     assert result.exit_code != 0
     assert "production" in result.output
+
+
+def test_migrations_form_one_line(app):
+    """One head: every migration builds on the one before, so `flask db upgrade` is enough."""
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1

@@ -65,7 +65,7 @@ def test_a_form_with_a_forged_csrf_token_is_refused(server, browser):
 
 
 def pending_meal(server) -> tuple[int, dict]:
-    """A resident's Clean Plate meal waiting for review: its action id and the resident's headers."""
+    """A Clean Plate meal waiting for review: its action id and its resident's headers."""
     from tests.factories import encode, photo_like
 
     headers = server.sign_in("13566660001")
@@ -120,6 +120,19 @@ def test_a_campaign_admin_runs_a_campaign_and_reviews_evidence(server, browser):
     assert page.locator(f"#item-{action_id}").count() == 0
     approved = server.call("GET", "/api/v1/actions", headers=resident)
     assert approved.body["items"][0]["status"] == "approved"
+
+    resident_id = server.call("GET", "/api/v1/me", headers=resident).body["id"]
+    before = server.call("GET", "/api/v1/me/account", headers=resident).body["balance"]
+    page.goto(f"/admin/residents/{resident_id}")
+    page.fill("#adjust-delta", "88")
+    page.fill("#adjust-reason", "线下活动补发积分")
+    page.click("#adjust-submit")
+    page.wait_for_load_state()
+    shoot(page, "resident")
+    after = server.call("GET", "/api/v1/me/account", headers=resident).body["balance"]
+    assert after == before + 88
+    ledger = server.call("GET", "/api/v1/me/ledger", headers=resident).body["items"]
+    assert (ledger[0]["kind"], ledger[0]["delta"]) == ("adjustment", 88)
 
 
 def test_a_reviewer_is_refused_the_campaign_pages(server, browser):

@@ -76,3 +76,11 @@ def test_districts_are_listed_with_codes(client):
         "central_city": True,
     } in items
     assert [d["code"] for d in items if d["central_city"]] == ["441202", "441203", "441204"]
+
+
+def test_field_messages_are_whole_sentences(client):
+    me = sign_in(client)
+    response = client.patch("/api/v1/me", json={"nickname": "a\u0007b"}, headers=me.headers)
+    assert response.json["error"]["fields"]["nickname"] == ["不允许包含控制字符。"]
+    phone = client.post("/api/v1/auth/otp", json={"phone": "123"}).json["error"]["fields"]["phone"]
+    assert phone == ["不是有效的中国大陆手机号码。"]

@@ -37,8 +37,14 @@ ROLE_NAMES = {
 NAVIGATION: list[tuple[str, str, str | None]] = []
 # The order admins read the menu in, whatever order page modules are imported in.
 NAVIGATION_ORDER = (
-    "console.dashboard", "console.statistics", "console.campaigns", "console.review_queue",
-    "console.rewards", "console.residents", "console.methodology", "console.clients",
+    "console.dashboard",
+    "console.statistics",
+    "console.campaigns",
+    "console.review_queue",
+    "console.rewards",
+    "console.residents",
+    "console.methodology",
+    "console.clients",
     "console.audit_log",
 )
 

@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from backend.api import Schema
+from backend.i18n import N_
 from backend.residents.phone import InvalidPhone, normalise_phone
 from backend.residents.schemas import ResidentSchema
 
@@ -16,7 +17,7 @@ class PhoneField(ma.fields.String):
         try:
             return normalise_phone(raw)
         except InvalidPhone as exc:
-            raise ma.ValidationError(_l("Not a valid mainland China mobile number.")) from exc
+            raise ma.ValidationError(N_("Not a valid mainland China mobile number.")) from exc
 
 
 class OtpRequestSchema(Schema):

@@ -3,14 +3,15 @@
 import unicodedata
 
 import marshmallow as ma
-from flask_babel import lazy_gettext as _l
 
 from backend.api import Schema
+from backend.i18n import N_
 
 
 def _printable(value: str) -> None:
     if any(unicodedata.category(ch).startswith("C") for ch in value):
-        raise ma.ValidationError(_l("Control characters are not allowed."))
+        # A plain msgid: the error handler translates field messages in the client's language.
+        raise ma.ValidationError(N_("Control characters are not allowed."))
 
 
 class TrimmedString(ma.fields.String):

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.districts.service import get_district
-from backend.errors import Forbidden, ValidationFailed
+from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
-from backend.residents.phone import encrypt_phone, mask_phone, phone_hmac
+from backend.residents.phone import (
+    InvalidPhone,
+    encrypt_phone,
+    mask_phone,
+    normalise_phone,
+    phone_hmac,
+)
 
 
 def _find_or_create(column, value: str, make: Callable[[], Resident]) -> Resident:
@@ -66,3 +74,62 @@ def update_profile(resident: Resident, changes: dict[str, Any]) -> Resident:
             setattr(resident, name, changes[name] or None)
     db.session.flush()
     return resident
+
+
+# --- staff: look-up, suspension ---------------------------------------------------------
+
+_MASKED_PHONE = re.compile(r"^1\d{2}\*{4}\d{4}$")
+
+
+@dataclass(frozen=True)
+class ResidentSearch:
+    query: Select
+    shown: str  # the text as a page may show it again: a full number only masked
+    by_phone: bool  # a full number, matched through its HMAC: one resident at most
+
+
+def search_residents(text: str) -> ResidentSearch:
+    """Residents by masked phone ("138****1234", exact), by full phone number (normalised
+    and matched through the HMAC, never stored or shown), or by nickname (a substring)."""
+    text = (text or "").strip()
+    query = select(Resident)
+    if not text:
+        return ResidentSearch(query, "", False)
+    if _MASKED_PHONE.match(text):
+        return ResidentSearch(query.where(Resident.phone_masked == text), text, False)
+    try:
+        phone = normalise_phone(text)
+    except InvalidPhone:
+        nickname = func.lower(Resident.nickname)
+        return ResidentSearch(
+            query.where(nickname.contains(text.lower(), autoescape=True)), text, False
+        )
+    return ResidentSearch(
+        query.where(Resident.phone_hmac == phone_hmac(phone)), mask_phone(phone), True
+    )
+
+
+def get_resident(resident_id: int) -> Resident:
+    resident = db.session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound(_l("No such resident."))
+    return resident
+
+
+def _set_status(resident_id: int, status: str) -> Resident:
+    resident = get_resident(resident_id)
+    if resident.status == "deleted":
+        raise Conflict(_l("This resident's account is deleted."), code="resident_deleted")
+    resident.status = status
+    db.session.flush()
+    return resident
+
+
+def suspend_resident(resident_id: int) -> Resident:
+    """Suspend: sign-in is refused and every token of the resident stops working at once
+    (`ensure_may_sign_in` runs on each request), until the account is restored."""
+    return _set_status(resident_id, "suspended")
+
+
+def restore_resident(resident_id: int) -> Resident:
+    return _set_status(resident_id, "active")

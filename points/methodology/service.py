@@ -11,9 +11,10 @@ from importlib import resources
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from backend.errors import ValidationFailed
+from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from points.methodology.models import Factor, MethodologyVersion
+from points.methodology.schemas import MethodologyFileSchema
 
 
 class MethodologyError(ValueError):
@@ -76,6 +77,130 @@ def load_methodology(data: dict | None = None) -> str:
     db.session.add(methodology)
     db.session.flush()
     return f"methodology {version}: {len(methodology.factors)} factors, now in force"
+
+
+def _missing_keys(in_force: dict, offered, prefix: str) -> list[str]:
+    """The keys, nested ones too, that `in_force` has and `offered` lacks."""
+    missing = []
+    for key, value in in_force.items():
+        path = f"{prefix}{key}"
+        if not isinstance(offered, dict) or key not in offered:
+            missing.append(path)
+        elif isinstance(value, dict):
+            missing.extend(_missing_keys(value, offered[key], f"{path}."))
+    return missing
+
+
+def _dropped(in_force: MethodologyVersion, data: dict) -> dict[str, list]:
+    """What the new file drops from the version in force: actions, partner feeds and caps
+    name those variants and rules, so a new version may change figures and add, not drop."""
+    problems: dict[str, list] = {}
+    offered = {(row["action_type"], row["variant"]) for row in data["factors"]}
+    gone = sorted(
+        f"{f.action_type}:{f.variant}"
+        for f in in_force.factors
+        if (f.action_type, f.variant) not in offered
+    )
+    if gone:
+        problems["factors"] = [_l("Factors in force are missing: %(keys)s.", keys=", ".join(gone))]
+    for name in ("daily_point_caps", "plausibility", "review", "green_travel"):
+        keys = _missing_keys(in_force.rules[name], data[name], f"{name}.")
+        if keys:
+            problems[name] = [_l("Rules in force are missing: %(keys)s.", keys=", ".join(keys))]
+    return problems
+
+
+def _dotted(errors: dict, prefix: str = "") -> dict[str, list]:
+    """Nested schema messages keyed by their path ("factors.3.unit"): a long file's
+    mistake is found by where it is."""
+    flat: dict[str, list] = {}
+    for key, value in errors.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_dotted(value, f"{path}."))
+        else:
+            flat[path] = list(value) if isinstance(value, list | tuple) else [value]
+    return flat
+
+
+def publish_methodology(text: str) -> MethodologyVersion:
+    """Check a complete methodology file (JSON, the format of factors.json) and put it in
+    force as a new version. A version already published is never edited."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            fields={
+                "content": [
+                    _l(
+                        "Not valid JSON (line %(line)s, column %(column)s).",
+                        line=exc.lineno,
+                        column=exc.colno,
+                    )
+                ]
+            }
+        ) from exc
+    errors = MethodologyFileSchema().validate(data)
+    if errors:
+        raise ValidationFailed(fields=_dotted(errors))
+    version = data["methodology_version"]
+    existing = db.session.get(MethodologyVersion, version)
+    if existing is not None:
+        if existing.content_hash == _content_hash(data):
+            raise Conflict(
+                _l("Methodology %(version)s is already published.", version=version),
+                code="methodology_published",
+            )
+        raise Conflict(
+            _l(
+                "Methodology %(version)s is already published with other content; "
+                "publish a new version instead of editing it.",
+                version=version,
+            ),
+            code="methodology_published",
+        )
+    try:
+        dropped = _dropped(current_methodology(), data)
+    except MethodologyError:  # the first version ever: nothing in force to keep
+        dropped = {}
+    if dropped:
+        raise ValidationFailed(fields=dropped, code="methodology_incomplete")
+    load_methodology(data)
+    return db.session.get(MethodologyVersion, version)
+
+
+def methodology_file(methodology: MethodologyVersion) -> dict:
+    """A stored version in the format of factors.json: the start of the next version."""
+    factors = []
+    for factor in methodology.factors:
+        grams = factor.avoided_g_per_unit
+        factors.append(
+            {
+                "action_type": factor.action_type,
+                "variant": factor.variant,
+                "unit": factor.unit,
+                "avoided_g_per_unit": int(grams) if grams == grams.to_integral() else float(grams),
+                "source": factor.source,
+            }
+        )
+    rules = dict(methodology.rules)
+    return {
+        "methodology_version": methodology.version,
+        "published": methodology.published.isoformat(),
+        "grams_per_point": methodology.grams_per_point,
+        "note": rules.pop("note"),
+        "factors": factors,
+        **rules,
+    }
+
+
+def methodology_history() -> list[MethodologyVersion]:
+    """Every version published, the one in force first."""
+    return list(
+        db.session.scalars(
+            select(MethodologyVersion).order_by(MethodologyVersion.in_force_since.desc())
+        )
+    )
 
 
 def current_methodology() -> MethodologyVersion:

@@ -58,10 +58,23 @@ def revoke_partner(key: str) -> PartnerClient:
     partner = db.session.scalar(select(PartnerClient).where(PartnerClient.key == key))
     if partner is None:
         raise PartnerError(f"no partner with key {key}")
-    partner.active = False
-    partner.revoked_at = utcnow()
-    db.session.flush()
+    if partner.active:  # revoking again keeps the first revocation's time
+        partner.active = False
+        partner.revoked_at = utcnow()
+        db.session.flush()
     return partner
+
+
+def get_partner(partner_id: int) -> PartnerClient:
+    partner = db.session.get(PartnerClient, partner_id)
+    if partner is None:
+        raise NotFound(_l("No such partner."))
+    return partner
+
+
+def all_partners() -> list[PartnerClient]:
+    """Every partner, revoked ones too, newest first."""
+    return list(db.session.scalars(select(PartnerClient).order_by(PartnerClient.id.desc())))
 
 
 def active_partners() -> list[PartnerClient]:

@@ -1,0 +1,70 @@
+"""The audit log page: every staff change, newest first, searchable by action or target and
+by staff username; who, what, when (Beijing time), from which IP, and what changed.
+
+Read-only by design: the log is append-only (database triggers refuse UPDATE and DELETE),
+so this page offers no way to edit or remove an entry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import render_template, request
+
+from admin.audit.models import AuditEntry
+from admin.audit.service import entries_query
+from admin.console.auth import console_page
+from admin.console.form_input import page_of, refusals_as_pages
+from admin.console.views import console, nav_item
+from backend.clock import LOCAL_TZ
+from backend.i18n import N_
+from backend.staff.permissions import VIEW_AUDIT_LOG
+
+nav_item("console.audit_log", N_("Audit log"), VIEW_AUDIT_LOG)
+
+SEARCH_MAX_LENGTH = 64  # as long as the longest column searched
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def changed_keys(before: dict | None, after: dict | None) -> list[tuple[str, str, str]]:
+    """(key, before, after) for the keys whose value differs: a snapshot repeats every
+    column, and the reader wants only what the change changed."""
+    before, after = before or {}, after or {}
+    keys = sorted(set(before) | set(after))
+    return [
+        (key, _shown(before.get(key)), _shown(after.get(key)))
+        for key in keys
+        if before.get(key) != after.get(key)
+    ]
+
+
+@console.route("/audit")
+@console_page(VIEW_AUDIT_LOG)
+@refusals_as_pages
+def audit_log():
+    text = request.args.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    staff = request.args.get("staff", "").strip()[:SEARCH_MAX_LENGTH]
+    page = page_of(entries_query(text or None, staff or None), AuditEntry.id)
+    entries = [
+        {
+            "entry": entry,
+            "at": entry.at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            "changes": changed_keys(entry.before, entry.after),
+        }
+        for entry in page["items"]
+    ]
+    return render_template(
+        "console/audit.html",
+        entries=entries,
+        next_cursor=page["next_cursor"],
+        text=text,
+        staff=staff,
+    )

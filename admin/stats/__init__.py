@@ -1,0 +1,1 @@
+"""DRB statistics: rollups kept as actions are approved, suppression, API keys, exports."""

@@ -1,0 +1,74 @@
+"""`flask stats rebuild|check` (rollups against raw) and `flask drb-key ...` (API keys)."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.engine import Engine
+
+from admin.stats import keys, rebuild
+from backend.extensions import db
+
+stats_cli = AppGroup("stats", help="DRB statistics rollups.")
+drb_key_cli = AppGroup("drb-key", help="API keys of the DRB (scope stats).")
+
+
+@stats_cli.command("rebuild")
+def rebuild_rollups() -> None:
+    """Recompute every rollup from the approved actions and campaign_action rows."""
+    written = rebuild.rebuild()
+    db.session.commit()
+    click.echo("rollups rebuilt: " + ", ".join(f"{n} {table} rows" for table, n in written.items()))
+
+
+@stats_cli.command("check")
+@click.pass_context
+def check_rollups(ctx: click.Context) -> None:
+    """Compare rollups with raw to the gram; exit 1 and list the differences if any."""
+    if db.dialect == "postgresql" and isinstance(db.session.get_bind(), Engine):
+        # One snapshot for every query: an approval committed meanwhile is no difference.
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    with db.read_only():
+        differences = rebuild.check()
+    db.session.rollback()
+    if differences:
+        for line in differences:
+            click.echo(line, err=True)
+        click.echo(f"{len(differences)} differences: run `flask stats rebuild`", err=True)
+        ctx.exit(1)
+    click.echo("rollups match the raw actions")
+
+
+@drb_key_cli.command("create")
+@click.argument("name")
+def create_key(name: str) -> None:
+    """Create a key with the `stats` scope; the key is shown once."""
+    try:
+        row, key = keys.create_key(name)
+    except keys.ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"API key {row.id} ({row.name}, scope {row.scope}):")
+    click.echo(f"{key}   (shown once; store it now)")
+
+
+@drb_key_cli.command("list")
+def list_keys() -> None:
+    """Every key: id, name, scope, first characters, created, last used, revoked."""
+    for row in keys.list_keys():
+        used = row.last_used_at.isoformat(timespec="minutes") if row.last_used_at else "never"
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        click.echo(
+            f"{row.id}  {row.name}  {row.scope}  {row.hint}...  "
+            f"created {row.created_at:%Y-%m-%d}  last used {used}  {state}"
+        )
+
+
+@drb_key_cli.command("revoke")
+@click.argument("key_id", type=int)
+def revoke_key(key_id: int) -> None:
+    """Refuse the key from now on."""
+    try:
+        row = keys.revoke_key(key_id)
+    except keys.ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"revoked API key {row.id} ({row.name})")

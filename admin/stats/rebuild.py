@@ -1,0 +1,255 @@
+"""Rollups recomputed from the raw approved actions and `campaign_action` rows.
+
+`rebuild` replaces every rollup; `check` compares them with raw to the gram and to the
+resident and lists each difference. Actions are read once in day order, so only the
+participants of the open day, ISO week and month are held in memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, insert, literal, select, text
+
+from admin.stats.models import (
+    ALL_ACTIONS,
+    StatsCountedAction,
+    StatsDay,
+    StatsParticipant,
+    StatsParticipantCount,
+)
+from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, FACT_COLUMNS, Fact, period_keys
+from backend.extensions import db
+from campaigns.models import CampaignAction
+from points.actions.models import Action
+
+ROLLUPS = (StatsDay, StatsParticipant, StatsParticipantCount, StatsCountedAction)
+BATCH = 5000
+
+
+@dataclass
+class Chunk:
+    """What raw says about one closed period: day sums (day periods) and participant rows."""
+
+    period_key: str
+    day_sums: dict[tuple, list[int]] = field(default_factory=dict)
+    participants: set[tuple] = field(default_factory=set)  # (*CELL_KEY, resident_id)
+
+    def counts(self) -> Counter:
+        return Counter(row[:-1] for row in self.participants)
+
+
+def _raw_rows():
+    """Approved actions in day order, once per campaign that counted them (and once alone)."""
+    return db.session.execute(
+        select(Action.id, *FACT_COLUMNS, CampaignAction.campaign_id)
+        .outerjoin(CampaignAction, CampaignAction.action_id == Action.id)
+        .where(Action.status == "approved")
+        .order_by(Action.local_day, Action.id, CampaignAction.campaign_id)
+        .execution_options(yield_per=BATCH)
+    )
+
+
+def expected_chunks() -> Iterator[Chunk]:
+    """Every period's expected rollups, each yielded as soon as raw has no more for it."""
+    open_chunks: dict[str, Chunk] = {}
+    current_keys: tuple[str, ...] = ()
+    last_action = None
+    for row in _raw_rows():
+        keys = period_keys(row.local_day)
+        if keys != current_keys:
+            for key in current_keys:
+                if key not in keys:
+                    yield open_chunks.pop(key)
+            current_keys = keys
+            for key in keys:
+                open_chunks.setdefault(key, Chunk(key))
+        fact = Fact.from_row(row)
+        campaigns = [] if row.campaign_id is None else [row.campaign_id]
+        if row.id != last_action:
+            campaigns.insert(0, ALL_ACTIONS)
+            last_action = row.id
+        for campaign_id in campaigns:
+            sums = open_chunks[keys[0]].day_sums.setdefault(fact.day_key(campaign_id), [0] * 4)
+            for index, value in enumerate(fact.sums()):
+                sums[index] += value
+            for key in keys:
+                open_chunks[key].participants.update(
+                    (campaign_id, kind, district, key, fact.resident_id)
+                    for kind, district in fact.cells()
+                )
+    yield from open_chunks.values()
+
+
+def _lock_for_rebuild() -> None:
+    # Listeners insert into stats_counted_action first: holding it makes approvals wait
+    # until the rebuild commits, so none is lost or counted twice. SQLite has one writer.
+    if db.dialect == "postgresql":
+        db.session.execute(text("LOCK TABLE stats_counted_action IN EXCLUSIVE MODE"))
+
+
+def rebuild() -> dict[str, int]:
+    """Replace every rollup with what raw says; the caller commits."""
+    _lock_for_rebuild()
+    for model in ROLLUPS:
+        db.session.execute(delete(model))
+    approved = select(Action.id, literal(ALL_ACTIONS)).where(Action.status == "approved")
+    by_campaign = (
+        select(CampaignAction.action_id, CampaignAction.campaign_id)
+        .join(Action, Action.id == CampaignAction.action_id)
+        .where(Action.status == "approved")
+    )
+    columns = ["action_id", "campaign_id"]
+    db.session.execute(insert(StatsCountedAction).from_select(columns, approved))
+    db.session.execute(insert(StatsCountedAction).from_select(columns, by_campaign))
+    written: Counter = Counter()
+    for chunk in expected_chunks():
+        days = [
+            dict(zip(DAY_KEY, key, strict=True)) | dict(zip(DAY_SUMS, sums, strict=True))
+            for key, sums in chunk.day_sums.items()
+        ]
+        people = [
+            dict(zip((*CELL_KEY, "resident_id"), row, strict=True)) for row in chunk.participants
+        ]
+        counts = [
+            dict(zip(CELL_KEY, cell, strict=True), participants=n)
+            for cell, n in chunk.counts().items()
+        ]
+        for model, rows in (
+            (StatsDay, days),
+            (StatsParticipant, people),
+            (StatsParticipantCount, counts),
+        ):
+            for start in range(0, len(rows), BATCH):
+                db.session.execute(insert(model), rows[start : start + BATCH])
+            written[model.__tablename__] += len(rows)
+    return dict(written)
+
+
+def check() -> list[str]:
+    """Every difference between the rollups and raw; an empty list when they agree."""
+    differences: list[str] = []
+    stored_days = {
+        tuple(row[: len(DAY_KEY)]): list(row[len(DAY_KEY) :])
+        for row in db.session.execute(
+            select(*(StatsDay.__table__.c[n] for n in DAY_KEY + DAY_SUMS))
+        )
+    }
+    stored_counts = {
+        tuple(row[:-1]): row[-1]
+        for row in db.session.execute(
+            select(
+                *(StatsParticipantCount.__table__.c[n] for n in CELL_KEY),
+                StatsParticipantCount.participants,
+            )
+        )
+    }
+    expected_days: dict[tuple, list[int]] = {}
+    expected_counts: dict[tuple, int] = {}
+    seen_keys: set[str] = set()
+    for chunk in expected_chunks():
+        seen_keys.add(chunk.period_key)
+        expected_days.update(chunk.day_sums)
+        expected_counts.update(chunk.counts())
+        differences.extend(_compare_participants(chunk))
+    differences.extend(_compare_days(stored_days, expected_days))
+    for cell in sorted(stored_counts.keys() | expected_counts.keys()):
+        rollup, raw = stored_counts.get(cell, 0), expected_counts.get(cell, 0)
+        if rollup != raw:
+            differences.append(f"participants {_cell(cell)}: rollup {rollup}, raw {raw}")
+    leftover = db.session.scalars(select(StatsParticipant.period_key).distinct())
+    for key in sorted(set(leftover) - seen_keys):
+        differences.append(f"participant rows for {key}: raw has no approved action then")
+    differences.extend(_compare_counted())
+    return differences
+
+
+def _cell(cell: tuple) -> str:
+    campaign_id, kind, district, key = cell
+    return f"{key} campaign {campaign_id} type {kind} district {district or '-'}"
+
+
+def _compare_days(stored: dict, expected: dict) -> Iterator[str]:
+    for key in sorted(stored.keys() | expected.keys()):
+        rollup, raw = stored.get(key, [0] * 4), expected.get(key, [0] * 4)
+        if list(rollup) != list(raw):
+            day, campaign_id, kind, variant, district, version = key
+            yield (
+                f"stats_day {day} campaign {campaign_id} {kind}/{variant} district "
+                f"{district or '-'} factors {version}: rollup {_sums(rollup)}; raw {_sums(raw)}"
+            )
+
+
+def _sums(values) -> str:
+    return ", ".join(f"{name}={value}" for name, value in zip(DAY_SUMS, values, strict=True))
+
+
+def _compare_participants(chunk: Chunk) -> Iterator[str]:
+    stored = {
+        tuple(row)
+        for row in db.session.execute(
+            select(*(StatsParticipant.__table__.c[n] for n in (*CELL_KEY, "resident_id"))).where(
+                StatsParticipant.period_key == chunk.period_key
+            )
+        )
+    }
+    if stored == chunk.participants:
+        return
+    # Counts only: the operator's terminal needs no resident ids to see what is wrong.
+    extra, missing = (
+        Counter(r[:-1] for r in stored - chunk.participants),
+        Counter(r[:-1] for r in chunk.participants - stored),
+    )
+    for cell in sorted(extra.keys() | missing.keys()):
+        yield (
+            f"participant rows {_cell(cell)}: {extra[cell]} in the rollup only, "
+            f"{missing[cell]} in raw only"
+        )
+
+
+def _compare_counted() -> Iterator[str]:
+    counted = StatsCountedAction
+    approved = Action.status == "approved"
+    checks = {
+        "approved actions not counted": select(func.count())
+        .select_from(Action)
+        .where(
+            approved,
+            ~select(counted.action_id)
+            .where(counted.action_id == Action.id, counted.campaign_id == ALL_ACTIONS)
+            .exists(),
+        ),
+        "counted actions not approved": select(func.count())
+        .select_from(counted)
+        .join(Action, Action.id == counted.action_id)
+        .where(~approved),
+        "campaign actions not counted": select(func.count())
+        .select_from(CampaignAction)
+        .join(Action, Action.id == CampaignAction.action_id)
+        .where(
+            approved,
+            ~select(counted.action_id)
+            .where(
+                counted.action_id == CampaignAction.action_id,
+                counted.campaign_id == CampaignAction.campaign_id,
+            )
+            .exists(),
+        ),
+        "counted campaign actions without a campaign_action row": select(func.count())
+        .select_from(counted)
+        .where(
+            counted.campaign_id != ALL_ACTIONS,
+            ~select(CampaignAction.action_id)
+            .where(
+                CampaignAction.action_id == counted.action_id,
+                CampaignAction.campaign_id == counted.campaign_id,
+            )
+            .exists(),
+        ),
+    }
+    for label, query in checks.items():
+        number = db.session.scalar(query)
+        if number:
+            yield f"{label}: {number}"

@@ -1,0 +1,179 @@
+"""Keeping the rollups: every approved action is added in the transaction that approves it.
+
+`on_action_approved` (points' signal) counts each action once over all actions. A
+campaign's copy is counted when its `campaign_action` row is inserted (an ORM insert
+event): blinker does not order listeners, so the campaigns listener may run after ours.
+Both write with Core statements on the transaction's connection, in one fixed order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
+
+from admin.stats.models import (
+    ALL,
+    ALL_ACTIONS,
+    NO_DISTRICT,
+    StatsCountedAction,
+    StatsDay,
+    StatsParticipant,
+    StatsParticipantCount,
+)
+from backend.extensions import db
+from campaigns.leaderboards.service import period_keys as leaderboard_period_keys
+from campaigns.models import CampaignAction
+from points.actions.models import Action
+from points.signals import ActionApproved
+
+# What a rollup needs of an action, read from the action row itself (as the rebuild does).
+FACT_COLUMNS = (
+    Action.resident_id,
+    Action.type,
+    Action.variant,
+    Action.district_code,
+    Action.local_day,
+    Action.co2e_g,
+    Action.points,
+    Action.distance_m,
+    Action.factor_version,
+)
+DAY_KEY = ("local_day", "campaign_id", "action_type", "variant", "district_code", "factor_version")
+DAY_SUMS = ("actions", "co2e_g", "points", "distance_m")
+CELL_KEY = ("campaign_id", "action_type", "district_code", "period_key")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One approved action as the rollups see it."""
+
+    resident_id: int
+    action_type: str
+    variant: str
+    district_code: str
+    local_day: date
+    co2e_g: int
+    points: int
+    distance_m: int
+    factor_version: str
+
+    @classmethod
+    def from_row(cls, row) -> Fact:
+        return cls(
+            resident_id=row.resident_id,
+            action_type=row.type,
+            variant=row.variant,
+            district_code=row.district_code or NO_DISTRICT,
+            local_day=row.local_day,
+            co2e_g=row.co2e_g,
+            points=row.points,
+            distance_m=row.distance_m or 0,
+            factor_version=row.factor_version,
+        )
+
+    def day_key(self, campaign_id: int) -> tuple:
+        return (
+            self.local_day,
+            campaign_id,
+            self.action_type,
+            self.variant,
+            self.district_code,
+            self.factor_version,
+        )
+
+    def sums(self) -> tuple[int, int, int, int]:
+        return (1, self.co2e_g, self.points, self.distance_m)
+
+    def cells(self) -> list[tuple[str, str]]:
+        """(action type, district) of every participant counter the action belongs to."""
+        kind, district = self.action_type, self.district_code
+        return [(kind, district), (kind, ALL), (ALL, district), (ALL, ALL)]
+
+
+def day_period_key(day: date) -> str:
+    return f"d{day.isoformat()}"
+
+
+def period_keys(day: date) -> tuple[str, str, str]:
+    """The day's own key, its ISO week's and its month's (the leaderboards' spelling)."""
+    keys = leaderboard_period_keys(day)
+    return day_period_key(day), keys["week"], keys["month"]
+
+
+# Listeners
+
+
+def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
+    """Listener of `points.signals.action_approved`: add the action to the rollups once."""
+    count_action(db.session.connection(), event.action_id, ALL_ACTIONS)
+
+
+def on_campaign_action_inserted(_mapper, connection: Connection, target: CampaignAction) -> None:
+    """After a `campaign_action` insert: add the action to that campaign's rollups once."""
+    count_action(connection, target.action_id, target.campaign_id)
+
+
+def count_campaign_actions() -> None:
+    """Listen for `campaign_action` inserts (SQLAlchemy ignores a second registration)."""
+    event.listen(CampaignAction, "after_insert", on_campaign_action_inserted)
+
+
+def count_action(connection: Connection, action_id: int, campaign_id: int) -> None:
+    first = (
+        db.upsert(StatsCountedAction)
+        .values(action_id=action_id, campaign_id=campaign_id)
+        .on_conflict_do_nothing()
+        .returning(sa.literal(1))
+    )
+    if connection.execute(first).scalar() is None:
+        return  # already counted: a repeated signal
+    row = connection.execute(select(*FACT_COLUMNS).where(Action.id == action_id)).one()
+    add_fact(connection, campaign_id, Fact.from_row(row))
+
+
+def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
+    """Day sums, first-seen participant rows, and the counters of rows first seen now."""
+    day = db.upsert(StatsDay).values(
+        dict(zip(DAY_KEY, fact.day_key(campaign_id), strict=True))
+        | dict(zip(DAY_SUMS, fact.sums(), strict=True))
+    )
+    table = StatsDay.__table__.c
+    connection.execute(
+        day.on_conflict_do_update(
+            index_elements=list(DAY_KEY),
+            set_={name: table[name] + day.excluded[name] for name in DAY_SUMS},
+        )
+    )
+    # Sorted keys: concurrent approvals take shared rows in one order and cannot deadlock.
+    cells = sorted(
+        (campaign_id, kind, district, key)
+        for key in period_keys(fact.local_day)
+        for kind, district in fact.cells()
+    )
+    seen = (
+        db.upsert(StatsParticipant)
+        .values(
+            [dict(zip(CELL_KEY, cell, strict=True), resident_id=fact.resident_id) for cell in cells]
+        )
+        .on_conflict_do_nothing()
+        .returning(*(StatsParticipant.__table__.c[name] for name in CELL_KEY))
+    )
+    first_seen = sorted(tuple(row) for row in connection.execute(seen))
+    if not first_seen:
+        return
+    counts = db.upsert(StatsParticipantCount).values(
+        [dict(zip(CELL_KEY, cell, strict=True), participants=1) for cell in first_seen]
+    )
+    connection.execute(
+        counts.on_conflict_do_update(
+            index_elements=list(CELL_KEY),
+            set_={
+                "participants": StatsParticipantCount.__table__.c.participants
+                + counts.excluded.participants
+            },
+        )
+    )

@@ -1,0 +1,155 @@
+"""Cell suppression: primary (behind fewer than k residents) and complementary (nothing
+suppressed can be recovered by subtracting visible cells from a visible total).
+
+Pure functions over cell keys, the residents behind each cell and additive groups
+(total = sum of members). A cell sits in at most two groups: a table with margins, or
+two breakdowns of one total. Seen as a graph whose vertices are the groups, each cell is
+an edge between its two groups (or between its group and one shared "outside" vertex).
+A suppressed cell is recoverable from the visible ones exactly when it lies on no cycle
+of suppressed cells: when it is a bridge. A group with one suppressed cell is the
+simplest bridge; complementary suppression adds the next-smallest visible sibling of a
+bridge, preferring one that closes a cycle through it, until no bridge is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
+OUTSIDE = -1  # the vertex joining cells that belong to a single group
+
+
+@dataclass(frozen=True)
+class Group:
+    """An additive relation between cells of one response: total = sum(members)."""
+
+    total: Hashable
+    members: tuple[Hashable, ...]
+
+
+def primary(residents: Mapping[Hashable, int], min_residents: int) -> set[Hashable]:
+    """Cells behind 1 to k-1 residents; a cell nobody is behind (all zeros) shows no one."""
+    return {cell for cell, count in residents.items() if 0 < count < min_residents}
+
+
+def suppress(
+    residents: Mapping[Hashable, int], groups: Iterable[Group], min_residents: int
+) -> set[Hashable]:
+    """The cells to show as null: primary suppression, then complements until none is a bridge.
+
+    `residents` lists every cell of the response in a stable order (ties go to the cell
+    listed first); every cell of a group must be in it.
+    """
+    order = {cell: index for index, cell in enumerate(residents)}
+    ends = _ends(list(groups))
+    siblings: dict[int, list[Hashable]] = {}
+    for cell, vertices in ends.items():
+        for vertex in set(vertices) - {OUTSIDE}:
+            siblings.setdefault(vertex, []).append(cell)
+    hidden = primary(residents, min_residents)
+    while True:
+        graph = _adjacency(hidden, ends)
+        choices = []
+        for bridge in _bridges(graph):
+            choice = _complement(bridge, graph, hidden, residents, order, ends, siblings)
+            if choice is not None:
+                rank, complement = choice
+                choices.append((rank, residents[bridge], order[bridge], bridge, complement))
+        # Complements that close a cycle go first; each round touches a group once, since
+        # one complement often protects several bridges of its groups.
+        choices.sort(key=lambda choice: choice[:3])
+        touched: set[int] = set()
+        for _rank, _count, _order, bridge, complement in choices:
+            if touched & {*ends[bridge], *ends[complement]} - {OUTSIDE}:
+                continue
+            hidden.add(complement)
+            touched.update(ends[bridge], ends[complement])
+        if not choices:
+            return hidden
+
+
+def _ends(groups: list[Group]) -> dict[Hashable, tuple[int, int]]:
+    """Each grouped cell's two vertices: its groups, or its one group and OUTSIDE."""
+    memberships: dict[Hashable, list[int]] = {}
+    for index, group in enumerate(groups):
+        for cell in (group.total, *group.members):
+            memberships.setdefault(cell, []).append(index)
+    ends = {}
+    for cell, indexes in memberships.items():
+        if len(indexes) > 2:
+            raise ValueError(f"cell {cell!r} is in more than two groups")
+        ends[cell] = (indexes[0], indexes[1] if len(indexes) == 2 else OUTSIDE)
+    return ends
+
+
+Graph = dict[int, list[tuple[int, Hashable]]]
+
+
+def _adjacency(cells: Iterable[Hashable], ends: Mapping) -> Graph:
+    graph: Graph = {}
+    for cell in cells:
+        if cell in ends:
+            a, b = ends[cell]
+            graph.setdefault(a, []).append((b, cell))
+            graph.setdefault(b, []).append((a, cell))
+    return graph
+
+
+def _bridges(graph: Graph) -> list[Hashable]:
+    """Cells on no cycle of the graph (Tarjan's bridges, iterative, parallel edges kept)."""
+    entered: dict[int, int] = {}
+    low: dict[int, int] = {}
+    found: list[Hashable] = []
+    for root in graph:
+        if root in entered:
+            continue
+        entered[root] = low[root] = len(entered)
+        stack = [(root, None, iter(graph[root]))]
+        while stack:
+            vertex, via, edges = stack[-1]
+            step = next(edges, None)
+            if step is None:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[vertex])
+                    if low[vertex] > entered[parent]:
+                        found.append(via)
+                continue
+            neighbour, cell = step
+            if cell == via:
+                continue  # the edge we came in by; a parallel edge is another cell
+            if neighbour in entered:
+                low[vertex] = min(low[vertex], entered[neighbour])
+            else:
+                entered[neighbour] = low[neighbour] = len(entered)
+                stack.append((neighbour, cell, iter(graph[neighbour])))
+    return found
+
+
+def _reachable(graph: Graph, start: int, without: Hashable) -> set[int]:
+    seen, frontier = {start}, [start]
+    while frontier:
+        for neighbour, cell in graph.get(frontier.pop(), ()):
+            if cell != without and neighbour not in seen:
+                seen.add(neighbour)
+                frontier.append(neighbour)
+    return seen
+
+
+def _complement(bridge, graph, hidden, residents, order, ends, siblings):
+    """(rank, cell) of the visible sibling to suppress: closing a cycle, then fewest residents."""
+    u, v = ends[bridge]
+    beyond = {u: _reachable(graph, v, bridge), v: _reachable(graph, u, bridge)}
+    best = None
+    for shared in {u, v} - {OUTSIDE}:  # sharing OUTSIDE makes no sibling
+        for cell in siblings[shared]:
+            if cell in hidden:
+                continue
+            a, b = ends[cell]
+            other = b if a == shared else a
+            # A cell nobody is behind protects nothing: only as a last resort.
+            rank = (residents[cell] == 0, other not in beyond[shared], residents[cell], order[cell])
+            if best is None or rank < best[0]:
+                best = (rank, cell)
+    return None if best is None else (best[0][:2], best[1])

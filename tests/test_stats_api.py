@@ -1,0 +1,349 @@
+"""DRB statistics over HTTP: figures against hand-computed fixtures, suppression, exports."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from tests.factories import make_campaign, make_resident, record, staff_headers
+from tests.stats_checks import (
+    assert_nothing_recoverable,
+    green_cells,
+    summary_cells,
+    timeseries_cells,
+)
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+MEASURES = ("participants", "actions", "co2e_g", "points_awarded")
+GREEN_MEASURES = ("green_trips", "total_trips", "green_distance_m", "total_distance_m")
+
+
+@pytest.fixture
+def drb(app):
+    result = app.test_cli_runner().invoke(args=["drb-key", "create", "发改局 reporting"])
+    assert result.exit_code == 0, result.output
+    key = next(word for word in result.output.split() if word.startswith("drb_"))
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def threshold(app, monkeypatch):
+    """Set STATS_MIN_RESIDENTS for one test (small fixtures need a small threshold)."""
+
+    def set_threshold(value: int) -> None:
+        monkeypatch.setitem(app.config, "STATS_MIN_RESIDENTS", value)
+
+    return set_threshold
+
+
+def today() -> datetime:
+    return datetime.now(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def at(days_ago: int, hour: int, minute: int = 0) -> datetime:
+    """A Beijing wall-clock time `days_ago` days before today."""
+    return today() - timedelta(days=days_ago) + timedelta(hours=hour, minutes=minute)
+
+
+def garbage(grams_x100: int, when: datetime) -> dict:
+    # recyclable: 100 g CO2e per kg (points/methodology/factors.json)
+    return {
+        "type": "garbage_sorting",
+        "category": "recyclable",
+        "weight_kg": grams_x100 / 100,
+        "occurred_at": when.astimezone(UTC).isoformat(),
+    }
+
+
+def trip_ending(mode: str, km: float, ended: datetime, minutes: int = 30) -> dict:
+    return {
+        "type": "trip",
+        "mode": mode,
+        "distance_km": km,
+        "started_at": (ended - timedelta(minutes=minutes)).astimezone(UTC).isoformat(),
+        "ended_at": ended.astimezone(UTC).isoformat(),
+    }
+
+
+def recorded(client, who, body) -> dict:
+    response = record(client, who, body)
+    assert response.status_code == 201, response.json
+    assert response.json["status"] == "approved"
+    return response.json
+
+
+def get(client, headers, path, **params):
+    response = client.get(f"/api/v1/stats/{path}", query_string=params, headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def day(days_ago: int) -> str:
+    return (today() - timedelta(days=days_ago)).date().isoformat()
+
+
+# Figures
+
+
+@pytest.fixture
+def town(client):
+    """Alice moves from 端州区 to 鼎湖区 between two trips, around midnight in Beijing;
+    Bob drives in 鼎湖区; Carol has no district."""
+    alice = make_resident(client, nickname="Alice", district_code="441202")
+    bob = make_resident(client, nickname="Bob", district_code="441203")
+    carol = make_resident(client, nickname="Carol")
+    actions = {
+        "alice_garbage": recorded(client, alice, garbage(300, at(2, 23, 50))),
+        "alice_bus": recorded(client, alice, trip_ending("bus", 6.2, at(1, 0, 10))),
+    }
+    response = client.patch("/api/v1/me", json={"district_code": "441203"}, headers=alice.headers)
+    assert response.status_code == 200
+    actions["alice_walk"] = recorded(client, alice, trip_ending("walk", 2.0, at(1, 8, 0)))
+    actions["bob_car"] = recorded(client, bob, trip_ending("car", 12.0, at(1, 9, 0), 20))
+    actions["carol_garbage"] = recorded(client, carol, garbage(100, at(1, 10, 0)))
+    return {"residents": (alice, bob, carol), "actions": actions}
+
+
+def test_summary_counts_each_resident_once_across_districts_and_days(client, drb, town, threshold):
+    threshold(1)
+    a = town["actions"]
+    body = get(client, drb, "summary", **{"from": day(2), "to": day(1)})
+    grams = sum(action["co2e_g"] for action in a.values())
+    points = sum(action["points"] for action in a.values())
+    assert a["bob_car"]["co2e_g"] == 0
+    assert (body["participants"], body["actions"], body["co2e_g"]) == (3, 5, grams)
+    assert body["points_awarded"] == points
+    trips = body["by_type"]["trip"]
+    assert (trips["participants"], trips["actions"]) == (2, 3)  # the car trip counts
+    assert trips["co2e_g"] == a["alice_bus"]["co2e_g"] + a["alice_walk"]["co2e_g"]
+    assert body["by_type"]["garbage_sorting"]["participants"] == 2
+    assert body["by_type"]["ev_charging"] == {
+        "participants": 0,
+        "actions": 0,
+        "co2e_g": 0,
+        "points_awarded": 0,
+        "suppressed": False,
+    }
+    assert body["meta"]["period"] == {"from": day(2), "to": day(1)}
+    assert body["meta"]["methodology_version"] == "2026.1"
+    assert body["meta"]["suppression"]["min_residents"] == 1
+
+    # The garbage at 23:50 is on the earlier Beijing day; the bus at 00:10 on the next.
+    before_midnight = get(client, drb, "summary", **{"from": day(2), "to": day(2)})
+    assert (before_midnight["participants"], before_midnight["actions"]) == (1, 1)
+    assert before_midnight["co2e_g"] == a["alice_garbage"]["co2e_g"] == 300
+
+    old_district = get(
+        client, drb, "summary", **{"from": day(2), "to": day(1)}, district_code="441202"
+    )
+    assert (old_district["participants"], old_district["actions"]) == (1, 2)
+    new_district = get(
+        client, drb, "summary", **{"from": day(2), "to": day(1)}, district_code="441203"
+    )
+    assert (new_district["participants"], new_district["actions"]) == (2, 2)
+
+
+def test_timeseries_by_district_splits_days_and_keeps_distinct_totals(client, drb, town, threshold):
+    threshold(1)
+    body = get(
+        client,
+        drb,
+        "timeseries",
+        **{"from": day(2), "to": day(1)},
+        granularity="day",
+        group_by="district",
+    )
+    assert [item["period"] for item in body["items"]] == [day(2), day(1)]
+    first, second = ({g["key"]: g for g in item["groups"]} for item in body["items"])
+    assert (first["441202"]["participants"], first["441202"]["actions"]) == (1, 1)
+    assert (second["441202"]["participants"], second["441202"]["actions"]) == (1, 1)
+    assert (second["441203"]["participants"], second["441203"]["actions"]) == (2, 2)
+    assert (second[None]["participants"], second[None]["actions"]) == (1, 1)  # Carol
+    assert second[None]["name"] == "未选择区县"
+    totals = {g["key"]: g for g in body["totals"]["groups"]}
+    assert (totals["441202"]["participants"], totals["441202"]["actions"]) == (1, 2)
+    assert body["totals"]["total"]["participants"] == 3  # not 1 + 3: Alice is one resident
+    assert body["items"][1]["total"]["participants"] == 3
+    assert_nothing_recoverable(*timeseries_cells(body), MEASURES)
+
+
+def test_timeseries_by_type_per_iso_week_and_month(client, drb, town, threshold):
+    threshold(1)
+    for granularity in ("week", "month"):
+        body = get(
+            client, drb, "timeseries", **{"from": day(2), "to": day(1)}, granularity=granularity
+        )
+        assert body["totals"]["total"]["participants"] == 3
+        assert sum(item["total"]["actions"] for item in body["items"]) == 5
+        assert body["items"][0]["from"] == day(2) and body["items"][-1]["to"] == day(1)
+        assert_nothing_recoverable(*timeseries_cells(body), MEASURES)
+
+
+def test_green_travel_counts_every_trip_of_central_city_residents(client, drb, town, threshold):
+    threshold(1)
+    body = get(client, drb, "green-travel", **{"from": day(2), "to": day(1)})
+    assert (body["green_trips"], body["total_trips"]) == (2, 3)  # bus, walk / bus, walk, car
+    assert body["share"] == round(2 / 3, 4)
+    assert (body["green_distance_m"], body["total_distance_m"]) == (8200, 20200)
+    assert body["distance_weighted_share"] == round(8200 / 20200, 4)
+    assert body["target"] == 0.7
+    districts = {d["district_code"]: d for d in body["by_district"]}
+    assert list(districts) == ["441202", "441203", "441204"]
+    assert (districts["441202"]["green_trips"], districts["441202"]["total_trips"]) == (1, 1)
+    assert (districts["441203"]["green_trips"], districts["441203"]["total_trips"]) == (1, 2)
+    assert districts["441204"]["share"] is None and districts["441204"]["total_trips"] == 0
+    assert sum(month["total_trips"] for month in body["trend"]) == 3
+    meta = body["meta"]
+    assert meta["central_city_districts"] == ["441202", "441203", "441204"]
+    assert "car" in meta["all_modes"] and "car" not in meta["green_modes"]
+    assert meta["measures"] and meta["not_measured"] and "肇府" in meta["target_source"]
+    assert_nothing_recoverable(*green_cells(body), GREEN_MEASURES)
+
+
+def test_campaign_filter_counts_only_the_actions_a_campaign_counted(app, client, drb, threshold):
+    threshold(1)
+    staff = staff_headers(app, client, "campaign_admin")
+    campaign = make_campaign(client, staff)
+    member, outsider = make_resident(client), make_resident(client)
+    enrolled = client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=member.headers)
+    assert enrolled.status_code in (200, 201), enrolled.json
+    counted = recorded(client, member, garbage(200, datetime.now(UTC)))
+    recorded(client, outsider, garbage(500, datetime.now(UTC)))
+    body = get(client, drb, "summary", campaign_id=campaign["id"])
+    assert (body["participants"], body["actions"], body["co2e_g"]) == (1, 1, counted["co2e_g"])
+    assert body["meta"]["campaign_id"] == campaign["id"]
+    everyone = get(client, drb, "summary")
+    assert everyone["actions"] == 2
+
+
+# Suppression
+
+
+def test_small_cells_are_suppressed_with_their_complements(client, drb, threshold):
+    threshold(3)
+    now = datetime.now(UTC) - timedelta(minutes=10)
+    for _ in range(4):
+        recorded(client, make_resident(client, district_code="441202"), garbage(100, now))
+    lone = make_resident(client, district_code="441203")
+    recorded(client, lone, trip_ending("bus", 5.0, now))
+    body = get(client, drb, "summary")
+    trip = body["by_type"]["trip"]
+    assert trip == {m: None for m in MEASURES} | {"suppressed": True}
+    # 5 residents in all, 4 of them sorting garbage: either would give the trip away.
+    assert body["suppressed"] or body["by_type"]["garbage_sorting"]["suppressed"]
+    assert_nothing_recoverable(*summary_cells(body), MEASURES)
+
+    series = get(client, drb, "timeseries", group_by="district", granularity="week")
+    hidden = assert_nothing_recoverable(*timeseries_cells(series), MEASURES)
+    assert any(key[1] == "441203" for key in hidden)
+    green = get(client, drb, "green-travel")
+    hidden = assert_nothing_recoverable(*green_cells(green), GREEN_MEASURES)
+    assert ("district", "441203") in hidden
+
+
+def test_default_threshold_is_ten_residents(client, drb, town):
+    body = get(client, drb, "summary", **{"from": day(2), "to": day(1)})
+    assert body["meta"]["suppression"]["min_residents"] == 10
+    assert body["suppressed"] and body["participants"] is None
+    assert "10" in body["meta"]["suppression"]["rule"]
+
+
+def test_no_response_carries_personal_data(client, drb, town, threshold):
+    threshold(1)
+    period = {"from": day(2), "to": day(1)}
+    texts = [
+        json.dumps(get(client, drb, "summary", **period), ensure_ascii=False),
+        json.dumps(
+            get(client, drb, "timeseries", **period, group_by="district"), ensure_ascii=False
+        ),
+        json.dumps(get(client, drb, "green-travel", **period), ensure_ascii=False),
+        client.get("/api/v1/stats/export.csv", query_string=period, headers=drb).data.decode(
+            "utf-8-sig"
+        ),
+    ]
+    for who in town["residents"]:
+        for text in texts:
+            assert who.phone not in text
+            assert who.resident["phone_masked"] not in text
+            for name in ("Alice", "Bob", "Carol"):
+                assert name not in text
+            assert '"resident_id"' not in text and '"id"' not in text
+
+
+# Validation
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-11-10", "to": "2026-11-01"}, "to"),
+        ({"from": "2025-01-01", "to": "2026-06-01"}, "to"),
+        ({"from": "2019-12-31", "to": "2020-01-05"}, "from"),
+        ({"district_code": "999999"}, "district_code"),
+        ({"campaign_id": 999999}, "campaign_id"),
+        ({"granularity": "hour"}, "granularity"),
+        ({"group_by": "district", "district_code": "441202"}, "district_code"),
+        ({"resident_id": 1}, "resident_id"),
+    ],
+)
+def test_bad_arguments_get_422_with_the_field(client, drb, params, field):
+    response = client.get("/api/v1/stats/timeseries", query_string=params, headers=drb)
+    assert response.status_code == 422, response.json
+    assert field in response.json["error"]["fields"]
+
+
+# Exports
+
+
+def test_csv_export_opens_with_the_csv_module_after_the_bom(client, drb, town, threshold):
+    threshold(1)
+    params = {"from": day(2), "to": day(1), "granularity": "day", "group_by": "type"}
+    response = client.get("/api/v1/stats/export.csv", query_string=params, headers=drb)
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data[3:].decode("utf-8"))))
+    blank = rows.index([])
+    header = dict(rows[:blank])
+    assert header["from"] == day(2) and header["to"] == day(1)
+    assert header["methodology_version"] == "2026.1"
+    assert "1" in header["suppression"]
+    assert rows[blank + 1] == [
+        "period", "from", "to", "group_by", "key", "name",
+        "participants", "actions", "co2e_g", "points_awarded", "suppressed",
+    ]  # fmt: skip
+    table = [dict(zip(rows[blank + 1], row, strict=True)) for row in rows[blank + 2 :]]
+    assert len(table) == 3 * 5  # two days and the total, each: all types and four types
+    total = next(r for r in table if r["period"] == "total" and r["key"] == "*")
+    assert (total["participants"], total["actions"]) == ("3", "5")
+    assert all(r["suppressed"] == "false" for r in table)
+
+
+def test_csv_export_leaves_suppressed_cells_empty(client, drb, town):
+    params = {"from": day(2), "to": day(1)}
+    response = client.get("/api/v1/stats/export.csv", query_string=params, headers=drb)
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    table = rows[rows.index([]) + 2 :]
+    hidden = [row for row in table if row[-1] == "true"]
+    assert hidden and all(value == "" for row in hidden for value in row[6:10])
+
+
+def test_xlsx_export_loads_with_openpyxl(client, drb, town, threshold):
+    threshold(1)
+    params = {"from": day(2), "to": day(1), "group_by": "district", "granularity": "month"}
+    response = client.get("/api/v1/stats/export.xlsx", query_string=params, headers=drb)
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    rows = list(book.active.iter_rows(values_only=True))
+    labels = {row[0]: row[1] for row in rows if row[0]}
+    assert labels["methodology_version"] == "2026.1"
+    assert labels["from"] == day(2)
+    header_at = next(i for i, row in enumerate(rows) if row[0] == "period")
+    assert rows[header_at][6:10] == ("participants", "actions", "co2e_g", "points_awarded")
+    names = {row[5] for row in rows[header_at + 1 :]}
+    assert {"端州区", "鼎湖区"} <= names
