@@ -32,3 +32,4 @@ def seed() -> None:
     click.echo(f"  residents: {', '.join(r['phone'] for r in credentials['residents'])}")
     click.echo(f"  partner key: {credentials['partner']['key']} (secret in the file)")
     click.echo(f"  check-in tokens: {len(credentials['checkin_tokens'])} (in the file)")
+    click.echo("  DRB API key: in the file")

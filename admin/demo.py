@@ -15,9 +15,11 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import exists, select
 
+from admin.stats import keys as stats_keys
 from backend import encryption
 from backend.cli import load_reference_data
 from backend.clock import utcnow
+from backend.errors import AppError
 from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents.models import Resident
@@ -38,6 +40,11 @@ DEMO_RESIDENTS = (
     ("13800000003", "光盘达人", "441204", "南岸社区"),
     ("13800000004", "垃圾分类员", "441284", "东城社区"),
     ("13800000005", "电车车主", "zq-newarea", None),
+)
+# More residents, so that statistics clear the privacy threshold and show figures.
+CENTRAL_DISTRICTS = ("441202", "441203", "441204")
+CROWD = tuple(
+    (f"138000001{n:02d}", f"市民{n:02d}", CENTRAL_DISTRICTS[n % 3], None) for n in range(1, 61)
 )
 DEMO_PARTNER = "肇庆公交集团 (demo)"
 DEMO_CAMPAIGN = "全国节能宣传周 · 绿色出行（演示）"
@@ -141,14 +148,15 @@ def _has_actions(resident_id: int) -> bool:
 
 def _seed_residents() -> list[dict]:
     seeded = []
-    for profile, (phone, nickname, district_code, community) in enumerate(DEMO_RESIDENTS):
+    for index, (phone, nickname, district_code, community) in enumerate(DEMO_RESIDENTS + CROWD):
         resident = residents.find_or_create_by_phone(phone)
         residents.update_profile(
             resident,
             {"nickname": nickname, "district_code": district_code, "community": community},
         )
-        _seed_history(resident, profile)
-        seeded.append({"phone": phone, "nickname": nickname})
+        _seed_history(resident, profile=index % len(DEMO_RESIDENTS))
+        if index < len(DEMO_RESIDENTS):
+            seeded.append({"phone": phone, "nickname": nickname})
     return seeded
 
 
@@ -210,6 +218,18 @@ def _seed_rewards() -> None:
         )
 
 
+def _seed_drb_key(previous: dict) -> str:
+    """The DRB key of the last seed while it still works, else a new one."""
+    key = previous.get("drb_api_key")
+    try:
+        if key and stats_keys.authenticate_key(key, stats_keys.STATS_SCOPE) is not None:
+            return key
+    except AppError:
+        pass  # revoked since: issue a new one
+    _row, key = stats_keys.create_key("DRB demo key")
+    return key
+
+
 def seed() -> dict:
     load_reference_data()
     previous = _previous_credentials()
@@ -220,4 +240,5 @@ def seed() -> dict:
         "partner": _seed_partner(),
         "residents": _seed_residents(),
         "checkin_tokens": tokens,
+        "drb_api_key": _seed_drb_key(previous),
     }

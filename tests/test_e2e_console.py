@@ -144,3 +144,22 @@ def test_a_reviewer_is_refused_the_campaign_pages(server, browser):
     assert response.status == 403
     assert "无权" in page.content()
     shoot(page, "reviewer-refused")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_main_page_renders_for_a_superadmin(server, browser, language):
+    username = make_staff(server, f"e2e-super-{language}", "superadmin")
+    page = new_page(browser, server.base_url)
+    sign_in(page, username, PASSWORD)
+    page.wait_for_url("**/admin/")
+    if language == "en":
+        page.click("header form button.link >> nth=0")  # the language switch
+        page.wait_for_load_state()
+        assert "Dashboard" in page.content()
+    links = page.locator("nav.main a")
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(targets) == 9
+    for target in targets:
+        response = page.goto(target)
+        assert response.status == 200, target
+        shoot(page, f"{language}-{target.strip('/').replace('/', '-') or 'dashboard'}")

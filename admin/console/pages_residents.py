@@ -41,12 +41,6 @@ ACTION_STATUS_NAMES = {
     "pending_review": _l("Pending review"),
     "rejected": _l("Rejected"),
 }
-TYPE_NAMES = {
-    "trip": _l("Trip"),
-    "garbage_sorting": _l("Garbage sorting"),
-    "clean_plate": _l("Clean Plate meal"),
-    "ev_charging": _l("EV charging"),
-}
 KIND_NAMES = {
     "earn": _l("Earned by an action"),
     "campaign_bonus": _l("Campaign bonus"),
@@ -102,7 +96,6 @@ def _resident_page(resident_id: int, refusal: AppError | None = None):
         "ledger": ledger,
         "status_names": STATUS_NAMES,
         "action_status_names": ACTION_STATUS_NAMES,
-        "type_names": TYPE_NAMES,
         "kind_names": KIND_NAMES,
         "adjust_form": request.form if refusal is not None else {},
     }

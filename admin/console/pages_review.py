@@ -26,12 +26,6 @@ QUEUE = "console/review/queue.html"
 
 nav_item("console.review_queue", N_("Review"), REVIEW)
 
-TYPE_NAMES = {
-    "trip": _l("Trip"),
-    "garbage_sorting": _l("Garbage sorting"),
-    "clean_plate": _l("Clean Plate meal"),
-    "ev_charging": _l("EV charging"),
-}
 FLAG_NAMES = {"duplicate_photo": _l("Duplicate photo")}
 
 
@@ -64,7 +58,6 @@ def _queue_page(refusal: AppError | None = None, refused_id: int | None = None):
         "next_cursor": page["next_cursor"],
         "action_type": args.get("type"),
         "types": ACTION_TYPES,
-        "type_names": TYPE_NAMES,
         "flag_names": FLAG_NAMES,
         "queue_args": args,
         "refused_id": refused_id,

@@ -33,6 +33,14 @@ ROLE_NAMES = {
     "analyst": _l("Analyst"),
 }
 
+# Action types as the console names them, on every page.
+TYPE_NAMES = {
+    "trip": _l("Trip"),
+    "garbage_sorting": _l("Garbage sorting"),
+    "clean_plate": _l("Clean Plate meal"),
+    "ev_charging": _l("EV charging"),
+}
+
 # (endpoint, label msgid, permission): the navigation, filtered by the signed-in role.
 NAVIGATION: list[tuple[str, str, str | None]] = []
 # The order admins read the menu in, whatever order page modules are imported in.
@@ -64,13 +72,14 @@ def _protect_forms():
 def _navigation():
     staff_session = getattr(g, "staff_session", None)
     if staff_session is None:
-        return {"navigation": [], "staff_user": None}
+        return {"navigation": [], "staff_user": None, "type_names": TYPE_NAMES}
     role = staff_session.staff_user.role
     items = [(e, label) for e, label, p in NAVIGATION if p is None or role_allows(role, p)]
     return {
         "navigation": items,
         "staff_user": staff_session.staff_user,
         "role_name": ROLE_NAMES[role],
+        "type_names": TYPE_NAMES,
     }
 
 

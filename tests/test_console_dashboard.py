@@ -1,0 +1,74 @@
+"""The dashboard and the statistics page: the DRB figures for staff, suppressed the same way."""
+
+import csv
+import io
+
+import openpyxl
+
+from tests.factories import console_sign_in, make_resident, record, trip
+
+
+def residents_with_trips(client, count: int, district: str = "441202"):
+    for _ in range(count):
+        who = make_resident(client, district_code=district)
+        assert record(client, who, trip("bus")).status_code == 201
+
+
+def test_dashboard_shows_this_weeks_figures_and_the_green_travel_gauge(app, client):
+    residents_with_trips(client, 10)
+    console_sign_in(app, client, "analyst")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'id="figures-week"' in page and 'id="green-travel-gauge"' in page
+    assert ">10<" in page.replace(" ", "")  # ten participants this week, not suppressed
+    assert "目标 70%" in page
+    assert "端州区" in page  # top districts
+
+
+def test_small_groups_are_suppressed_on_the_dashboard_too(app, client):
+    residents_with_trips(client, 3)
+    console_sign_in(app, client, "analyst")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "已隐藏" in page
+    assert ">3<" not in page.replace(" ", "")
+
+
+def test_statistics_filters_and_downloads(app, client):
+    residents_with_trips(client, 10, district="441203")
+    console_sign_in(app, client, "analyst")
+    page = client.get("/admin/statistics?granularity=week&group_by=district")
+    assert page.status_code == 200
+    assert "鼎湖区" in page.get_data(as_text=True)
+    csv_file = client.get("/admin/statistics/export.csv?group_by=district")
+    assert csv_file.status_code == 200
+    assert csv_file.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))
+    assert [
+        "period",
+        "from",
+        "to",
+        "group_by",
+        "key",
+        "name",
+        "participants",
+        "actions",
+        "co2e_g",
+        "points_awarded",
+        "suppressed",
+    ] in rows
+    workbook = client.get("/admin/statistics/export.xlsx")
+    assert workbook.status_code == 200
+    assert openpyxl.load_workbook(io.BytesIO(workbook.data)).active.max_row > 5
+
+
+def test_bad_filters_are_explained_not_crashed(app, client):
+    console_sign_in(app, client, "analyst")
+    response = client.get("/admin/statistics?from=2026-11-24&to=2026-01-01")
+    assert response.status_code == 422
+    assert 'id="stats-errors"' in response.get_data(as_text=True)
+    assert client.get("/admin/statistics?granularity=hour").status_code == 422
+
+
+def test_every_staff_role_may_read_statistics(app, client):
+    for role in ("analyst", "reviewer", "campaign_admin", "superadmin"):
+        console_sign_in(app, client, role)
+        assert client.get("/admin/statistics").status_code == 200
