@@ -228,3 +228,10 @@ def console_post(client, path: str, data: dict | None = None, form_page: str | N
     """POST a console form with the CSRF token taken from `form_page` (or the dashboard)."""
     token = csrf_token(client, form_page or "/admin/")
     return client.post(path, data={**(data or {}), "csrf_token": token})
+
+
+def local(moment) -> str:
+    """A moment as a console `datetime-local` input shows it: Beijing time, to the minute."""
+    from backend.clock import LOCAL_TZ
+
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from admin.audit.models import AuditEntry
-from backend.clock import LOCAL_TZ
 from tests.factories import (
     console_post,
     console_sign_in,
+    local,
     make_campaign,
     record,
     sign_in,
@@ -30,10 +30,6 @@ def api(app, client):
 @pytest.fixture
 def admin(app, client):
     return console_sign_in(app, client, "campaign_admin")
-
-
-def local(moment: datetime) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
 def form(**fields) -> dict:

@@ -5,10 +5,9 @@ console page with its status, never as the JSON error of the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from functools import wraps
 from typing import Any
 
 import marshmallow as ma
@@ -83,21 +82,6 @@ def refused(exc: AppError, template: str, *, with_fields: bool = False, **contex
     flash_refusal(exc, with_fields=with_fields)
     page = render_template(template, errors=field_messages(exc.fields), **context)
     return make_response(page, exc.status)
-
-
-def refusals_as_pages(view: Callable) -> Callable:
-    """A service refusal (unknown id, bad cursor, a conflict) becomes the console's error
-    page: the app's JSON error handler answers API clients, not people in a browser."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except AppError as exc:
-            page = render_template("console/error.html", status=exc.status, message=exc.message)
-            return make_response(page, exc.status)
-
-    return wrapper
 
 
 def page_of(query, id_column, *, oldest_first: bool = False) -> dict:

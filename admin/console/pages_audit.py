@@ -15,7 +15,7 @@ from flask import render_template, request
 from admin.audit.models import AuditEntry
 from admin.audit.service import entries_query
 from admin.console.auth import console_page
-from admin.console.form_input import page_of, refusals_as_pages
+from admin.console.form_input import page_of
 from admin.console.views import console, nav_item
 from backend.clock import LOCAL_TZ
 from backend.i18n import N_
@@ -48,7 +48,6 @@ def changed_keys(before: dict | None, after: dict | None) -> list[tuple[str, str
 
 @console.route("/audit")
 @console_page(VIEW_AUDIT_LOG)
-@refusals_as_pages
 def audit_log():
     text = request.args.get("q", "").strip()[:SEARCH_MAX_LENGTH]
     staff = request.args.get("staff", "").strip()[:SEARCH_MAX_LENGTH]

@@ -22,7 +22,6 @@ from admin.console.form_input import (
     load,
     local_input,
     page_of,
-    refusals_as_pages,
     refused,
 )
 from admin.console.views import console, nav_item
@@ -169,7 +168,6 @@ def _campaign_page(
 
 @console.route("/campaigns")
 @console_page(MANAGE)
-@refusals_as_pages
 def campaigns():
     status = request.args.get("status") or None
     load(StaffCampaignListArgs(), {"status": status} if status else {})
@@ -205,14 +203,12 @@ def campaign_create():
 
 @console.route("/campaigns/<int:campaign_id>")
 @console_page(MANAGE)
-@refusals_as_pages
 def campaign(campaign_id: int):
     return _campaign_page(campaign_id)
 
 
 @console.route("/campaigns/<int:campaign_id>/progress")
 @console_page(MANAGE)
-@refusals_as_pages
 def campaign_progress(campaign_id: int):
     """The progress panel alone: the campaign page refreshes it in place."""
     described = service.describe(service.get_campaign(campaign_id))
@@ -221,7 +217,6 @@ def campaign_progress(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/edit")
 @console_page(MANAGE)
-@refusals_as_pages
 def campaign_edit(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     return _form_page(_shown(campaign), campaign)
@@ -229,7 +224,6 @@ def campaign_edit(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/edit", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("campaign.edit", Campaign, "campaign_id")
 def campaign_save(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
@@ -243,7 +237,6 @@ def campaign_save(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/publish", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("campaign.publish", Campaign, "campaign_id")
 def campaign_publish(campaign_id: int):
     try:
@@ -256,7 +249,6 @@ def campaign_publish(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/end", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("campaign.end", Campaign, "campaign_id")
 def campaign_end(campaign_id: int):
     try:
@@ -277,7 +269,6 @@ def _point_body(form: MultiDict) -> dict:
 
 @console.route("/campaigns/<int:campaign_id>/checkin-points", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 def checkin_point_create(campaign_id: int):
     try:
         body = load(CheckinPointWriteSchema(), _point_body(request.form))
@@ -291,7 +282,6 @@ def checkin_point_create(campaign_id: int):
 
 @console.route("/checkin-points/<int:point_id>/rotate", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("checkin_point.rotate", CheckinPoint, "point_id")
 def checkin_point_rotate(point_id: int):
     point = checkins.rotate(point_id)
@@ -303,7 +293,6 @@ def checkin_point_rotate(point_id: int):
 
 @console.route("/checkin-points/<int:point_id>/poster.png")
 @console_page(MANAGE)
-@refusals_as_pages
 def checkin_point_poster(point_id: int):
     return Response(
         checkins.poster_png(point_id),

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.audit.service import audited, record, snapshot
 from admin.console.auth import console_page
-from admin.console.form_input import load, refusals_as_pages, refused
+from admin.console.form_input import load, refused
 from admin.console.views import console, nav_item
 from admin.stats import keys as drb_keys
 from admin.stats.models import DrbApiKey
@@ -84,14 +84,12 @@ def _created_page(**context):
 
 @console.route("/clients")
 @console_page(MANAGE_API_CLIENTS)
-@refusals_as_pages
 def clients():
     return _list_page()
 
 
 @console.route("/clients/partners", methods=["POST"])
 @console_page(MANAGE_API_CLIENTS)
-@refusals_as_pages
 def partner_create():
     choices = _allowed_choices()
     body = {
@@ -110,7 +108,6 @@ def partner_create():
 
 @console.route("/clients/partners/<int:partner_id>/revoke", methods=["POST"])
 @console_page(MANAGE_API_CLIENTS)
-@refusals_as_pages
 @audited("partner.revoke", PartnerClient, "partner_id")
 def partner_revoke(partner_id: int):
     partners.revoke_partner(partners.get_partner(partner_id).key)
@@ -120,7 +117,6 @@ def partner_revoke(partner_id: int):
 
 @console.route("/clients/drb-keys", methods=["POST"])
 @console_page(MANAGE_API_CLIENTS)
-@refusals_as_pages
 def drb_key_create():
     try:
         form = load(DrbKeyForm(), {"drb_name": request.form.get("drb_name", "").strip()})
@@ -133,7 +129,6 @@ def drb_key_create():
 
 @console.route("/clients/drb-keys/<int:key_id>/revoke", methods=["POST"])
 @console_page(MANAGE_API_CLIENTS)
-@refusals_as_pages
 @audited("drb_key.revoke", DrbApiKey, "key_id")
 def drb_key_revoke(key_id: int):
     try:

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.audit.service import record, snapshot
 from admin.console.auth import console_page
-from admin.console.form_input import refusals_as_pages, refused
+from admin.console.form_input import refused
 from admin.console.views import console, nav_item
 from backend.errors import AppError, ValidationFailed
 from backend.i18n import N_
@@ -58,14 +58,12 @@ def _submitted_text() -> str:
 
 @console.route("/methodology")
 @console_page(READ_STATS)
-@refusals_as_pages
 def methodology():
     return _page()
 
 
 @console.route("/methodology/publish", methods=["POST"])
 @console_page(MANAGE_METHODOLOGY)
-@refusals_as_pages
 def methodology_publish():
     text = request.form.get("content", "")
     try:

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.audit.service import audited, record
 from admin.console.auth import console_page
-from admin.console.form_input import PAGE_SIZE, load, page_of, refusals_as_pages, refused
+from admin.console.form_input import PAGE_SIZE, load, page_of, refused
 from admin.console.views import console, nav_item
 from backend.api import Schema
 from backend.districts.service import get_district
@@ -106,14 +106,12 @@ def _resident_page(resident_id: int, refusal: AppError | None = None):
 
 @console.route("/residents")
 @console_page(MANAGE)
-@refusals_as_pages
 def residents():
     return _list_page(resident_service.search_residents(request.args.get("q", "")))
 
 
 @console.route("/residents/search", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 def resident_search():
     search = resident_service.search_residents(request.form.get("q", ""))
     if not search.by_phone:
@@ -128,14 +126,12 @@ def resident_search():
 
 @console.route("/residents/<int:resident_id>")
 @console_page(MANAGE)
-@refusals_as_pages
 def resident(resident_id: int):
     return _resident_page(resident_id)
 
 
 @console.route("/residents/<int:resident_id>/suspend", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("resident.suspend", Resident, "resident_id")
 def resident_suspend(resident_id: int):
     try:
@@ -148,7 +144,6 @@ def resident_suspend(resident_id: int):
 
 @console.route("/residents/<int:resident_id>/restore", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("resident.restore", Resident, "resident_id")
 def resident_restore(resident_id: int):
     try:
@@ -161,7 +156,6 @@ def resident_restore(resident_id: int):
 
 @console.route("/residents/<int:resident_id>/adjust", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 def resident_adjust(resident_id: int):
     try:
         body = load(AdjustmentForm(), {k: request.form.get(k, "") for k in ("delta", "reason")})

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.audit.service import audited
 from admin.console.auth import console_page
-from admin.console.form_input import load, page_of, refusals_as_pages, refused
+from admin.console.form_input import load, page_of, refused
 from admin.console.views import console, nav_item
 from admin.review.schemas import RejectSchema, ReviewQueueArgsSchema
 from backend.districts.service import list_districts
@@ -70,14 +70,12 @@ def _queue_page(refusal: AppError | None = None, refused_id: int | None = None):
 
 @console.route("/review")
 @console_page(REVIEW)
-@refusals_as_pages
 def review_queue():
     return _queue_page()
 
 
 @console.route("/review/<int:action_id>/approve", methods=["POST"])
 @console_page(REVIEW)
-@refusals_as_pages
 @audited("action.approve", Action, "action_id")
 def review_approve(action_id: int):
     try:
@@ -99,7 +97,6 @@ def review_approve(action_id: int):
 
 @console.route("/review/<int:action_id>/reject", methods=["POST"])
 @console_page(REVIEW)
-@refusals_as_pages
 @audited("action.reject", Action, "action_id")
 def review_reject(action_id: int):
     try:
@@ -113,7 +110,6 @@ def review_reject(action_id: int):
 
 @console.route("/review/photos/<photo_id>.jpg")
 @console_page(REVIEW)
-@refusals_as_pages
 def review_photo(photo_id: str):
     """A photo's thumbnail, for reviewers only: residents' evidence is not public."""
     thumbnail = photos.open_thumbnail(photos.get_photo(photo_id))

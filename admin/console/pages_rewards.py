@@ -17,7 +17,6 @@ from admin.console.form_input import (
     load,
     local_input,
     page_of,
-    refusals_as_pages,
     refused,
 )
 from admin.console.views import console, nav_item
@@ -98,7 +97,6 @@ def _reward_page(reward_id: int, refusal: AppError | None = None):
 
 @console.route("/rewards")
 @console_page(MANAGE)
-@refusals_as_pages
 def rewards():
     page = page_of(service.staff_rewards_query(), Reward.id)
     return render_template(
@@ -128,14 +126,12 @@ def reward_create():
 
 @console.route("/rewards/<int:reward_id>")
 @console_page(MANAGE)
-@refusals_as_pages
 def reward(reward_id: int):
     return _reward_page(reward_id)
 
 
 @console.route("/rewards/<int:reward_id>/edit")
 @console_page(MANAGE)
-@refusals_as_pages
 def reward_edit(reward_id: int):
     reward = service.get_reward(reward_id)
     return _form_page(_shown(reward), reward)
@@ -143,7 +139,6 @@ def reward_edit(reward_id: int):
 
 @console.route("/rewards/<int:reward_id>/edit", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("reward.edit", Reward, "reward_id")
 def reward_save(reward_id: int):
     reward = service.get_reward(reward_id)
@@ -158,7 +153,6 @@ def reward_save(reward_id: int):
 
 @console.route("/rewards/<int:reward_id>/stock", methods=["POST"])
 @console_page(MANAGE)
-@refusals_as_pages
 @audited("reward.stock", Reward, "reward_id")
 def reward_stock(reward_id: int):
     try:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from admin.console import auth
-from backend.errors import ValidationFailed
+from backend.errors import AppError, ValidationFailed
 from backend.i18n import SUPPORTED_LOCALES
 from backend.staff import service as staff
 from backend.staff.permissions import role_allows
@@ -92,6 +92,15 @@ def _csrf_refused(error):
             "The form expired or was not sent from this console. Reload the page and try again."
         ),
     ), 400
+
+
+@console.errorhandler(AppError)
+def _refused(error: AppError):
+    # A service refusal (unknown id, bad cursor, a conflict) is a page for people in a
+    # browser; the app's JSON error handler answers API clients.
+    return render_template(
+        "console/error.html", status=error.status, message=str(error.message)
+    ), error.status
 
 
 @console.errorhandler(403)
