@@ -10,6 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
+from admin.privacy.api import blp as privacy_blp
+from admin.privacy.cli import privacy_cli
 from admin.review.api import blp as review_blp
 from admin.rewards.api import blp as staff_rewards_blp
 from admin.stats import rollups as stats_rollups
@@ -125,6 +127,7 @@ def create_app(config: Config | None = None) -> Flask:
         rewards_blp,
         staff_rewards_blp,
         review_blp,
+        privacy_blp,
         leaderboards_blp,
         badges_blp,
         campaigns_blp,
@@ -141,6 +144,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(staff_cli)
     app.cli.add_command(partner_cli)
     app.cli.add_command(points_cli)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(drb_key_cli)

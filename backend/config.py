@@ -84,6 +84,10 @@ class Config:
     action_max_age_days: int = 7
     action_clock_skew_seconds: int = 300
 
+    # Retention: evidence photos and one-time code records are erased after this many days
+    photo_retention_days: int = 180
+    otp_retention_days: int = 30
+
     # Points older than this many days expire (oldest first); 0 turns expiry off
     points_expiry_days: int = 0
 

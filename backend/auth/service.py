@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from backend.auth.models import OtpChallenge, ResidentSession
 from backend.auth.sms import SmsDeliveryFailed, SmsSender
@@ -208,3 +208,22 @@ def refresh(refresh_token: str) -> TokenPair:
 def logout(session: ResidentSession) -> None:
     session.revoked_at = utcnow()
     db.session.flush()
+
+
+def end_all_sessions(resident_id: int) -> None:
+    """Every device of the resident is signed out (account deletion)."""
+    db.session.execute(
+        update(ResidentSession)
+        .where(ResidentSession.resident_id == resident_id, ResidentSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def forget_codes(phone_digest: str | None = None, before=None) -> int:
+    """Delete one-time code challenges of a phone, or all older than `before` (retention)."""
+    query = delete(OtpChallenge)
+    if phone_digest is not None:
+        query = query.where(OtpChallenge.phone_hmac == phone_digest)
+    if before is not None:
+        query = query.where(OtpChallenge.created_at < before)
+    return db.session.execute(query).rowcount

@@ -133,3 +133,15 @@ def suspend_resident(resident_id: int) -> Resident:
 
 def restore_resident(resident_id: int) -> Resident:
     return _set_status(resident_id, "active")
+
+
+def pseudonymise(resident: Resident) -> str | None:
+    """Remove what identifies a person, irreversibly; the row (and the ledger, actions and
+    aggregates that refer to it) stays. Returns the phone HMAC it had, for cleaning up."""
+    phone_digest = resident.phone_hmac
+    resident.phone_hmac = resident.phone_encrypted = resident.phone_masked = None
+    resident.wechat_openid_hmac = None
+    resident.nickname = resident.community = None
+    resident.status = "deleted"
+    db.session.flush()
+    return phone_digest

@@ -274,3 +274,9 @@ def unlink(resident_id: int, link_id: int) -> None:
         raise NotFound()
     db.session.delete(link)
     db.session.flush()
+
+
+def unlink_all(resident_id: int) -> None:
+    for link in links_of(resident_id):
+        db.session.delete(link)
+    db.session.flush()

@@ -234,9 +234,49 @@ def photo_flags(photo: Photo) -> list[str]:
     return ["duplicate_photo"] if photo.duplicate_of_id else []
 
 
+ERASED = ""  # the storage keys of a photo whose files were erased
+
+
+def _open(photo: Photo, key: str) -> bytes:
+    if key == ERASED:
+        raise NotFound(_l("This photo was erased."), code="photo_erased")
+    return _store().open(key)
+
+
 def open_image(photo: Photo) -> bytes:
-    return _store().open(photo.storage_key)
+    return _open(photo, photo.storage_key)
 
 
 def open_thumbnail(photo: Photo) -> bytes:
-    return _store().open(photo.thumbnail_key)
+    return _open(photo, photo.thumbnail_key)
+
+
+def erase(photo: Photo) -> None:
+    """Delete a photo's image files for good. The row and its fingerprint stay: a dHash
+    cannot be turned back into a picture, and it still catches the photo's reuse."""
+    for key in (photo.storage_key, photo.thumbnail_key):
+        if key != ERASED:
+            _store().delete(key)
+    photo.storage_key = photo.thumbnail_key = ERASED
+    db.session.flush()
+
+
+def erase_photos_of(resident_id: int) -> int:
+    photos = list(db.session.scalars(select(Photo).where(Photo.resident_id == resident_id)))
+    for photo in photos:
+        erase(photo)
+    return len(photos)
+
+
+def erase_photos_older_than(cutoff) -> int:
+    """The retention job: images past their keeping time are erased, oldest first."""
+    photos = list(
+        db.session.scalars(
+            select(Photo)
+            .where(Photo.created_at < cutoff, Photo.storage_key != ERASED)
+            .order_by(Photo.created_at)
+        )
+    )
+    for photo in photos:
+        erase(photo)
+    return len(photos)

@@ -18,6 +18,8 @@ class PhotoStore(Protocol):
 
     def open(self, key: str) -> bytes: ...
 
+    def delete(self, key: str) -> None: ...
+
 
 class LocalPhotoStore:
     """Files under one directory, one per key ("2026/11/<photo_id>.jpg")."""
@@ -48,6 +50,9 @@ class LocalPhotoStore:
 
     def open(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
 
 def store_from_config(config: Mapping) -> PhotoStore:

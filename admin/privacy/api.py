@@ -1,0 +1,49 @@
+"""GET /api/v1/me/export and POST /api/v1/me/delete-account: a resident's rights over their data."""
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from admin.privacy import service
+from backend.api import Blueprint, Schema
+from backend.auth.guard import current_resident, resident_required
+
+blp = Blueprint("privacy", __name__, url_prefix="/api/v1/me", description="Your data rights")
+RESIDENT = [{"resident": []}]
+
+
+class ExportSchema(Schema):
+    generated_at = ma.fields.String()
+    profile = ma.fields.Dict()
+    account = ma.fields.Dict()
+    actions = ma.fields.List(ma.fields.Dict())
+    ledger = ma.fields.List(ma.fields.Dict())
+    points_adjustments = ma.fields.List(ma.fields.Dict())
+    photos = ma.fields.List(ma.fields.Dict())
+    redemptions = ma.fields.List(ma.fields.Dict())
+    campaign_enrolments = ma.fields.List(ma.fields.Dict())
+    checkins = ma.fields.List(ma.fields.Dict())
+    badges = ma.fields.List(ma.fields.Dict())
+    partner_links = ma.fields.List(ma.fields.Dict())
+    sessions = ma.fields.List(ma.fields.Dict())
+
+
+@blp.route("/export")
+class Export(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=RESIDENT)
+    @blp.response(200, ExportSchema)
+    def get(self):
+        """Everything held about you, as JSON (your phone number included: it is yours)"""
+        return service.export(current_resident())
+
+
+@blp.route("/delete-account")
+class DeleteAccount(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=RESIDENT)
+    @blp.response(204)
+    def post(self):
+        """Delete your account: your phone, WeChat link, nickname and photos are erased"""
+        service.delete_account(current_resident())

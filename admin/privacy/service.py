@@ -1,0 +1,116 @@
+"""Export and deletion of a resident's data, and the retention job.
+
+Deletion removes or irreversibly pseudonymises what identifies a person (phone, openid,
+nickname, community, photos, partner links, sign-in codes and sessions) and keeps the
+rows money and statistics stand on: actions, ledger entries and rollups keep pointing at
+a resident id that no longer leads to anyone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from admin.audit.service import snapshot
+from backend.auth import service as auth
+from backend.auth.models import ResidentSession
+from backend.clock import utcnow
+from backend.extensions import db
+from backend.residents import service as residents
+from backend.residents.models import Resident
+from backend.residents.phone import decrypt_phone
+from campaigns.badges.models import BadgeAward
+from campaigns.models import Checkin, Enrolment
+from points.actions.models import Action
+from points.ledger.adjustments import PointsAdjustment
+from points.ledger.models import LedgerEntry
+from points.ledger.service import account_summary
+from points.partner import service as partners
+from points.partner.models import PartnerResidentLink
+from points.photos import service as photos
+from points.photos.models import Photo
+from points.rewards.models import Redemption
+
+# Columns that are ours to keep, not the resident's data (hashes, keys, ciphertext).
+NOT_EXPORTED = frozenset(
+    {
+        "phone_hmac",
+        "phone_encrypted",
+        "wechat_openid_hmac",
+        "storage_key",
+        "thumbnail_key",
+        "dhash",
+        "dhash_band0",
+        "dhash_band1",
+        "dhash_band2",
+        "dhash_band3",
+        "access_token_hash",
+        "refresh_token_hash",
+        "previous_refresh_hash",
+    }
+)
+
+
+def _rows(model, *where, order=None) -> list[dict]:
+    query = select(model).where(*where).order_by(order if order is not None else model.id)
+    return [
+        {k: v for k, v in snapshot(row).items() if k not in NOT_EXPORTED}
+        for row in db.session.scalars(query)
+    ]
+
+
+def export(resident: Resident) -> dict:
+    """Everything the system holds about one resident, readable by them."""
+    rid = resident.id
+    profile = {k: v for k, v in snapshot(resident).items() if k not in NOT_EXPORTED}
+    profile["phone"] = decrypt_phone(resident.phone_encrypted) if resident.phone_encrypted else None
+    profile["wechat_linked"] = resident.wechat_linked
+    account = account_summary(rid)
+    return {
+        "generated_at": utcnow().isoformat(),
+        "profile": profile,
+        "account": {
+            "balance": account.balance,
+            "co2e_g_total": account.co2e_g_total,
+            "points_earned_total": account.points_earned_total,
+        },
+        "actions": _rows(Action, Action.resident_id == rid),
+        "ledger": _rows(LedgerEntry, LedgerEntry.resident_id == rid),
+        "points_adjustments": _rows(PointsAdjustment, PointsAdjustment.resident_id == rid),
+        "photos": _rows(Photo, Photo.resident_id == rid, order=Photo.created_at),
+        "redemptions": _rows(Redemption, Redemption.resident_id == rid),
+        "campaign_enrolments": _rows(
+            Enrolment, Enrolment.resident_id == rid, order=Enrolment.enrolled_at
+        ),
+        "checkins": _rows(Checkin, Checkin.resident_id == rid),
+        "badges": _rows(BadgeAward, BadgeAward.resident_id == rid),
+        "partner_links": _rows(PartnerResidentLink, PartnerResidentLink.resident_id == rid),
+        "sessions": _rows(ResidentSession, ResidentSession.resident_id == rid),
+    }
+
+
+def delete_account(resident: Resident) -> None:
+    """The resident's right to erasure: nothing left that leads back to them."""
+    photos.erase_photos_of(resident.id)
+    partners.unlink_all(resident.id)
+    auth.end_all_sessions(resident.id)
+    phone_digest = residents.pseudonymise(resident)
+    if phone_digest is not None:
+        auth.forget_codes(phone_digest=phone_digest)
+    db.session.flush()
+
+
+def apply_retention() -> dict[str, int]:
+    """Erase evidence photos and one-time code records past their keeping time."""
+    now = utcnow()
+    config = current_app.config
+    return {
+        "photos": photos.erase_photos_older_than(
+            now - timedelta(days=config["PHOTO_RETENTION_DAYS"])
+        ),
+        "otp_challenges": auth.forget_codes(
+            before=now - timedelta(days=config["OTP_RETENTION_DAYS"])
+        ),
+    }
