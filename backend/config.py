@@ -73,6 +73,8 @@ class Config:
     otp_limit_per_phone: str = "1 per minute;5 per hour;10 per day"
     otp_limit_per_ip: str = "30 per hour"
     login_limit_per_ip: str = "60 per hour"
+    # Actions one resident may record: far above any real day, far below a script's
+    action_limit_per_resident: str = "60 per minute;600 per day"
 
     # Staff sign-in: a bearer token for the staff API; accounts lock after repeated failures
     staff_token_ttl_seconds: int = 8 * 3600

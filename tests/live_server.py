@@ -134,6 +134,7 @@ def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
             "OTP_LIMIT_PER_IP": "100000 per hour",
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
             "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
+            "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
             "LOG_LEVEL": "WARNING",
         }
         for command in (["db", "upgrade"], ["refdata", "load"]):

@@ -269,3 +269,15 @@ def test_action_stores_the_factor_it_used(app, client, db_session):
     assert action.factor.variant == "bike"
     assert action.factor.version == FACTORS["methodology_version"]
     assert "93.3" in action.factor.source or action.factor.avoided_mg_per_unit == 93300
+
+
+def test_action_flooding_is_limited_per_resident(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "ACTION_LIMIT_PER_RESIDENT", "3 per minute")
+    flooder, neighbour = sign_in(client), sign_in(client)
+    body = {"type": "garbage_sorting", "category": "other", "weight_kg": 0.1}
+    statuses = [record(client, flooder, body).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    assert record(client, neighbour, body).status_code == 201
+    assert (
+        client.get("/api/v1/actions", headers=flooder.headers).status_code == 200
+    )  # reads stay open

@@ -1,9 +1,11 @@
 """POST/GET /api/v1/actions: residents record and read their own actions."""
 
+from flask import current_app
 from flask.views import MethodView
 
 from backend.api import Blueprint
 from backend.auth.guard import current_resident, resident_required
+from backend.extensions import limiter
 from backend.idempotency import idempotent
 from backend.pagination import page_schema, paginate
 from points.actions import service
@@ -11,6 +13,19 @@ from points.actions.models import Action
 from points.actions.schemas import ActionCreateSchema, ActionListArgsSchema, ActionSchema
 
 blp = Blueprint("actions", __name__, url_prefix="/api/v1/actions", description="Low-carbon actions")
+
+
+def _resident_key() -> str:
+    return f"resident:{current_resident().id}"
+
+
+# Applied inside resident_required (decorators run outermost last): the resident is known.
+action_flood_limit = limiter.limit(
+    lambda: current_app.config["ACTION_LIMIT_PER_RESIDENT"],
+    key_func=_resident_key,
+    scope="actions-resident",
+    methods=["POST"],
+)
 
 IDEMPOTENCY_KEY = {
     "in": "header",
@@ -23,7 +38,7 @@ IDEMPOTENCY_KEY = {
 
 @blp.route("")
 class Actions(MethodView):
-    decorators = [resident_required]
+    decorators = [action_flood_limit, resident_required]
 
     @blp.doc(security=[{"resident": []}], parameters=[IDEMPOTENCY_KEY])
     @blp.arguments(ActionCreateSchema)
