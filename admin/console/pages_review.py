@@ -27,6 +27,13 @@ QUEUE = "console/review/queue.html"
 nav_item("console.review_queue", N_("Review"), REVIEW)
 
 FLAG_NAMES = {"duplicate_photo": _l("Duplicate photo")}
+# The stored action says `details` and `unit` in the API's words; reviewers read their own.
+DETAIL_NAMES = {
+    "venue": _l("Venue"),
+    "station_id": _l("Charging station"),
+    "session_id": _l("Charging session"),
+}
+UNIT_NAMES = {"meal": _l("meal(s)"), "trip": _l("ride(s)")}
 
 
 def _queue_args() -> dict:
@@ -59,6 +66,8 @@ def _queue_page(refusal: AppError | None = None, refused_id: int | None = None):
         "action_type": args.get("type"),
         "types": ACTION_TYPES,
         "flag_names": FLAG_NAMES,
+        "detail_names": DETAIL_NAMES,
+        "unit_names": UNIT_NAMES,
         "queue_args": args,
         "refused_id": refused_id,
         "reason": request.form.get("reason", ""),
