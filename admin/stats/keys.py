@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from admin.stats.models import DrbApiKey
 from backend.clock import utcnow
@@ -58,16 +58,28 @@ def revoke_key(key_id: int) -> DrbApiKey:
 
 def authenticate_key(token: str, scope: str) -> DrbApiKey | None:
     """The live key behind a bearer token with `scope`; None when the token is no API key."""
-    row = db.session.scalar(select(DrbApiKey).where(DrbApiKey.token_hash == token_hash(token)))
+    digest = token_hash(token)
+    now = utcnow()
+    # The touch is the request's first statement. On SQLite a read transaction that then
+    # writes fails at once ("database is locked") if another request committed in between;
+    # a transaction whose first statement writes waits for the lock instead.
+    db.session.execute(
+        update(DrbApiKey)
+        .where(
+            DrbApiKey.token_hash == digest,
+            DrbApiKey.revoked_at.is_(None),
+            or_(
+                DrbApiKey.last_used_at.is_(None),
+                DrbApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
+    row = db.session.scalar(select(DrbApiKey).where(DrbApiKey.token_hash == digest))
     if row is None:
         return None
     if row.revoked_at is not None:
         raise Unauthorized(_l("This API key has been revoked."), code="api_key_revoked")
     if row.scope != scope:
         raise Forbidden(_l("This API key may not read this."), code="insufficient_scope")
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        # Written now, right after the read: on SQLite the lock upgrade happens at once.
-        db.session.flush()
     return row

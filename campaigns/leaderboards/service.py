@@ -62,17 +62,6 @@ def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
 
 def _add_to_period(key: str, resident_id: int, district_code: str | None, grams: int) -> None:
     session = db.session
-    created = db.insert_ignoring_conflict(
-        ResidentPeriodTotal,
-        period_key=key,
-        resident_id=resident_id,
-        district_code=district_code,
-        co2e_g=grams,
-        updated_at=utcnow(),
-    )
-    if created:
-        _add_to_district(key, {district_code: (grams, 1)})
-        return
     row = ResidentPeriodTotal
     mine = (row.period_key == key) & (row.resident_id == resident_id)
     # Usual case, one statement: same district as before, the total grows in place.
@@ -85,10 +74,25 @@ def _add_to_period(key: str, resident_id: int, district_code: str | None, grams:
     if same_district is not None:
         _add_to_district(key, {district_code: (grams, 0)})
         return
+    # First action in the period. The unique key settles a race with a concurrent first
+    # action of the same resident: the loser finds the row and goes round again.
+    created = db.insert_ignoring_conflict(
+        ResidentPeriodTotal,
+        period_key=key,
+        resident_id=resident_id,
+        district_code=district_code,
+        co2e_g=grams,
+        updated_at=utcnow(),
+    )
+    if created:
+        _add_to_district(key, {district_code: (grams, 1)})
+        return
     # The resident moved: their whole period total moves with them to the new district.
     previous_district, previous_total = session.execute(
         select(row.district_code, row.co2e_g).where(mine).with_for_update()
     ).one()
+    if previous_district == district_code:  # the concurrent first action was in this one
+        return _add_to_period(key, resident_id, district_code, grams)
     session.execute(
         update(row)
         .where(mine)
