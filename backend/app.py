@@ -17,7 +17,7 @@ from admin.rewards.api import blp as staff_rewards_blp
 from admin.stats import rollups as stats_rollups
 from admin.stats.api import blp as stats_blp
 from admin.stats.cli import drb_key_cli, stats_cli
-from backend import i18n
+from backend import i18n, idempotency
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
 from backend.auth.sms import sender_from_config
@@ -85,6 +85,7 @@ def create_app(config: Config | None = None) -> Flask:
         )
 
     db.init_app(app)
+    idempotency.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     i18n.init_app(app)
     limiter.init_app(app)

@@ -93,6 +93,10 @@ class Config:
     # Points older than this many days expire (oldest first); 0 turns expiry off
     points_expiry_days: int = 0
 
+    # An Idempotency-Key claimed by a request that never answered (its worker was killed)
+    # is taken over by a retry after this long; keep it above the longest request
+    idempotency_claim_timeout_seconds: int = 60
+
     # Partner feeds: signed batches older or newer than this are refused
     partner_signature_window_seconds: int = 300
 

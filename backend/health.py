@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.api import Blueprint, Schema
+from backend.api import Blueprint, ErrorSchema, Schema
 from backend.errors import AppError
 from backend.extensions import db
 
@@ -34,6 +34,7 @@ class Health(MethodView):
 @blp.route("/readyz")
 class Ready(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=ErrorSchema, description="service_unavailable: no database")
     def get(self):
         """The database answers a query"""
         try:

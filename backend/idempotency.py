@@ -4,7 +4,9 @@ Same key + same body: the stored response again. Same key + another body: 422. T
 same key while the first request is still running: 409. No key: 400.
 
 The key is claimed in a transaction of its own before the work starts, so a concurrent
-retry sees it; a request that fails releases its key, since it wrote nothing.
+retry sees it; a request that fails releases its key, since it wrote nothing. A claim
+left by a request that died (a killed worker) is taken over by a retry once it is older
+than IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import re
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, String, UniqueConstraint, delete, select
+from sqlalchemy import JSON, String, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,8 +30,6 @@ from backend.extensions import db
 
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
-# A claim older than this belongs to a request that died; a retry may take it over.
-ABANDONED_AFTER = timedelta(seconds=60)
 
 
 class IdempotencyRecord(Base):
@@ -63,30 +63,75 @@ def _find(scope: str, principal: str, key: str) -> IdempotencyRecord | None:
     )
 
 
-def _claim(scope: str, principal: str, key: str, request_hash: str) -> IdempotencyRecord | None:
-    """Claim the key (committed at once); returns the earlier record if it was taken."""
+def _claim(scope: str, principal: str, key: str, request_hash: str):
+    """Claim the key (committed at once).
+
+    Returns (our claim, None), or (None, the earlier record) if the key was taken.
+    """
     session = db.session
+    claim = IdempotencyRecord(scope=scope, principal=principal, key=key, request_hash=request_hash)
     try:
         with session.begin_nested():
-            session.add(
-                IdempotencyRecord(
-                    scope=scope, principal=principal, key=key, request_hash=request_hash
-                )
-            )
+            session.add(claim)
         session.commit()
-        return None
+        return claim, None
     except IntegrityError:
         session.rollback()
     earlier = _find(scope, principal, key)
     if earlier is None:  # the holder failed and released it between our insert and read
         return _claim(scope, principal, key, request_hash)
-    return earlier
+    return None, earlier
 
 
-def _release(record_id: int) -> None:
+def _this_claim(claim: IdempotencyRecord):
+    # A claim is known by its id and the moment it was made: SQLite may give a deleted
+    # claim's id to the next one, and a claim taken over must not be mistaken for ours.
+    return (
+        IdempotencyRecord.id == claim.id,
+        IdempotencyRecord.created_at == claim.created_at,
+        IdempotencyRecord.response_status.is_(None),
+    )
+
+
+def _release(claim: IdempotencyRecord) -> None:
+    """Delete the claim, unless it has been completed (or replaced) meanwhile."""
     db.session.rollback()
-    db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+    db.session.execute(delete(IdempotencyRecord).where(*_this_claim(claim)))
     db.session.commit()
+
+
+def _complete(claim: IdempotencyRecord, response: Response) -> None:
+    """Store the response with the work, if the claim is still ours."""
+    completed = db.session.execute(
+        update(IdempotencyRecord)
+        .where(*_this_claim(claim))
+        .values(
+            response_status=response.status_code,
+            response_body=response.get_json(),
+            completed_at=utcnow(),
+        )
+    ).rowcount
+    if completed != 1:
+        # A retry took the claim over (this request outlived the claim timeout): its
+        # answer stands, and this request's work is rolled back.
+        raise _in_flight()
+
+
+def _in_flight() -> Conflict:
+    return Conflict(
+        _l("A request with this Idempotency-Key is still being processed."),
+        code="idempotency_key_in_flight",
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.teardown_request
+    def _release_uncommitted_claim(exc: BaseException | None) -> None:
+        # The view succeeded but the request did not: its commit failed, so the work and
+        # the stored response are gone and the key must be free for the retry.
+        claim = g.pop("idempotency_claim", None)
+        if exc is not None and claim is not None:
+            _release(claim)
 
 
 def idempotent(scope: str):
@@ -111,7 +156,7 @@ def idempotent(scope: str):
                 )
             principal = f"resident:{g.resident_session.resident_id}"
             request_hash = _request_hash()
-            earlier = _claim(scope, principal, key, request_hash)
+            claim, earlier = _claim(scope, principal, key, request_hash)
             if earlier is not None:
                 if earlier.request_hash != request_hash:
                     raise ValidationFailed(
@@ -119,30 +164,28 @@ def idempotent(scope: str):
                         code="idempotency_key_reused",
                     )
                 if earlier.response_status is None:
-                    if utcnow() - earlier.created_at < ABANDONED_AFTER:
-                        raise Conflict(
-                            _l("A request with this Idempotency-Key is still being processed."),
-                            code="idempotency_key_in_flight",
-                        )
-                    _release(earlier.id)
+                    timeout = timedelta(
+                        seconds=current_app.config["IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS"]
+                    )
+                    if utcnow() - earlier.created_at < timeout:
+                        raise _in_flight()
+                    _release(earlier)  # abandoned: take it over (unless it completed now)
                     return wrapper(*args, **kwargs)
                 replay = jsonify(earlier.response_body)
                 replay.status_code = earlier.response_status
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
 
-            record = _find(scope, principal, key)
             succeeded = False
             try:
                 response: Response = view(*args, **kwargs)
-                succeeded = response.status_code < 400
+                if response.status_code < 400:
+                    _complete(claim, response)
+                    succeeded = True
             finally:
                 if not succeeded:
-                    _release(record.id)
-            record.response_status = response.status_code
-            record.response_body = response.get_json()
-            record.completed_at = utcnow()
-            db.session.flush()
+                    _release(claim)
+            g.idempotency_claim = claim
             return response
 
         return wrapper

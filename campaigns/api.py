@@ -3,7 +3,7 @@
 from flask import Response
 from flask.views import MethodView
 
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
 from campaigns import checkins, service
 from campaigns.schemas import (
@@ -51,6 +51,7 @@ class Enrol(MethodView):
 
     @blp.doc(security=RESIDENT)
     @blp.response(201, EnrolmentSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="already_enrolled or campaign_over")
     def post(self, campaign_id):
         """Join a campaign (its join bonus is paid once)"""
         enrolment, bonus = service.enrol(current_resident(), campaign_id)
@@ -68,6 +69,7 @@ class Checkins(MethodView):
     @blp.doc(security=RESIDENT)
     @blp.arguments(CheckinRequestSchema)
     @blp.response(201, CheckinSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="checkin_already_today")
     def post(self, body):
         """Check in by the token of a scanned QR code: once per point per day"""
         return checkins.check_in(current_resident(), body["token"])

@@ -124,7 +124,9 @@ def _own_database(workdir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
+def live_server(
+    workdir: Path, workers: int = 4, extra_env: dict | None = None
+) -> Iterator[LiveServer]:
     with _own_database(workdir) as url:
         env = {
             **os.environ,
@@ -136,6 +138,7 @@ def live_server(workdir: Path, workers: int = 4) -> Iterator[LiveServer]:
             "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
             "LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
         }
         for command in (["db", "upgrade"], ["refdata", "load"]):
             subprocess.run(

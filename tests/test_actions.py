@@ -281,3 +281,13 @@ def test_action_flooding_is_limited_per_resident(app, client, monkeypatch):
     assert (
         client.get("/api/v1/actions", headers=flooder.headers).status_code == 200
     )  # reads stay open
+
+
+@pytest.mark.parametrize("kind", [{}, ["trip"], 7, None])
+def test_a_type_that_is_no_string_is_422_not_500(client, kind):
+    # Found by fuzzing: {"type": {}} was looked up in a dict of bodies and raised TypeError.
+    me = sign_in(client)
+    response = record(client, me, {"type": kind})
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert set(response.json["error"]["fields"]) == {"type"}

@@ -3,7 +3,7 @@
 import pytest
 
 from backend.districts import service as districts_service
-from tests.factories import sign_in
+from tests.factories import sign_in, staff_headers
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -119,3 +119,27 @@ def test_empty_json_body_is_a_validation_error(client, path):
     response = client.post(path, data="", content_type="application/json")
     assert response.status_code in (400, 422)
     assert "error" in response.json
+
+
+# Found by fuzzing (tests/test_api_fuzz.py): input no row can hold used to reach the
+# database and come back as a 500 (PostgreSQL refuses NUL in text and ids past `integer`).
+
+
+@pytest.mark.parametrize("action_id", [2**31, 10**30])
+def test_a_path_id_past_what_a_row_can_hold_is_404_not_500(client, action_id):
+    me = sign_in(client)
+    assert_error(client.get(f"/api/v1/actions/{action_id}", headers=me.headers), 404, "not_found")
+
+
+def test_an_integer_past_what_the_database_holds_is_422_not_500(app, client):
+    analyst = staff_headers(app, client, "analyst")
+    response = client.get(f"/api/v1/stats/summary?campaign_id={10**30}", headers=analyst)
+    error = assert_error(response, 422, "validation_error")
+    assert set(error["fields"]) == {"campaign_id"}
+
+
+def test_text_holding_a_nul_character_is_422_on_every_database(client):
+    me = sign_in(client)
+    response = client.patch("/api/v1/me", json={"nickname": "绿\x00行者"}, headers=me.headers)
+    error = assert_error(response, 422, "validation_error")
+    assert "不能包含 NUL 字符。" in error["fields"]["nickname"]

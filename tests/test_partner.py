@@ -195,3 +195,18 @@ def test_partners_cannot_send_clean_plate_meals(client, app):
     event = {"event_id": "m", "resident": me.phone, "type": "clean_plate", "photo_id": "a" * 32}
     result = send(client, {"key": key, "secret": secret}, [event]).json["results"][0]
     assert result["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"type": {}}, {"type": ["trip"]}, {"event_id": "bus-\x00"}, {"resident": "card\x00"}],
+)
+def test_an_event_no_database_can_hold_is_rejected_alone(client, partner, change):
+    # Found by fuzzing: such an event raised (TypeError, or PostgreSQL refusing NUL) and
+    # sank its whole batch with a 500.
+    me = sign_in(client)
+    good = bus_event("bus-ok", me.phone)
+    bad = {**bus_event("bus-bad", me.phone), **change}
+    response = send(client, partner, [bad, good])
+    assert response.status_code == 200, response.json
+    assert [r["status"] for r in response.json["results"]] == ["rejected", "accepted"]

@@ -4,7 +4,7 @@ from flask import Response
 from flask.views import MethodView
 
 from admin.audit.service import audited
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
 from campaigns import checkins, service
@@ -77,6 +77,7 @@ class StaffCampaign(MethodView):
     @blp.arguments(CampaignEditSchema(partial=True))
     @audited("campaign.edit", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="campaign_ended or campaign_published")
     def patch(self, changes, campaign_id):
         """Edit; a published campaign's rule changes apply from now on, never to the past"""
         return service.describe(service.edit_campaign(campaign_id, changes))
@@ -89,6 +90,7 @@ class Publish(MethodView):
     @blp.doc(security=STAFF)
     @audited("campaign.publish", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="campaign_not_draft")
     def post(self, campaign_id):
         """Publish a draft: residents see it"""
         return service.describe(service.publish_campaign(campaign_id))
@@ -101,6 +103,7 @@ class End(MethodView):
     @blp.doc(security=STAFF)
     @audited("campaign.end", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="campaign_not_published")
     def post(self, campaign_id):
         """End a published campaign now"""
         return service.describe(service.end_campaign(campaign_id))
@@ -120,6 +123,7 @@ class CheckinPoints(MethodView):
     @blp.arguments(CheckinPointWriteSchema)
     @audited("checkin_point.create", CheckinPoint)
     @blp.response(201, CheckinPointSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="campaign_ended")
     def post(self, body, campaign_id):
         """Create a check-in point (its window defaults to the campaign's)"""
         return _point(checkins.create_point(campaign_id, body))

@@ -5,7 +5,7 @@ from flask.views import MethodView
 
 from admin.audit.service import audited
 from admin.review.schemas import RejectSchema, ReviewItemSchema, ReviewQueueArgsSchema
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.pagination import page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
 from points.actions import service as actions
@@ -38,6 +38,7 @@ class Approve(MethodView):
     @blp.doc(security=STAFF)
     @audited("action.approve", Action, "action_id")
     @blp.response(200, ReviewItemSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="already_reviewed")
     def post(self, action_id):
         """Approve: the action pays now, within its day's cap"""
         return actions.approve(action_id, current_staff().id)
@@ -51,6 +52,7 @@ class Reject(MethodView):
     @blp.arguments(RejectSchema)
     @audited("action.reject", Action, "action_id")
     @blp.response(200, ReviewItemSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="already_reviewed")
     def post(self, body, action_id):
         """Reject with a reason: the action pays nothing"""
         return actions.reject(action_id, current_staff().id, body["reason"])

@@ -3,7 +3,7 @@
 from flask.views import MethodView
 
 from admin.audit.service import audited
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
 from points.rewards import service
@@ -67,6 +67,7 @@ class Stock(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(StockChangeSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="stock_below_redeemed")
     @audited("reward.stock", Reward, "reward_id")
     @blp.response(200, StaffRewardSchema)
     def post(self, body, reward_id):
@@ -93,6 +94,8 @@ class Verify(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(VerifySchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no redemption has this code")
+    @blp.alt_response(409, schema=ErrorSchema, description="the code was already used or cancelled")
     @audited("redemption.verify", Redemption, response_id="redemption_id")
     @blp.response(200, RedemptionSchema)
     def post(self, body):

@@ -6,7 +6,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_limiter.util import get_remote_address
 
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.auth import service
 from backend.auth.guard import current_session, resident_required
 from backend.auth.schemas import (
@@ -56,6 +56,14 @@ class RequestCode(MethodView):
 
     @blp.arguments(OtpRequestSchema)
     @blp.response(202, OtpSentSchema)
+    @blp.alt_response(
+        429,
+        schema=ErrorSchema,
+        description="rate_limited: too many codes for this phone or address",
+    )
+    @blp.alt_response(
+        502, schema=ErrorSchema, description="upstream_unavailable: the SMS service did not answer"
+    )
     def post(self, body):
         """Text a 6-digit sign-in code to a phone"""
         dev_code = service.request_code(body["phone"])
@@ -71,6 +79,11 @@ class LoginWithCode(MethodView):
 
     @blp.arguments(OtpLoginSchema)
     @blp.response(200, TokenPairSchema)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="otp_invalid, otp_expired or otp_exhausted"
+    )
+    @blp.alt_response(403, schema=ErrorSchema, description="account_suspended")
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
     def post(self, body):
         """Sign in (or sign up) with the code texted to your phone"""
         return service.login_with_code(body["phone"], body["code"])
@@ -82,6 +95,12 @@ class LoginWithWechat(MethodView):
 
     @blp.arguments(WechatLoginSchema)
     @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="the WeChat code was refused")
+    @blp.alt_response(403, schema=ErrorSchema, description="account_suspended")
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
+    @blp.alt_response(
+        502, schema=ErrorSchema, description="upstream_unavailable: WeChat did not answer"
+    )
     def post(self, body):
         """Sign in (or sign up) with a WeChat mini-program login code"""
         return service.login_with_wechat(body["code"])
@@ -93,6 +112,9 @@ class Refresh(MethodView):
 
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="token_invalid or token_expired")
+    @blp.alt_response(403, schema=ErrorSchema, description="account_suspended")
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
     def post(self, body):
         """Trade a refresh token for a new token pair (the old pair stops working)"""
         return service.refresh(body["refresh_token"])

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_limiter.util import get_remote_address
 
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.extensions import limiter
 from backend.staff import service
 from backend.staff.guard import current_staff, current_staff_session, staff_required
@@ -28,6 +28,10 @@ class Login(MethodView):
 
     @blp.arguments(StaffLoginSchema)
     @blp.response(200, StaffTokenSchema)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="invalid_credentials, or the account is locked"
+    )
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
     def post(self, body):
         """Sign in with a username and password; the account locks after repeated failures"""
         token, session = service.sign_in(body["username"], body["password"])

@@ -3,7 +3,7 @@
 from flask import current_app
 from flask.views import MethodView
 
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
 from backend.extensions import limiter
 from backend.idempotency import idempotent
@@ -44,6 +44,17 @@ class Actions(MethodView):
     @blp.arguments(ActionCreateSchema)
     @idempotent("actions")
     @blp.response(201, ActionSchema)
+    @blp.alt_response(
+        400,
+        schema=ErrorSchema,
+        description="idempotency_key_missing or invalid; or the body is not JSON",
+    )
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="duplicate_action, or the same Idempotency-Key is still being answered",
+    )
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited: too many actions")
     def post(self, body):
         """Record a trip, garbage sorting, a Clean Plate meal or an EV charging session"""
         return service.record_action(current_resident(), body)

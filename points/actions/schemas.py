@@ -80,13 +80,19 @@ BODIES: dict[str, type[Schema]] = {
 }
 
 
+def body_schema(data: object) -> type[Schema] | None:
+    """The schema of a body by its `type`; None when that is no action type (or no string)."""
+    kind = data.get("type") if isinstance(data, Mapping) else None
+    return BODIES.get(kind) if isinstance(kind, str) else None
+
+
 class ActionCreateSchema(Schema):
     """One of TripSchema, GarbageSortingSchema, CleanPlateSchema, EvChargingSchema by `type`."""
 
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTION_TYPES))
 
     def load(self, data, *, many=None, partial=None, unknown=None):
-        body = BODIES.get(data.get("type")) if isinstance(data, Mapping) else None
+        body = body_schema(data)
         if body is None:
             return super().load(data, many=many, partial=partial, unknown=unknown)
         return body().load(data, partial=partial)

@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from flask.views import MethodView
 
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
 from points.partner import service
 from points.partner.guard import current_partner, partner_signed
@@ -36,6 +36,9 @@ class PartnerEvents(MethodView):
     @blp.doc(parameters=SIGNATURE_HEADERS)
     @blp.arguments(PartnerBatchSchema)
     @blp.response(200, BatchResultSchema)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="partner_unknown, timestamp_stale or signature_invalid"
+    )
     def post(self, batch):
         """Push up to 500 verified events; each gets accepted, duplicate or rejected"""
         results = service.ingest_batch(current_partner(), batch["events"])
@@ -68,6 +71,8 @@ class PartnerLinks(MethodView):
     @blp.doc(security=[{"resident": []}])
     @blp.arguments(LinkCreateSchema)
     @blp.response(201, LinkSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no such partner")
+    @blp.alt_response(409, schema=ErrorSchema, description="this account is already linked")
     def post(self, body):
         """Link your account at a partner, so its events credit you"""
         return service.link_resident(

@@ -1,7 +1,12 @@
 """Partner batches: verify the signature, then take each event on its own.
 
-One bad event never sinks the batch: each runs in a savepoint and gets its own result.
-A resent event id is a duplicate, because (partner, event id) is a unique key.
+One bad event never sinks the batch: each gets its own result and is committed on its
+own, like a resident's request. A batch therefore never holds the rows of many residents
+and districts at once (which deadlocked against residents' own actions on PostgreSQL and
+held SQLite's write lock for seconds). A fault (an unexpected error) fails the batch at
+that event: the events before it are kept whole, nothing of it is, and resending the
+batch is safe, since a resent event id is a duplicate ((partner, event id) is a unique
+key).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from backend.extensions import db
 from backend.residents.models import Resident
 from backend.residents.phone import InvalidPhone, normalise_phone, phone_hmac
 from points.actions import service as actions
-from points.actions.schemas import BODIES
+from points.actions.schemas import BODIES, body_schema
 from points.partner.models import PartnerClient, PartnerEvent, PartnerResidentLink
 
 
@@ -156,6 +161,14 @@ def _resident_for(partner: PartnerClient, reference: str) -> Resident | None:
     return db.session.scalar(select(Resident).where(Resident.phone_hmac == digest))
 
 
+def _recorded_event(partner: PartnerClient, event_id: str) -> PartnerEvent | None:
+    return db.session.scalar(
+        select(PartnerEvent).where(
+            PartnerEvent.partner_id == partner.id, PartnerEvent.event_id == event_id
+        )
+    )
+
+
 def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
     event_id = event.get("event_id") if isinstance(event, dict) else None
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
@@ -165,16 +178,19 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
             _l("Some fields are not valid."),
             {"event_id": [_l("1 to 64 characters.")]},
         )
-    earlier = db.session.scalar(
-        select(PartnerEvent).where(
-            PartnerEvent.partner_id == partner.id, PartnerEvent.event_id == event_id
+    if "\x00" in event_id:  # no text column holds NUL (PostgreSQL refuses it)
+        return _rejected(
+            None,
+            "validation_error",
+            _l("Some fields are not valid."),
+            {"event_id": [_l("Must not contain the NUL character.")]},
         )
-    )
+    earlier = _recorded_event(partner, event_id)
     if earlier is not None:
         return EventResult(event_id, "duplicate", action_id=earlier.action_id)
     reference = event.get("resident")
     body = {k: v for k, v in event.items() if k not in ("event_id", "resident")}
-    schema = BODIES.get(body.get("type"))
+    schema = body_schema(body)
     if schema is None or body["type"] == "clean_plate":
         # Clean Plate needs a resident's own photo: partners cannot send it.
         return _rejected(
@@ -193,7 +209,8 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
         return _rejected(
             event_id, "type_not_allowed", _l("This partner may not report this action.")
         )
-    resident = _resident_for(partner, reference) if isinstance(reference, str) else None
+    known = isinstance(reference, str) and "\x00" not in reference
+    resident = _resident_for(partner, reference) if known else None
     if resident is None or resident.status != "active":
         return _rejected(event_id, "resident_unknown", _l("No active resident matches this event."))
     try:
@@ -206,7 +223,13 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
             )
             db.session.flush()
     except IntegrityError:
-        return EventResult(event_id, "duplicate")
+        # A copy of this event recorded concurrently is a duplicate. Any other constraint
+        # failing is a fault, not a verdict on the event: the batch fails (5xx, nothing
+        # kept) and the partner resends it, instead of the event being dropped as seen.
+        earlier = _recorded_event(partner, event_id)
+        if earlier is None:
+            raise
+        return EventResult(event_id, "duplicate", action_id=earlier.action_id)
     except Conflict as exc:
         if exc.code == "duplicate_action":
             return EventResult(event_id, "duplicate")
@@ -217,7 +240,11 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
 
 
 def ingest_batch(partner: PartnerClient, events: list) -> list[EventResult]:
-    return [ingest_event(partner, event) for event in events]
+    results = []
+    for event in events:
+        results.append(ingest_event(partner, event))
+        db.session.commit()
+    return results
 
 
 # --- residents' links -------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from flask import Response
 from flask.views import MethodView
 
-from backend.api import Blueprint
+from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
 from backend.idempotency import idempotent
 from backend.pagination import PageArgsSchema, page_schema, paginate
@@ -34,6 +34,17 @@ class Redeem(MethodView):
     @blp.doc(security=RESIDENT, parameters=[IDEMPOTENCY_KEY])
     @idempotent("redeem")
     @blp.response(201, RedemptionSchema)
+    @blp.alt_response(400, schema=ErrorSchema, description="idempotency_key_missing or invalid")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="out_of_stock, or the same Idempotency-Key is still being answered",
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="insufficient_points, limit_reached, or the key was used for another request",
+    )
     def post(self, reward_id):
         """Redeem: points and one unit of stock are taken together, or neither"""
         return service.redeem(current_resident(), reward_id)
@@ -70,6 +81,9 @@ class CancelRedemption(MethodView):
 
     @blp.doc(security=RESIDENT)
     @blp.response(200, RedemptionSchema)
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="not_cancellable: the redemption was used or cancelled"
+    )
     def post(self, redemption_id):
         """Cancel before use: your points and the unit of stock come back"""
         return service.cancel(current_resident().id, redemption_id)
