@@ -12,7 +12,7 @@ PORT ?= 8000
 # Debian's packages need root: use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install browser demo serve test test-sqlite test-postgres lint format messages clean
+.PHONY: install browser demo serve test test-sqlite test-postgres bench lint format messages clean
 
 install: $(INSTALLED) $(CATALOGS)
 
@@ -41,6 +41,12 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 			chromium chromium-driver fonts-wqy-microhei >/dev/null; }
+
+# Write throughput and latency on SQLite and a throw-away PostgreSQL, then the ledger's
+# invariants (loadtests/bench.py); BENCH_ARGS=--quick for a short run. Speed is printed
+# against the targets; only a failed request or a broken invariant fails it.
+bench: install
+	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -137,6 +137,7 @@ def live_server(
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
             "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
+            "BENCHMARK_ENDPOINTS": "1",  # POST /api/v1/bench/calibrate, for the load scenarios
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }

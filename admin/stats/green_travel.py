@@ -16,7 +16,7 @@ from sqlalchemy import distinct, func, select
 from admin.stats import suppression
 from admin.stats.models import ALL_ACTIONS, StatsDay, StatsParticipant
 from admin.stats.rollups import day_period_key
-from admin.stats.service import TOTAL, check_range, meta, min_residents, spans
+from admin.stats.service import TOTAL, check_range, first_days, meta, min_residents, spans
 from backend.districts.service import get_district
 from backend.extensions import db
 from points.methodology.service import current_methodology
@@ -63,7 +63,7 @@ def green_travel(start: date | None = None, end: date | None = None) -> dict:
         figures = [count, count, metres, metres] if mode in green else [0, count, 0, metres]
         for key in (TOTAL, ("district", district), ("month", month_of[day])):
             sums[key] = [a + b for a, b in zip(sums[key], figures, strict=True)]
-    residents = _trip_makers(start, end, central)
+    residents = _trip_makers(start, end, central, months)
     hidden = suppression.suppress(
         {key: residents.get(key, 0) for key in keys},
         [
@@ -118,8 +118,33 @@ def green_travel(start: date | None = None, end: date | None = None) -> dict:
     }
 
 
-def _trip_makers(start: date, end: date, central: list[str]) -> dict:
-    """Distinct residents with a trip in the range: in all, by district and by month."""
+def _trip_makers(start: date, end: date, central: list[str], months: list) -> dict:
+    """Distinct residents with a trip in the range: in all, by district and by month.
+
+    Per district they are exact from the first-day counts. The total and the months span
+    several districts, where a resident who moved would count twice in a sum; they only
+    decide suppression, so the sum stands in while no cell can be suppressed (every cell
+    empty or some district alone at the threshold), and the exact count is read otherwise.
+    """
+    k = min_residents()
+    spans = [(TOTAL, start, end), *((("month", m.label), m.start, m.end) for m in months)]
+    by_span = {
+        key: first_days(first, last, ALL_ACTIONS, ("action_type", "trip"), "district_code", central)
+        for key, first, last in spans
+    }
+    result = {("district", code): by_span[TOTAL].get(code, 0) for code in central}
+    for key, counts in by_span.items():
+        total, largest = sum(counts.values()), max(counts.values(), default=0)
+        if total and largest < k:
+            return _trip_makers_exact(start, end, central)
+        result[key] = total
+    if any(0 < count < k for count in result.values()):
+        return _trip_makers_exact(start, end, central)
+    return result
+
+
+def _trip_makers_exact(start: date, end: date, central: list[str]) -> dict:
+    """Distinct residents over the day rows: bounded by the span, read when it matters."""
     seen = StatsParticipant
     where = (
         seen.campaign_id == ALL_ACTIONS,

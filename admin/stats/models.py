@@ -19,6 +19,7 @@ from points.ledger.models import BigId
 ALL = "*"  # a participant row or counter over every action type, or every district
 NO_DISTRICT = ""  # actions of residents who had not chosen a district
 ALL_ACTIONS = 0  # campaign_id of the rollups over every action, in a campaign or not
+NO_PREVIOUS = ""  # previous_key of a resident's first active day in a cell (sorts first)
 
 
 class StatsCountedAction(Base):
@@ -86,6 +87,25 @@ class StatsParticipantCount(Base):
     district_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     period_key: Mapped[str] = mapped_column(String(12), primary_key=True)
     participants: Mapped[int] = mapped_column(default=0)
+
+
+class StatsParticipantPrevious(Base):
+    """Residents first active on a day in a cell, counted by their previous active day.
+
+    Distinct residents over days a..b = the sum over days of a..b of the rows whose
+    previous day is before a (NO_PREVIOUS: none): each resident counts once, on their first
+    day in the range. A range read sums a few rows per day instead of a row per resident.
+    Always derivable from the day rows of `stats_participant`.
+    """
+
+    __tablename__ = "stats_participant_previous"
+
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(12), primary_key=True)  # a day's key
+    previous_key: Mapped[str] = mapped_column(String(12), primary_key=True)
+    residents: Mapped[int] = mapped_column(default=0)
 
 
 class DrbApiKey(Base):

@@ -15,17 +15,26 @@ from sqlalchemy import delete, func, insert, literal, select, text
 
 from admin.stats.models import (
     ALL_ACTIONS,
+    NO_PREVIOUS,
     StatsCountedAction,
     StatsDay,
     StatsParticipant,
     StatsParticipantCount,
+    StatsParticipantPrevious,
 )
 from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, FACT_COLUMNS, Fact, period_keys
 from backend.extensions import db
 from campaigns.models import CampaignAction
 from points.actions.models import Action
 
-ROLLUPS = (StatsDay, StatsParticipant, StatsParticipantCount, StatsCountedAction)
+ROLLUPS = (
+    StatsDay,
+    StatsParticipant,
+    StatsParticipantCount,
+    StatsParticipantPrevious,
+    StatsCountedAction,
+)
+PREVIOUS_KEY = (*CELL_KEY, "previous_key")
 BATCH = 5000
 
 
@@ -125,7 +134,38 @@ def rebuild() -> dict[str, int]:
             for start in range(0, len(rows), BATCH):
                 db.session.execute(insert(model), rows[start : start + BATCH])
             written[model.__tablename__] += len(rows)
+    written[StatsParticipantPrevious.__tablename__] = insert_previous_rows(db.session.connection())
     return dict(written)
+
+
+def previous_rows():
+    """`stats_participant_previous` as the day rows of `stats_participant` say it is."""
+    seen = StatsParticipant
+    previous = func.lag(seen.period_key).over(
+        partition_by=(seen.campaign_id, seen.action_type, seen.district_code, seen.resident_id),
+        order_by=seen.period_key,
+    )
+    days = (
+        select(
+            seen.campaign_id,
+            seen.action_type,
+            seen.district_code,
+            seen.period_key,
+            func.coalesce(previous, NO_PREVIOUS).label("previous_key"),
+        )
+        .where(seen.period_key.like("d%"))
+        .subquery()
+    )
+    columns = [days.c[name] for name in PREVIOUS_KEY]
+    return select(*columns, func.count().label("residents")).group_by(*columns)
+
+
+def insert_previous_rows(connection) -> int:
+    """Derive `stats_participant_previous` from the participants' day rows (set-based)."""
+    statement = insert(StatsParticipantPrevious).from_select(
+        [*PREVIOUS_KEY, "residents"], previous_rows()
+    )
+    return connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
 
 def check() -> list[str]:
@@ -162,8 +202,28 @@ def check() -> list[str]:
     leftover = db.session.scalars(select(StatsParticipant.period_key).distinct())
     for key in sorted(set(leftover) - seen_keys):
         differences.append(f"participant rows for {key}: raw has no approved action then")
+    differences.extend(_compare_previous())
     differences.extend(_compare_counted())
     return differences
+
+
+def _compare_previous() -> Iterator[str]:
+    """The previous-day counts against the day rows (which are compared with raw)."""
+    table = StatsParticipantPrevious.__table__.c
+    stored = {
+        tuple(row[:-1]): row[-1]
+        for row in db.session.execute(
+            select(*(table[n] for n in PREVIOUS_KEY), table.residents).where(table.residents != 0)
+        )
+    }
+    expected = {tuple(row[:-1]): row[-1] for row in db.session.execute(previous_rows())}
+    for key in sorted(stored.keys() | expected.keys()):
+        rollup, raw = stored.get(key, 0), expected.get(key, 0)
+        if rollup != raw:
+            yield (
+                f"first days {_cell(key[:4])} after {key[4] or 'none'}: "
+                f"rollup {rollup}, day rows {raw}"
+            )
 
 
 def _cell(cell: tuple) -> str:

@@ -3,7 +3,10 @@
 `on_action_approved` (points' signal) counts each action once over all actions. A
 campaign's copy is counted when its `campaign_action` row is inserted (an ORM insert
 event): blinker does not order listeners, so the campaigns listener may run after ours.
-Both write with Core statements on the transaction's connection, in one fixed order.
+Both write with Core statements on the transaction's connection, in one fixed order. A
+resident's first action of a day in a cell also counts that day by the resident's previous
+active day there (`stats_participant_previous`), which answers distinct residents over any
+range of days without reading a row per resident.
 """
 
 from __future__ import annotations
@@ -12,17 +15,19 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy import event, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.engine import Connection
 
 from admin.stats.models import (
     ALL,
     ALL_ACTIONS,
     NO_DISTRICT,
+    NO_PREVIOUS,
     StatsCountedAction,
     StatsDay,
     StatsParticipant,
     StatsParticipantCount,
+    StatsParticipantPrevious,
 )
 from backend.extensions import db
 from campaigns.leaderboards.service import period_keys as leaderboard_period_keys
@@ -174,6 +179,70 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
             set_={
                 "participants": StatsParticipantCount.__table__.c.participants
                 + counts.excluded.participants
+            },
+        )
+    )
+    day_key = day_period_key(fact.local_day)
+    new_days = [cell[:3] for cell in first_seen if cell[3] == day_key]
+    if new_days:
+        _add_previous(connection, fact, new_days)
+
+
+def _neighbour_days(connection: Connection, fact: Fact, cell: tuple) -> tuple[str, str | None]:
+    """The resident's active days in the cell just before and just after the fact's day.
+
+    Read from the resident's approved actions through their index. One resident's
+    approvals are taken one after the other (each first updates the resident's account
+    row), so a concurrent approval cannot slip a day in between unseen.
+    """
+    campaign_id, kind, district = cell
+    day = Action.local_day
+    query = select(
+        func.max(case((day < fact.local_day, day))), func.min(case((day > fact.local_day, day)))
+    ).where(Action.resident_id == fact.resident_id, Action.status == "approved")
+    if campaign_id != ALL_ACTIONS:
+        query = query.join(
+            CampaignAction,
+            (CampaignAction.action_id == Action.id) & (CampaignAction.campaign_id == campaign_id),
+        )
+    if kind != ALL:
+        query = query.where(Action.type == kind)
+    if district != ALL:
+        query = query.where(func.coalesce(Action.district_code, NO_DISTRICT) == district)
+    before, after = connection.execute(query).one()
+    return (
+        NO_PREVIOUS if before is None else day_period_key(_as_date(before)),
+        None if after is None else day_period_key(_as_date(after)),
+    )
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _add_previous(connection: Connection, fact: Fact, cells: list[tuple]) -> None:
+    """A day newly active in these cells: count it by the resident's previous day, and
+    the resident's next active day (an approval out of order) now follows this one."""
+    day_key = day_period_key(fact.local_day)
+    changes: dict[tuple, int] = {}
+    for cell in cells:
+        before, after = _neighbour_days(connection, fact, cell)
+        for key, delta in (
+            ((*cell, day_key, before), 1),
+            ((*cell, after, before), -1),
+            ((*cell, after, day_key), 1),
+        ):
+            if key[3] is not None:
+                changes[key] = changes.get(key, 0) + delta
+    names = (*CELL_KEY, "previous_key")
+    rows = [dict(zip(names, key, strict=True), residents=n) for key, n in sorted(changes.items())]
+    statement = db.upsert(StatsParticipantPrevious).values(rows)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(names),
+            set_={
+                "residents": StatsParticipantPrevious.__table__.c.residents
+                + statement.excluded.residents
             },
         )
     )

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from admin.stats import suppression
 from admin.stats.models import (
@@ -24,8 +24,8 @@ from admin.stats.models import (
     ALL_ACTIONS,
     NO_DISTRICT,
     StatsDay,
-    StatsParticipant,
     StatsParticipantCount,
+    StatsParticipantPrevious,
 )
 from admin.stats.rollups import day_period_key, period_keys
 from backend.clock import local_day, utcnow
@@ -181,24 +181,36 @@ def _participants(
         for key, value, count in rows:
             for label in whole[key]:
                 result[(label, value)] = count
-    seen = StatsParticipant
     for run in runs:
         if run.whole_key is not None:
             continue
-        # Not a whole period: distinct residents over the day rows (bounded by the span).
-        rows = db.session.execute(
-            select(getattr(seen, column), func.count(distinct(seen.resident_id)))
-            .where(
-                seen.campaign_id == campaign_id,
-                getattr(seen, fixed_column) == fixed_value,
-                getattr(seen, column).in_(values),
-                seen.period_key.between(day_period_key(run.start), day_period_key(run.end)),
-            )
-            .group_by(getattr(seen, column))
-        )
-        for value, count in rows:
+        for value, count in first_days(
+            run.start, run.end, campaign_id, fixed, column, values
+        ).items():
             result[(run.label, value)] = count
     return result
+
+
+def first_days(
+    start: date, end: date, campaign_id: int, fixed: tuple[str, str], column: str, values: list
+) -> dict[str, int]:
+    """Distinct residents from start to end per value of `column`: those whose first active
+    day in the range it is (their previous one is earlier), a few rows per day."""
+    fixed_column, fixed_value = fixed
+    first = StatsParticipantPrevious
+    first_key = day_period_key(start)
+    rows = db.session.execute(
+        select(getattr(first, column), func.sum(first.residents))
+        .where(
+            first.campaign_id == campaign_id,
+            getattr(first, fixed_column) == fixed_value,
+            getattr(first, column).in_(values),
+            first.period_key.between(first_key, day_period_key(end)),
+            first.previous_key < first_key,
+        )
+        .group_by(getattr(first, column))
+    )
+    return {value: int(count) for value, count in rows if count}
 
 
 def _factor_versions(start: date, end: date, campaign_id: int) -> list[str]:

@@ -1,0 +1,1 @@
+"""Benchmark tooling: bulk data generation, raw-query timings, and the calibration write."""

@@ -1,0 +1,506 @@
+"""`make bench`: throughput and latency of writes on SQLite and PostgreSQL, then the ledger.
+
+For each database: a fresh one, migrated and seeded; gunicorn on 127.0.0.1; locust (a
+subprocess) runs (a) the calibration write (one INSERT + commit) and (b) POST
+/api/v1/actions flat out at 50 users, then the mixed scenario at 50 users with think time;
+single partner batches of 500 events are timed on the idle server; the ledger invariants
+are checked in the database. Prints each target as MET / NOT MET and writes the figures to
+test-artifacts/bench/<time>.json. Exits 1 when a request failed or an invariant broke;
+speed is reported, never asserted.
+
+    .venv/bin/python -m loadtests.bench [--quick] [--duration 30] [--databases sqlite]
+    .venv/bin/python -m loadtests.bench --big-db postgresql+psycopg://.../zq_big \
+        [--big-db-tokens tokens.json]   # only the statistics/leaderboard phase
+
+Gunicorn: 2 workers x 8 threads by default, for 2 cores. Requests are CPU-bound Python,
+so more processes than cores only add context switches (and locust needs a core share
+too); threads cover the waits of each worker (SQLite's write lock, PostgreSQL round
+trips) without more memory. `--workers/--threads` try other shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from loadtests import bodies
+from loadtests.reports import REPORT_READS
+from loadtests.server import (
+    BIN,
+    ROOT,
+    Resident,
+    Server,
+    drb_key,
+    flask,
+    has_generator,
+    postgres_cluster,
+    serve,
+    server_env,
+)
+
+USERS = 50
+DISTRICTS = ["441202", "441203", "441204", "441223", "441284", "zq-newarea"]
+ARTIFACTS = ROOT / "test-artifacts" / "bench"
+# Background volume, so that no table is toy-sized; 200 of its residents act in the load.
+GENERATED = (
+    "--residents",
+    "2000",
+    "--actions",
+    "20000",
+    "--days",
+    "30",
+    "--seed",
+    "8",
+    "--tokens",
+    "200",
+)
+# The targets of issue 8.
+RATIO_TARGET = 0.6
+P95_TARGET_MS = 100
+BATCH_TARGET_S = 1.0
+SPEEDUP_TARGET = 50
+
+
+# --- locust ------------------------------------------------------------------------------
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0  # "N/A" when a name has no requests
+
+
+def read_stats(prefix: Path) -> dict:
+    """Locust's `<prefix>_stats.csv`: per request name, and the aggregate."""
+    rows = {}
+    with open(f"{prefix}_stats.csv", newline="") as stats:
+        for row in csv.DictReader(stats):
+            rows[row["Name"] if row["Name"] != "Aggregated" else "Aggregated"] = {
+                "method": row["Type"],
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": round(_number(row["Requests/s"]), 1),
+                "p50_ms": _number(row["50%"]),
+                "p95_ms": _number(row["95%"]),
+                "p99_ms": _number(row["99%"]),
+            }
+    with open(f"{prefix}_exceptions.csv", newline="") as exceptions:
+        errors = [row for row in csv.DictReader(exceptions)]
+    return {"rows": rows, "exceptions": errors}
+
+
+def run_locust(
+    server: Server, classes: list[str], seconds: int, prefix: Path, env: dict, users: int = USERS
+) -> dict:
+    command = [
+        BIN / "locust",
+        "-f",
+        "loadtests/locustfile.py",
+        "--headless",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "-u",
+        str(users),
+        "-r",  # all at once, unless the arguments say otherwise (the last -r counts)
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "-H",
+        server.base_url,
+        "--csv",
+        str(prefix),
+        *classes,
+    ]
+    with open(f"{prefix}.log", "wb") as log:
+        subprocess.run(  # noqa: S603 - the project's own executables
+            command, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust did not run:\n{Path(f'{prefix}.log').read_text()[-3000:]}")
+    return read_stats(prefix)
+
+
+def failures(run: dict) -> int:
+    return run["rows"].get("Aggregated", {}).get("failures", 0) + len(run["exceptions"])
+
+
+# --- partner batches ---------------------------------------------------------------------
+
+
+def time_partner_batches(server: Server, phones: list[str], count: int) -> dict:
+    """`count` single batches of 500 events, one after another on the idle server."""
+    credentials = server.credentials["partner"]
+    methodology = json.loads(
+        urllib.request.urlopen(server.base_url + "/api/v1/methodology").read()  # noqa: S310
+    )
+    bounds, rng = bodies.Bounds.from_methodology(methodology), random.Random(8)
+    seconds, problems = [], []
+    for _ in range(count):
+        events = bodies.partner_events(rng, bounds, phones, 500)
+        body, headers = bodies.signed_batch(credentials["key"], credentials["secret"], events)
+        started = time.perf_counter()
+        status, answer = server.call("POST", "/api/v1/partner/events", data=body, headers=headers)
+        seconds.append(round(time.perf_counter() - started, 3))
+        if status != 200 or answer.get("accepted") != 500:
+            problems.append(f"{status}: {str(answer)[:300]}")
+    return {
+        "events": 500,
+        "seconds": seconds,
+        "median_s": statistics.median(seconds),
+        "max_s": max(seconds),
+        "failures": problems,
+    }
+
+
+# --- invariants --------------------------------------------------------------------------
+
+INVARIANTS = {
+    "balance equals the sum of its entries": (
+        "SELECT a.resident_id FROM account a LEFT JOIN ledger_entry e "
+        "ON e.resident_id = a.resident_id GROUP BY a.resident_id, a.balance "
+        "HAVING a.balance <> COALESCE(SUM(e.delta), 0)"
+    ),
+    "no negative balance": "SELECT resident_id FROM account WHERE balance < 0",
+    "no duplicate cause (kind, ref)": (
+        "SELECT kind, ref FROM ledger_entry GROUP BY kind, ref HAVING COUNT(*) > 1"
+    ),
+    "no entry without its account": (
+        "SELECT e.id FROM ledger_entry e WHERE NOT EXISTS "
+        "(SELECT 1 FROM account a WHERE a.resident_id = e.resident_id)"
+    ),
+    "unspent credits equal the balance": (
+        "SELECT a.resident_id FROM account a WHERE a.balance <> "
+        "(SELECT COALESCE(SUM(e.delta), 0) FROM ledger_entry e "
+        " WHERE e.resident_id = a.resident_id AND e.delta > 0) - "
+        "(SELECT COALESCE(SUM(x.amount), 0) FROM ledger_allocation x "
+        " JOIN ledger_entry c ON c.id = x.credit_entry_id WHERE c.resident_id = a.resident_id)"
+    ),
+}
+
+
+def check_invariants(database_url: str) -> dict:
+    """Each ledger invariant's offending rows (none when it holds)."""
+    engine = sa.create_engine(database_url)
+    broken = {}
+    try:
+        with engine.connect() as connection:
+            for name, query in INVARIANTS.items():
+                rows = connection.execute(sa.text(query)).all()
+                if rows:
+                    broken[name] = [list(row) for row in rows[:10]]
+            entries = connection.execute(sa.text("SELECT COUNT(*) FROM ledger_entry")).scalar()
+    finally:
+        engine.dispose()
+    return {"ledger_entries": entries, "broken": broken}
+
+
+def check_rollups(env: dict) -> dict:
+    """`flask stats check`: the statistics rollups against the raw actions, to the gram."""
+    check = subprocess.run(  # noqa: S603 - the project's own executables
+        [BIN / "flask", "--app", "wsgi", "stats", "check"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    crashed = "Traceback" in check.stderr
+    return {
+        "match": check.returncode == 0,
+        "ran": not crashed,  # a crash of the check is no verdict on the rollups
+        "output": (check.stdout + check.stderr).strip().splitlines()[-20:],
+    }
+
+
+# --- one database ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        with postgres_cluster(workdir) as url:
+            yield url
+
+
+def prepare(env: dict, workdir: Path) -> str | None:
+    """Schema, reference data, background volume from `flask bench generate` when the tree
+    has it (into the fresh database, as it requires), then the demo seed (partner, DRB key,
+    campaign, rewards). Returns the generator's tokens file, if any.
+    """
+    flask(env, "db", "upgrade")
+    flask(env, "refdata", "load")
+    tokens = workdir / "generated-tokens.json"
+    if has_generator(env):
+        try:
+            flask(env, "bench", "generate", *GENERATED, "--tokens-out", str(tokens))
+        except subprocess.CalledProcessError as exc:
+            print(f"  flask bench generate failed, going on without it:\n{exc.stderr}")
+    flask(env, "demo", "seed")
+    return str(tokens) if tokens.exists() else None
+
+
+def bench_database(kind: str, args, out: Path) -> dict:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"zq-bench-{kind}-") as tmp,
+        database(kind, Path(tmp)) as url,
+    ):
+        workdir = Path(tmp)
+        env = server_env(url, workdir)
+        print(f"[{kind}] migrating and seeding")
+        generated = prepare(env, workdir)
+        with serve(env, workdir, args.workers, args.threads) as server:
+            print(f"[{kind}] gunicorn {args.workers}x{args.threads} at {server.base_url}")
+            if generated:
+                entries = json.loads(Path(generated).read_text())["residents"]
+                residents = [Resident(e["phone"], e["access_token"]) for e in entries]
+            else:
+                residents = server.sign_in_many(args.residents, DISTRICTS)
+            tokens = workdir / "tokens.json"
+            tokens.write_text(json.dumps({"residents": [vars(r) for r in residents]}))
+            locust_env = {
+                "ZQ_LOADTEST_CREDENTIALS": str(workdir / "demo-credentials.json"),
+                "ZQ_LOADTEST_TOKENS": str(tokens),
+            }
+            runs = {}
+            for phase, classes, ramp in (
+                ("calibrate", ["CalibrationUser"], []),
+                ("actions", ["ActionWriter"], []),
+                # Residents arrive over 5 s and the figures start once all are in; at the
+                # end each finishes what it is waiting for, so slow requests are counted.
+                ("mixed", [], ["-r", str(USERS // 5), "--reset-stats", "--stop-timeout", "120"]),
+            ):
+                print(f"[{kind}] {phase}: {args.duration} s at {USERS} users")
+                runs[phase] = run_locust(
+                    server, [*ramp, *classes], args.duration, workdir / phase, locust_env
+                )
+            print(f"[{kind}] timing {args.batches} partner batches of 500 events")
+            batches = time_partner_batches(server, [r.phone for r in residents], args.batches)
+        print(f"[{kind}] checking the ledger and the statistics rollups")
+        invariants = check_invariants(url)
+        rollups = check_rollups(env)
+        keep = out / kind
+        keep.mkdir(parents=True, exist_ok=True)
+        for path in workdir.glob("*.csv"):
+            shutil.copy(path, keep)
+        for path in workdir.glob("*.log"):
+            shutil.copy(path, keep)
+    calibrate = runs["calibrate"]["rows"].get("/api/v1/bench/calibrate", {})
+    actions = runs["actions"]["rows"].get("/api/v1/actions", {})
+    ratio = actions.get("rps", 0) / calibrate["rps"] if calibrate.get("rps") else 0.0
+    return {
+        "database": kind,
+        "runs": runs,
+        "calibrate": calibrate,
+        "actions": actions,
+        "ratio": round(ratio, 3),
+        "partner_batches": batches,
+        "invariants": invariants,
+        "rollups": rollups,
+    }
+
+
+# --- the big database --------------------------------------------------------------------
+
+
+def bench_big_db(args, out: Path) -> dict:
+    """Statistics and leaderboards on an existing (generated) database, against raw."""
+    with tempfile.TemporaryDirectory(prefix="zq-bench-big-") as tmp:
+        workdir = Path(tmp)
+        env = server_env(args.big_db, workdir)
+        locust_env = {"ZQ_DRB_API_KEY": drb_key(env), "ZQ_LOADTEST_CREDENTIALS": ""}
+        if args.big_db_tokens:
+            locust_env["ZQ_LOADTEST_TOKENS"] = args.big_db_tokens
+        with serve(env, workdir, args.workers, args.threads) as server:
+            print(f"[big-db] ReportReader: {args.duration} s at {args.big_db_users} users")
+            run = run_locust(
+                server,
+                ["ReportReader"],
+                args.duration,
+                workdir / "big-db",
+                locust_env,
+                users=args.big_db_users,
+            )
+        print("[big-db] timing the raw queries (flask bench raw-timings)")
+        raw = json.loads(
+            flask(env, "bench", "raw-timings", "--runs", str(args.raw_runs), "--json")
+        )["timings"]
+        keep = out / "big-db"
+        keep.mkdir(parents=True, exist_ok=True)
+        for path in workdir.glob("*.csv"):
+            shutil.copy(path, keep)
+    reads = {}
+    for name, path in REPORT_READS.items():
+        row = run["rows"].get(path, {})
+        raw_ms = raw.get(name, {}).get("median_ms")
+        speedup = raw_ms / row["p50_ms"] if raw_ms and row.get("p50_ms") else None
+        reads[path] = {**row, "raw_median_ms": raw_ms, "speedup": speedup and round(speedup, 1)}
+    return {"run": run, "reads": reads, "users": args.big_db_users}
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def _row(label: str, row: dict) -> str:
+    return (
+        f"  {label:<40} {row.get('requests', 0):>8} {row.get('failures', 0):>6} "
+        f"{row.get('rps', 0):>8} {row.get('p50_ms', 0):>6.0f} {row.get('p95_ms', 0):>6.0f} "
+        f"{row.get('p99_ms', 0):>6.0f}"
+    )
+
+
+def targets(results: dict) -> list[tuple[bool, str]]:
+    verdicts = []
+    for kind, r in results["databases"].items():
+        verdicts.append(
+            (r["ratio"] >= RATIO_TARGET, f"{kind}: ratio (b)/(a) {r['ratio']} >= {RATIO_TARGET}")
+        )
+        failed = sum(failures(run) for run in r["runs"].values()) + len(
+            r["partner_batches"]["failures"]
+        )
+        verdicts.append((failed == 0, f"{kind}: zero failed requests ({failed} failed)"))
+        mixed = r["runs"]["mixed"]["rows"].get("Aggregated", {})
+        p95, count = mixed.get("p95_ms", 0), mixed.get("requests", 0)
+        verdicts.append(
+            (
+                0 < p95 < P95_TARGET_MS and count >= USERS,  # a handful of requests proves nothing
+                f"{kind}: p95 {p95:.0f} ms < {P95_TARGET_MS} ms at {USERS} users "
+                f"(mixed scenario, {count} requests)",
+            )
+        )
+        worst = r["partner_batches"]["max_s"]
+        verdicts.append(
+            (worst < BATCH_TARGET_S, f"{kind}: partner batch of 500 {worst} s < {BATCH_TARGET_S} s")
+        )
+        verdicts.append(
+            (
+                not r["invariants"]["broken"],
+                f"{kind}: ledger invariants hold ({r['invariants']['ledger_entries']} entries)",
+            )
+        )
+        rollups = r["rollups"]
+        verdicts.append(
+            (
+                rollups["match"],
+                f"{kind}: statistics rollups equal the raw actions"
+                + ("" if rollups["ran"] else " (`flask stats check` crashed: no verdict)"),
+            )
+        )
+    if "big_db" in results:
+        for path, read in results["big_db"]["reads"].items():
+            p95 = read.get("p95_ms", 0)
+            verdicts.append((0 < p95 < P95_TARGET_MS, f"big db: {path} p95 {p95:.0f} ms < 100"))
+            speedup = read["speedup"]
+            verdicts.append(
+                (
+                    bool(speedup and speedup >= SPEEDUP_TARGET),
+                    f"big db: {path} {speedup}x faster than raw (>= {SPEEDUP_TARGET}x)",
+                )
+            )
+    return verdicts
+
+
+def report(results: dict) -> None:
+    print()
+    print(f"  {'':<40} {'requests':>8} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6}")
+    for kind, r in results["databases"].items():
+        print(f"{kind} (ms; 50 users; {results['settings']['duration']} s each)")
+        print(_row("(a) POST /api/v1/bench/calibrate", r["calibrate"]))
+        print(_row("(b) POST /api/v1/actions", r["actions"]))
+        print(f"  ratio (b)/(a) of throughput: {r['ratio']}")
+        for name, row in sorted(r["runs"]["mixed"]["rows"].items()):
+            print(_row(f"mixed {row['method']} {name}"[:40], row))
+        batches = r["partner_batches"]
+        print(
+            f"  partner batch of 500, {len(batches['seconds'])} runs: "
+            f"median {batches['median_s']} s, max {batches['max_s']} s"
+        )
+        broken = r["invariants"]["broken"]
+        print(f"  invariants: {'all hold' if not broken else json.dumps(broken)[:2000]}")
+        if not r["rollups"]["match"]:
+            print("  flask stats check: " + "\n    ".join(r["rollups"]["output"][-6:]))
+    if "big_db" in results:
+        print(f"big database (ms; {results['big_db']['users']} users)")
+        for path, read in results["big_db"]["reads"].items():
+            print(_row(path[-40:], read) + f"  raw {read['raw_median_ms']}  x{read['speedup']}")
+    print()
+    for met, text in targets(results):
+        print(f"{'MET    ' if met else 'NOT MET'}  {text}")
+    print(
+        "\nThe machine is shared and locust runs on it too: figures are noisy, "
+        f"load average before the run {results['host']['load_before']}."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 s per phase, 3 batches")
+    parser.add_argument("--duration", type=int, default=30, help="seconds per locust phase")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--residents", type=int, default=200, help="residents signed in first")
+    parser.add_argument("--batches", type=int, default=5, help="partner batches timed")
+    parser.add_argument("--big-db", help="URL of a generated database: only the big-db phase")
+    parser.add_argument("--big-db-tokens", help="tokens file of `flask bench generate`")
+    parser.add_argument("--big-db-users", type=int, default=10)
+    parser.add_argument("--raw-runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.batches, args.residents = 10, 3, 100
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = ARTIFACTS / stamp
+    results = {
+        "started_at": stamp,
+        "host": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": [round(x, 2) for x in os.getloadavg()],
+        },
+        "settings": {
+            "duration": args.duration,
+            "users": USERS,
+            "gunicorn": f"{args.workers} workers x {args.threads} threads",
+        },
+        "databases": {},
+    }
+    if args.big_db:
+        results["big_db"] = bench_big_db(args, out)
+    else:
+        for kind in args.databases.split(","):
+            results["databases"][kind] = bench_database(kind, args, out)
+    verdicts = targets(results)
+    results["targets"] = [{"met": met, "target": text} for met, text in verdicts]
+    report(results)
+    out.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{stamp}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    print(f"figures in {ARTIFACTS / f'{stamp}.json'}, locust CSVs in {out}")
+    correctness = [
+        text
+        for met, text in verdicts
+        if not met and ("failed requests" in text or "invariants" in text or "raw actions" in text)
+    ]
+    return 1 if correctness else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The locust scenarios run a few seconds against a live server, without a failure.
+
+Speed is never asserted here (`make bench` prints it): this only keeps the scenarios from
+rotting as the API changes. Locust runs as a subprocess, since it monkey-patches with gevent.
+"""
+
+import csv
+import json
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import BIN, ROOT, live_server
+
+MIXED = {
+    "ResidentUser": [
+        "/api/v1/auth/otp",
+        "/api/v1/auth/login",
+        "/api/v1/me",
+        "/api/v1/methodology",
+        "/api/v1/actions",
+        "/api/v1/actions (retry)",
+        "/api/v1/actions [list]",
+        "/api/v1/me/account",
+        "/api/v1/me/ledger",
+        "/api/v1/leaderboards/residents",
+        "/api/v1/leaderboards/districts",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/[id]",
+        "/api/v1/rewards",
+        "/api/v1/rewards/[id]/redeem",
+    ],
+    "PartnerUser": ["/api/v1/partner/events"],
+    "DrbUser": [
+        "/api/v1/stats/summary",
+        "/api/v1/stats/timeseries",
+        "/api/v1/stats/green-travel",
+        "/api/v1/stats/export.csv",
+        "/api/v1/stats/export.xlsx",
+    ],
+}
+BENCHMARK = {
+    "CalibrationUser": ["/api/v1/bench/calibrate"],
+    "ActionWriter": ["/api/v1/actions"],
+    "ReportReader": ["/api/v1/stats/summary", "/api/v1/leaderboards/residents?period=week"],
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("locust")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def credentials(server, tmp_path_factory) -> Path:
+    """What the scenarios need: a partner, a DRB key, a campaign and a reward."""
+    partner = server.flask(
+        "partner", "create", "压测公交", "--allow", "trip:bus", "--allow", "ev_charging"
+    )
+    drb = server.flask("drb-key", "create", "压测发改局")
+    staff = server.staff_headers("locust-admin", "campaign_admin")
+    now = datetime.now(UTC)
+    campaign = server.call(
+        "POST",
+        "/api/v1/staff/campaigns",
+        {
+            "title": "低碳日压测",
+            "event_key": "low_carbon_day",
+            "starts_at": (now - timedelta(days=1)).isoformat(),
+            "ends_at": (now + timedelta(days=6)).isoformat(),
+        },
+        staff,
+    )
+    assert campaign.status == 201, campaign.body
+    published = server.call(
+        "POST", f"/api/v1/staff/campaigns/{campaign.body['id']}/publish", None, staff
+    )
+    assert published.status == 200, published.body
+    reward = server.call(
+        "POST",
+        "/api/v1/staff/rewards",
+        {
+            "title": "公交乘车券 2 元",
+            "merchant_name": "肇庆公交集团",
+            "cost_points": 300,
+            "stock": 1000,
+            "valid_from": (now - timedelta(days=1)).isoformat(),
+            "valid_until": (now + timedelta(days=30)).isoformat(),
+        },
+        staff,
+    )
+    assert reward.status == 201, reward.body
+    path = tmp_path_factory.mktemp("credentials") / "credentials.json"
+    path.write_text(
+        json.dumps(
+            {
+                "partner": {
+                    "key": re.search(r"key:\s+(\S+)", partner).group(1),
+                    "secret": re.search(r"secret:\s+(\S+)", partner).group(1),
+                },
+                "drb_api_key": re.search(r"\b(drb_\S+)", drb).group(1),
+            }
+        )
+    )
+    return path
+
+
+def run_locust(server, credentials: Path, out: Path, classes: list[str], users: int) -> dict:
+    """Locust headless for 8 s; its CSV stats by request name, and its exceptions."""
+    # The DRB key's last use is written at most once a minute: use it once first, so that
+    # the run measures the scenarios, not that write racing the residents' (SQLite).
+    drb = json.loads(credentials.read_text())["drb_api_key"]
+    assert (
+        server.call(
+            "GET", "/api/v1/stats/summary", headers={"Authorization": f"Bearer {drb}"}
+        ).status
+        == 200
+    )
+    prefix = out / "locust"
+    done = subprocess.run(
+        [
+            BIN / "locust",
+            "-f",
+            "loadtests/locustfile.py",
+            "--headless",
+            "--only-summary",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            "8s",
+            # Users finish the request they are in when time is up: on a busy CI machine a
+            # partner batch may still be on its way at the end, and it must be counted.
+            "--stop-timeout",
+            "30",
+            "-H",
+            server.base_url,
+            "--csv",
+            str(prefix),
+            *classes,
+        ],
+        env={
+            **server.env,
+            "ZQ_LOADTEST_CREDENTIALS": str(credentials),
+            "ZQ_LOADTEST_PACE": "0",  # no think time: every task comes round in 8 s
+            "ZQ_PARTNER_BATCH": "50",  # a full batch of 500 is what the benchmark times
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    with open(f"{prefix}_stats.csv", newline="") as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    with open(f"{prefix}_exceptions.csv", newline="") as exceptions:
+        errors = list(csv.DictReader(exceptions))
+    return {
+        "exit": done.returncode,
+        "output": done.stdout + done.stderr,
+        "rows": rows,
+        "errors": errors,
+    }
+
+
+def assert_clean_run(run: dict, scenarios: dict) -> None:
+    failed = {
+        name: row["Failure Count"]
+        for name, row in run["rows"].items()
+        if row["Failure Count"] != "0"
+    }
+    assert failed == {}, run["output"][-3000:]
+    assert run["errors"] == [], run["errors"]
+    assert run["exit"] == 0, run["output"][-3000:]
+    counts = {}
+    for name, row in run["rows"].items():
+        base = name.split(" (refused: ")[0]  # a legitimate refusal is counted under its own name
+        counts[base] = counts.get(base, 0) + int(row["Request Count"])
+    missing = {
+        scenario: [name for name in names if counts.get(name, 0) == 0]
+        for scenario, names in scenarios.items()
+    }
+    assert all(not names for names in missing.values()), (missing, sorted(counts))
+
+
+def test_mixed_scenario_runs_without_failures(server, credentials, tmp_path):
+    run = run_locust(server, credentials, tmp_path, [], users=6)
+    assert_clean_run(run, MIXED)
+
+
+def test_benchmark_users_run_without_failures(server, credentials, tmp_path):
+    run = run_locust(server, credentials, tmp_path, list(BENCHMARK), users=6)
+    assert_clean_run(run, BENCHMARK)
