@@ -73,12 +73,18 @@ def expect(response, status: int, refusals: dict[int, set[str]] | None = None) -
     return False
 
 
+def read(client, path: str, headers: dict | None = None, name: str | None = None):
+    """GET `path` expecting 200 (marked as a failure otherwise); the response, or None."""
+    with client.get(path, headers=headers, name=name or path, catch_response=True) as response:
+        return response if expect(response, 200) else None
+
+
 def methodology_bounds(client) -> bodies.Bounds:
     """The methodology's bounds, fetched as the app does when it starts."""
-    with client.get("/api/v1/methodology", catch_response=True) as response:
-        if not expect(response, 200):
-            raise RuntimeError("GET /api/v1/methodology failed")
-        return bodies.Bounds.from_methodology(response.json())
+    response = read(client, "/api/v1/methodology")
+    if response is None:
+        raise RuntimeError("GET /api/v1/methodology failed")
+    return bodies.Bounds.from_methodology(response.json())
 
 
 def sign_in(user: FastHttpUser, rng: random.Random, profile: bool = True) -> str:
@@ -162,73 +168,44 @@ class ResidentUser(FastHttpUser):
 
     @task(6)
     def account(self) -> None:
-        with self.client.get("/api/v1/me/account", headers=self.auth, catch_response=True) as r:
-            expect(r, 200)
+        read(self.client, "/api/v1/me/account", self.auth)
 
     @task(3)
     def ledger(self) -> None:
-        with self.client.get(
-            "/api/v1/me/ledger?limit=20",
-            headers=self.auth,
-            name="/api/v1/me/ledger",
-            catch_response=True,
-        ) as response:
-            expect(response, 200)
+        read(self.client, "/api/v1/me/ledger?limit=20", self.auth, "/api/v1/me/ledger")
 
     @task(2)
     def own_actions(self) -> None:
-        with self.client.get(
-            "/api/v1/actions?limit=20",
-            headers=self.auth,
-            name="/api/v1/actions [list]",
-            catch_response=True,
-        ) as response:
-            expect(response, 200)
+        read(self.client, "/api/v1/actions?limit=20", self.auth, "/api/v1/actions [list]")
 
     @task(4)
     def resident_board(self) -> None:
         query = f"period={self.rng.choice(PERIODS)}"
         if self.rng.random() < 0.3:
             query += f"&district_code={self.rng.choice(DISTRICTS)}"
-        with self.client.get(
-            f"/api/v1/leaderboards/residents?{query}",
-            headers=self.auth,
-            name="/api/v1/leaderboards/residents",
-            catch_response=True,
-        ) as response:
-            expect(response, 200)
+        path = f"/api/v1/leaderboards/residents?{query}"
+        read(self.client, path, self.auth, "/api/v1/leaderboards/residents")
 
     @task(2)
     def district_board(self) -> None:
-        with self.client.get(
-            f"/api/v1/leaderboards/districts?period={self.rng.choice(PERIODS)}",
-            headers=self.auth,
-            name="/api/v1/leaderboards/districts",
-            catch_response=True,
-        ) as response:
-            expect(response, 200)
+        path = f"/api/v1/leaderboards/districts?period={self.rng.choice(PERIODS)}"
+        read(self.client, path, self.auth, "/api/v1/leaderboards/districts")
 
     @task(3)
     def campaigns(self) -> None:
-        with self.client.get("/api/v1/campaigns", headers=self.auth, catch_response=True) as r:
-            if not expect(r, 200):
-                return
-            items = r.json()["items"]
+        response = read(self.client, "/api/v1/campaigns", self.auth)
+        items = response.json()["items"] if response is not None else []
         if items:
             campaign_id = self.rng.choice(items)["id"]
-            with self.client.get(
-                f"/api/v1/campaigns/{campaign_id}",
-                headers=self.auth,
-                name="/api/v1/campaigns/[id]",
-                catch_response=True,
-            ) as response:
-                expect(response, 200)
+            read(
+                self.client, f"/api/v1/campaigns/{campaign_id}", self.auth, "/api/v1/campaigns/[id]"
+            )
 
     @task(2)
     def catalogue(self) -> None:
-        with self.client.get("/api/v1/rewards", headers=self.auth, catch_response=True) as r:
-            if expect(r, 200):
-                self.rewards = r.json()["items"]
+        response = read(self.client, "/api/v1/rewards", self.auth)
+        if response is not None:
+            self.rewards = response.json()["items"]
 
     @task(1)
     def redeem(self) -> None:
@@ -312,10 +289,7 @@ class DrbUser(FastHttpUser):
     @task
     def pull_report(self) -> None:
         for path, query in STATS_REPORT:
-            with self.client.get(
-                f"{path}?{query}", headers=self.auth, name=path, catch_response=True
-            ) as response:
-                expect(response, 200)
+            read(self.client, f"{path}?{query}", self.auth, path)
 
 
 # --- benchmark users: run only when named --------------------------------------------
@@ -372,5 +346,4 @@ class ReportReader(FastHttpUser):
     def read(self) -> None:
         path = self.rng.choice(list(REPORT_READS.values()))
         auth = self.drb if path.startswith("/api/v1/stats/") else self.resident
-        with self.client.get(path, headers=auth, name=path, catch_response=True) as response:
-            expect(response, 200)
+        read(self.client, path, auth)
