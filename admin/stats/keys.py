@@ -1,7 +1,9 @@
 """DRB API keys: created and revoked with `flask drb-key` (the console later), stored hashed.
 
 A key is shown once. Its last use is written at most once a minute, so reading
-statistics does not turn every request into a write.
+statistics does not turn every request into a row change (on SQLite the conditional
+UPDATE still takes the write lock for the request, even when it changes nothing: DRB
+reads are rare, and PostgreSQL, where it takes no lock, is the production database).
 """
 
 from __future__ import annotations
