@@ -9,7 +9,10 @@ import random
 import re
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFilter
+
+from backend.db import Base
 
 _phones = itertools.count(1)
 
@@ -235,3 +238,12 @@ def local(moment) -> str:
     from backend.clock import LOCAL_TZ
 
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def database_rows(session) -> dict[str, list]:
+    """Every row of every table: what "nothing changed" is compared against."""
+    session.expire_all()
+    return {
+        table.name: sorted((tuple(row) for row in session.execute(sa.select(table))), key=repr)
+        for table in Base.metadata.sorted_tables
+    }

@@ -30,6 +30,7 @@ from points.partner.service import signature_for
 from tests.factories import (
     console_sign_in,
     csrf_token,
+    database_rows,
     make_campaign,
     make_reward,
     record,
@@ -39,7 +40,6 @@ from tests.factories import (
     trip,
     upload_photo,
 )
-from tests.test_faults import database_rows
 
 ROLES = sorted(ROLE_PERMISSIONS)
 

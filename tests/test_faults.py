@@ -12,7 +12,6 @@ import time
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 import backend.app
 from backend import idempotency
 from backend.clock import utcnow
-from backend.db import Base
 from backend.idempotency import IdempotencyRecord
 from points.actions import service as actions_service
 from points.actions.models import Action
@@ -29,6 +27,7 @@ from points.partner import service as partner_service
 from points.partner.service import signature_for
 from points.rewards.models import Redemption
 from tests.factories import (
+    database_rows,
     make_campaign,
     make_reward,
     record,
@@ -37,15 +36,6 @@ from tests.factories import (
     staff_headers,
     trip,
 )
-
-
-def database_rows(session) -> dict[str, list]:
-    """Every row of every table: what "nothing changed" is compared against."""
-    session.expire_all()
-    return {
-        table.name: sorted((tuple(row) for row in session.execute(sa.select(table))), key=repr)
-        for table in Base.metadata.sorted_tables
-    }
 
 
 class InjectedFault(RuntimeError):
