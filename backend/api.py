@@ -130,11 +130,12 @@ class JsonOnlyParser(FlaskParser):
 class CommonErrorResponses(BasePlugin):
     """Documents the errors an operation answers by its kind, so no view repeats them:
     401 and 403 where it names a security requirement, 404 where its path names an
-    object, 400, 413 and 415 where it reads a JSON body. Other errors are documented on
-    their views (`@blp.alt_response`)."""
+    object, 400, 413 and 415 where it reads a JSON body, and 422 besides where it takes
+    none (a field sent there is refused). Other errors are documented on their views
+    (`@blp.alt_response`)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
-        for operation in (operations or {}).values():
+        for method, operation in (operations or {}).items():
             statuses = []
             if operation.get("security"):
                 statuses += [401, 403]
@@ -142,6 +143,9 @@ class CommonErrorResponses(BasePlugin):
                 statuses.append(404)
             if "application/json" in operation.get("requestBody", {}).get("content", {}):
                 statuses += [400, 413, 415]
+            elif method in _BODY_METHODS and "requestBody" not in operation:
+                # Blueprint.add_url_rule refuses any field sent to it (NoBodySchema).
+                statuses += [400, 413, 415, 422]
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 if status not in responses and str(status) not in responses:
