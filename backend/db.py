@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import fcntl
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -60,6 +64,76 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+class _GateHolders(threading.local):
+    def __init__(self) -> None:
+        self.by_path: dict[str, GatedSQLiteConnection] = {}
+
+
+_holders = _GateHolders()
+
+
+class GatedSQLiteConnection(sqlite3.Connection):
+    """A pysqlite connection whose write transactions queue on a lock file first.
+
+    SQLite lets one writer in at a time, and its busy handler makes the others sleep and
+    retry at growing intervals (up to 100 ms). A writer that commits and begins again at
+    once (a partner batch, event by event) then holds the lock nearly all the time and the
+    others starve: seconds for a resident's action behind a batch. Waiting in flock() on
+    the file beside the database instead wakes a waiter the moment the lock is released.
+    flock() belongs to the open file, so every connection opens its own: threads of one
+    process queue as well as processes. The lock is released when the transaction ends,
+    by commit, rollback (also the pool's reset on return) or close.
+    """
+
+    def __init__(self, database, *args, **kwargs) -> None:
+        super().__init__(database, *args, **kwargs)
+        path = os.fspath(database)
+        in_memory = path in ("", ":memory:") or path.startswith("file:")
+        self._gate_path = None if in_memory else f"{path}-writegate"
+        self._gate_fd: int | None = None
+
+    def enter_write_gate(self) -> None:
+        if self._gate_path is None or self._gate_fd is not None:
+            return
+        if _holders.by_path.get(self._gate_path, self) is not self:
+            # Waiting would never end: this thread holds the gate on another connection.
+            raise RuntimeError("this thread already has a write transaction open")
+        fd = os.open(self._gate_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._gate_fd = fd
+        _holders.by_path[self._gate_path] = self
+
+    def _leave_write_gate(self) -> None:
+        if self._gate_fd is None:
+            return
+        os.close(self._gate_fd)  # closing the file releases its flock
+        self._gate_fd = None
+        if _holders.by_path.get(self._gate_path) is self:
+            del _holders.by_path[self._gate_path]
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave_write_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave_write_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_write_gate()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -75,12 +149,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if not _write_intent.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        connection.connection.driver_connection.enter_write_gate()
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 30, "factory": GatedSQLiteConnection}
+        )
         _configure_sqlite(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
