@@ -55,8 +55,9 @@ def test_a_waiting_writer_gets_in_between_the_transactions_of_a_busy_one(engine)
     for thread in threads:
         thread.join(60)
 
-    # It waited for a few of the busy writer's transactions, not for all that were left.
-    assert waited and waited[0] <= 20, waited
+    # It waited for some of the busy writer's transactions (flock is not strictly first
+    # come, first served: usually 0-5, seen 43), not for the ~2,900 that were left.
+    assert waited and waited[0] <= 300, waited
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM t")).scalar() == 3001
 
