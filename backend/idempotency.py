@@ -71,8 +71,7 @@ def _claim(scope: str, principal: str, key: str, request_hash: str):
     session = db.session
     claim = IdempotencyRecord(scope=scope, principal=principal, key=key, request_hash=request_hash)
     try:
-        with session.begin_nested():
-            session.add(claim)
+        session.add(claim)
         session.commit()
         return claim, None
     except IntegrityError:

@@ -159,20 +159,26 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
         for key in period_keys(fact.local_day)
         for kind, district in fact.cells()
     )
+    # Rows go as parameter lists (one statement, "insertmanyvalues"): SQLAlchemy compiles
+    # the statement once instead of building a VALUES clause of a dozen rows each time.
     seen = (
         db.upsert(StatsParticipant)
-        .values(
-            [dict(zip(CELL_KEY, cell, strict=True), resident_id=fact.resident_id) for cell in cells]
-        )
         .on_conflict_do_nothing()
         .returning(*(StatsParticipant.__table__.c[name] for name in CELL_KEY))
     )
-    first_seen = sorted(tuple(row) for row in connection.execute(seen))
+    first_seen = sorted(
+        tuple(row)
+        for row in connection.execute(
+            seen,
+            [
+                dict(zip(CELL_KEY, cell, strict=True), resident_id=fact.resident_id)
+                for cell in cells
+            ],
+        )
+    )
     if not first_seen:
         return
-    counts = db.upsert(StatsParticipantCount).values(
-        [dict(zip(CELL_KEY, cell, strict=True), participants=1) for cell in first_seen]
-    )
+    counts = db.upsert(StatsParticipantCount)
     connection.execute(
         counts.on_conflict_do_update(
             index_elements=list(CELL_KEY),
@@ -180,7 +186,8 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
                 "participants": StatsParticipantCount.__table__.c.participants
                 + counts.excluded.participants
             },
-        )
+        ),
+        [dict(zip(CELL_KEY, cell, strict=True), participants=1) for cell in first_seen],
     )
     day_key = day_period_key(fact.local_day)
     new_days = [cell[:3] for cell in first_seen if cell[3] == day_key]
@@ -236,7 +243,7 @@ def _add_previous(connection: Connection, fact: Fact, cells: list[tuple]) -> Non
                 changes[key] = changes.get(key, 0) + delta
     names = (*CELL_KEY, "previous_key")
     rows = [dict(zip(names, key, strict=True), residents=n) for key, n in sorted(changes.items())]
-    statement = db.upsert(StatsParticipantPrevious).values(rows)
+    statement = db.upsert(StatsParticipantPrevious)
     connection.execute(
         statement.on_conflict_do_update(
             index_elements=list(names),
@@ -244,5 +251,6 @@ def _add_previous(connection: Connection, fact: Fact, cells: list[tuple]) -> Non
                 "residents": StatsParticipantPrevious.__table__.c.residents
                 + statement.excluded.residents
             },
-        )
+        ),
+        rows,
     )

@@ -54,28 +54,47 @@ def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
         return
     if not db.insert_ignoring_conflict(CountedAction, action_id=event.action_id):
         return
-    # Always the same order (periods, then district codes): concurrent approvals take the
-    # shared district rows in one order and cannot deadlock on them.
-    for key in sorted(period_keys(event.local_day).values()):
-        _add_to_period(key, event.resident_id, event.district_code, event.co2e_g)
+    resident_id, district_code, grams = event.resident_id, event.district_code, event.co2e_g
+    keys = sorted(period_keys(event.local_day).values())
+    row = ResidentPeriodTotal
+    # Usual case, one statement for the three periods: same district as before, the
+    # totals grow in place.
+    grown = set(
+        db.session.scalars(
+            update(row)
+            .where(
+                row.period_key.in_(keys),
+                row.resident_id == resident_id,
+                row.district_code.is_not_distinct_from(district_code),
+            )
+            .values(co2e_g=row.co2e_g + grams, updated_at=utcnow())
+            .returning(row.period_key)
+        )
+    )
+    changes: dict[tuple[str, str], tuple[int, int]] = {}
+    for key in keys:
+        if key in grown:
+            district_changes = [(district_code, (grams, 0))]
+        else:
+            district_changes = _first_or_moved(key, resident_id, district_code, grams)
+        for code, change in district_changes:
+            if code is not None:  # residents without a district add to no district row
+                changes[key, code] = change
+    _add_to_districts(changes)
 
 
-def _add_to_period(key: str, resident_id: int, district_code: str | None, grams: int) -> None:
+def _first_or_moved(
+    key: str, resident_id: int, district_code: str | None, grams: int
+) -> list[tuple[str | None, tuple[int, int]]]:
+    """A period the resident has no row in yet, or one whose district has changed.
+
+    Returns the (grams, participants) changes of the district rows.
+    """
     session = db.session
     row = ResidentPeriodTotal
     mine = (row.period_key == key) & (row.resident_id == resident_id)
-    # Usual case, one statement: same district as before, the total grows in place.
-    same_district = session.execute(
-        update(row)
-        .where(mine, row.district_code.is_not_distinct_from(district_code))
-        .values(co2e_g=row.co2e_g + grams, updated_at=utcnow())
-        .returning(row.co2e_g)
-    ).scalar_one_or_none()
-    if same_district is not None:
-        _add_to_district(key, {district_code: (grams, 0)})
-        return
-    # First action in the period. The unique key settles a race with a concurrent first
-    # action of the same resident: the loser finds the row and goes round again.
+    # The unique key settles a race with a concurrent first action of the same resident:
+    # the loser finds the row and moves it or adds to it.
     created = db.insert_ignoring_conflict(
         ResidentPeriodTotal,
         period_key=key,
@@ -85,47 +104,57 @@ def _add_to_period(key: str, resident_id: int, district_code: str | None, grams:
         updated_at=utcnow(),
     )
     if created:
-        _add_to_district(key, {district_code: (grams, 1)})
-        return
-    # The resident moved: their whole period total moves with them to the new district.
+        return [(district_code, (grams, 1))]
     previous_district, previous_total = session.execute(
         select(row.district_code, row.co2e_g).where(mine).with_for_update()
     ).one()
-    if previous_district == district_code:  # the concurrent first action was in this one
-        return _add_to_period(key, resident_id, district_code, grams)
+    moving = previous_district != district_code
     session.execute(
         update(row)
         .where(mine)
         .values(co2e_g=row.co2e_g + grams, district_code=district_code, updated_at=utcnow())
     )
-    _add_to_district(
-        key,
-        {previous_district: (-previous_total, -1), district_code: (previous_total + grams, 1)},
-    )
+    if not moving:  # the concurrent first action was in this district
+        return [(district_code, (grams, 0))]
+    # The resident moved: their whole period total moves with them to the new district.
+    return [
+        (previous_district, (-previous_total, -1)),
+        (district_code, (previous_total + grams, 1)),
+    ]
 
 
-def _add_to_district(key: str, changes: dict[str | None, tuple[int, int]]) -> None:
-    """Add (grams, participants) to district rows; residents without a district add nothing."""
-    for code in sorted(code for code in changes if code is not None):
-        grams, participants = changes[code]
-        statement = db.upsert(DistrictPeriodTotal).values(
-            period_key=key,
-            district_code=code,
-            co2e_g=grams,
-            participants=participants,
-            updated_at=utcnow(),
-        )
-        table = DistrictPeriodTotal
-        db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.period_key, table.district_code],
-                set_={
-                    "co2e_g": table.co2e_g + statement.excluded.co2e_g,
-                    "participants": table.participants + statement.excluded.participants,
-                    "updated_at": utcnow(),
-                },
+def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Add (grams, participants) to district rows, in one statement.
+
+    Always in one order (period keys, then district codes): concurrent approvals take the
+    shared district rows in that order and cannot deadlock on them.
+    """
+    if not changes:
+        return
+    now = utcnow()
+    table = DistrictPeriodTotal
+    statement = db.upsert(table).values(
+        [
+            dict(
+                period_key=key,
+                district_code=code,
+                co2e_g=grams,
+                participants=participants,
+                updated_at=now,
             )
+            for (key, code), (grams, participants) in sorted(changes.items())
+        ]
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.period_key, table.district_code],
+            set_={
+                "co2e_g": table.co2e_g + statement.excluded.co2e_g,
+                "participants": table.participants + statement.excluded.participants,
+                "updated_at": now,
+            },
         )
+    )
 
 
 # Reading boards

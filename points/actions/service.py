@@ -190,7 +190,7 @@ def record_action(
         flags=[],
     )
     # Same-day decisions of one resident are taken one at a time from here on.
-    ledger.lock_day(resident.id, action.local_day, action.type)
+    points_so_far = ledger.lock_day(resident.id, action.local_day, action.type)
     if action.type == "clean_plate":
         _check_meals_per_day(methodology, resident.id, action)
     if incoming.photo_id is not None:
@@ -210,30 +210,40 @@ def record_action(
         source == "self_reported" and methodology.review.get(action.type) == "self_reported"
     )
     action.status = "pending_review" if reviewed_by_rule or action.flags else "approved"
-    try:
-        with db.session.begin_nested():
-            db.session.add(action)
-            db.session.flush()
-    except IntegrityError as exc:
-        # Lost a race on the photo or the event key to a concurrent request.
-        raise Conflict(_l("This event was already recorded."), code="duplicate_action") from exc
     if action.status == "approved":
-        _pay(action, methodology)
+        _grant(action, methodology, points_so_far)
+    db.session.add(action)
+    if action.photo_id is None and action.dedup_key is None:
+        db.session.flush()  # nothing here can collide with another action
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError as exc:
+            # Lost a race on the photo or the event key to a concurrent request.
+            raise Conflict(_l("This event was already recorded."), code="duplicate_action") from exc
+    if action.status == "approved":
+        _pay(action)
     return action
 
 
-def _pay(action: Action, methodology: MethodologyVersion) -> None:
+def _grant(action: Action, methodology: MethodologyVersion, points_so_far: int) -> None:
+    """The action's points within the day's cap (whose row `lock_day` has locked)."""
     wanted = methodology_service.points_for(methodology, action.co2e_g)
     cap = methodology.daily_point_caps[action.type]
     granted = ledger.grant_within_cap(
-        action.resident_id, action.local_day, action.type, wanted, cap
+        action.resident_id, action.local_day, action.type, wanted, cap, so_far=points_so_far
     )
     action.points = granted
     action.capped = granted < wanted
+
+
+def _pay(action: Action) -> None:
+    """Post the granted points and tell the listeners; the action is flushed and granted."""
+    granted = action.points
     if granted:
         ledger.post_entry(action.resident_id, "earn", f"action:{action.id}", granted)
     ledger.add_co2e(action.resident_id, action.co2e_g)
-    db.session.flush()
     action_approved.send(
         "points",
         event=ActionApproved(
@@ -266,7 +276,10 @@ def approve(action_id: int, staff_id: int) -> Action:
     action.status = "approved"
     action.reviewed_at = utcnow()
     action.reviewed_by = staff_id
-    _pay(action, action.factor.methodology)
+    points_so_far = ledger.lock_day(action.resident_id, action.local_day, action.type)
+    _grant(action, action.factor.methodology, points_so_far)
+    db.session.flush()
+    _pay(action)
     return action
 
 

@@ -7,7 +7,6 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from backend.clock import local_day, utcnow
 from backend.errors import ValidationFailed
@@ -22,8 +21,9 @@ class InsufficientPoints(ValidationFailed):
     message = _l("Not enough points.")
 
 
-def ensure_account(resident_id: int) -> None:
-    db.insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
+def ensure_account(resident_id: int) -> bool:
+    """Open the resident's account if they have none; whether this call opened it."""
+    return db.insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
 
 
 def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry | None:
@@ -32,32 +32,38 @@ def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry
     The balance update holds the account row until commit, so concurrent entries for one
     resident are ordered and each `balance_after` is exact.
     """
-    ensure_account(resident_id)
+    balance = _move_balance(resident_id, delta)
+    if balance is None:
+        raise InsufficientPoints()
     session = db.session
-    try:
-        with session.begin_nested():
-            balance = session.execute(
-                update(Account)
-                .where(Account.resident_id == resident_id, Account.balance + delta >= 0)
-                .values(balance=Account.balance + delta, updated_at=utcnow())
-                .returning(Account.balance)
-            ).scalar_one_or_none()
-            if balance is None:
-                raise InsufficientPoints()
-            entry = LedgerEntry(
-                resident_id=resident_id, kind=kind, ref=ref, delta=delta, balance_after=balance
-            )
-            session.add(entry)
-            session.flush()
-            if delta < 0:
-                _allocate(entry, -delta)
-    except IntegrityError:
-        if session.scalar(
-            select(LedgerEntry).where(LedgerEntry.kind == kind, LedgerEntry.ref == ref)
-        ):
-            return None
-        raise
+    entry = session.scalar(
+        db.upsert(LedgerEntry)
+        .values(resident_id=resident_id, kind=kind, ref=ref, delta=delta, balance_after=balance)
+        .on_conflict_do_nothing(index_elements=[LedgerEntry.kind, LedgerEntry.ref])
+        .returning(LedgerEntry)
+    )
+    if entry is None:
+        # This cause was posted before: the balance goes back (its row is still ours).
+        _move_balance(resident_id, -delta)
+        return None
+    if delta < 0:
+        _allocate(entry, -delta)
     return entry
+
+
+def _move_balance(resident_id: int, delta: int) -> int | None:
+    """Add `delta` unless the balance would go below zero; the new balance, or None."""
+    account = Account
+    statement = (
+        update(account)
+        .where(account.resident_id == resident_id, account.balance + delta >= 0)
+        .values(balance=account.balance + delta, updated_at=utcnow())
+        .returning(account.balance)
+    )
+    balance = db.session.execute(statement).scalar_one_or_none()
+    if balance is None and ensure_account(resident_id):
+        balance = db.session.execute(statement).scalar_one_or_none()
+    return balance
 
 
 def unspent_credits(resident_id: int, before=None) -> list[tuple[int, int]]:
@@ -105,42 +111,55 @@ def expire_points(resident_id: int, cutoff, run_day: date) -> LedgerEntry | None
 
 
 def add_co2e(resident_id: int, grams: int) -> None:
-    ensure_account(resident_id)
-    db.session.execute(
+    statement = (
         update(Account)
         .where(Account.resident_id == resident_id)
         .values(co2e_g_total=Account.co2e_g_total + grams, updated_at=utcnow())
     )
+    if db.session.execute(statement).rowcount == 0:
+        ensure_account(resident_id)
+        db.session.execute(statement)
 
 
-def lock_day(resident_id: int, day: date, action_type: str) -> DailyPoints:
-    """The resident's points row for a local day and action type, locked until commit.
+def lock_day(resident_id: int, day: date, action_type: str) -> int:
+    """Lock the resident's points row for a local day and action type; its points so far.
 
-    FOR UPDATE on PostgreSQL; SQLite write transactions already begin IMMEDIATE. Rules that
-    count the day's actions (caps, meals per day) take this lock first, so concurrent
-    requests of one resident are decided one after the other.
+    One statement makes the row if it is missing and locks it until commit (an upsert's
+    update takes the row lock on PostgreSQL; SQLite write transactions begin IMMEDIATE).
+    Rules that count the day's actions (caps, meals per day) take this lock first, so
+    concurrent requests of one resident are decided one after the other.
     """
-    db.insert_ignoring_conflict(
-        DailyPoints, resident_id=resident_id, local_day=day, action_type=action_type, points=0
+    row = DailyPoints
+    statement = db.upsert(row).values(
+        resident_id=resident_id, local_day=day, action_type=action_type, points=0
     )
-    return db.session.scalars(
-        select(DailyPoints)
-        .where(
-            DailyPoints.resident_id == resident_id,
-            DailyPoints.local_day == day,
-            DailyPoints.action_type == action_type,
+    return db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[row.resident_id, row.local_day, row.action_type],
+            set_={"points": row.points},
+        ).returning(row.points)
+    ).scalar_one()
+
+
+def grant_within_cap(
+    resident_id: int, day: date, action_type: str, wanted: int, cap: int, *, so_far: int
+) -> int:
+    """Reserve up to `wanted` points of the day's cap for this action type; returns the grant.
+
+    `so_far` is what `lock_day` returned in this transaction: the row is locked since.
+    """
+    granted = max(0, min(wanted, cap - so_far))
+    if granted:
+        row = DailyPoints
+        db.session.execute(
+            update(row)
+            .where(
+                row.resident_id == resident_id,
+                row.local_day == day,
+                row.action_type == action_type,
+            )
+            .values(points=row.points + granted)
         )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-
-
-def grant_within_cap(resident_id: int, day: date, action_type: str, wanted: int, cap: int) -> int:
-    """Reserve up to `wanted` points of the day's cap for this action type; returns the grant."""
-    row = lock_day(resident_id, day, action_type)
-    granted = max(0, min(wanted, cap - row.points))
-    row.points += granted
-    db.session.flush()
     return granted
 
 
