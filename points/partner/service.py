@@ -213,16 +213,14 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
     resident = _resident_for(partner, reference) if known else None
     if resident is None or resident.status != "active":
         return _rejected(event_id, "resident_unknown", _l("No active resident matches this event."))
+    # The event is its own transaction (`ingest_batch` commits after each): a refusal rolls
+    # back what the event wrote, without a savepoint.
     try:
-        with db.session.begin_nested():
-            action = actions.record_action(
-                resident, parsed, source="partner", partner_id=partner.id
-            )
-            db.session.add(
-                PartnerEvent(partner_id=partner.id, event_id=event_id, action_id=action.id)
-            )
-            db.session.flush()
+        action = actions.record_action(resident, parsed, source="partner", partner_id=partner.id)
+        db.session.add(PartnerEvent(partner_id=partner.id, event_id=event_id, action_id=action.id))
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         # A copy of this event recorded concurrently is a duplicate. Any other constraint
         # failing is a fault, not a verdict on the event: the batch fails (5xx, nothing
         # kept) and the partner resends it, instead of the event being dropped as seen.
@@ -230,11 +228,10 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
         if earlier is None:
             raise
         return EventResult(event_id, "duplicate", action_id=earlier.action_id)
-    except Conflict as exc:
+    except AppError as exc:
+        db.session.rollback()
         if exc.code == "duplicate_action":
             return EventResult(event_id, "duplicate")
-        return _rejected(event_id, exc.code, exc.message, exc.fields)
-    except AppError as exc:
         return _rejected(event_id, exc.code, exc.message, exc.fields)
     return EventResult(event_id, "accepted", action.id, action.co2e_g, action.points, action.capped)
 
