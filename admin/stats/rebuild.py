@@ -1,20 +1,28 @@
 """Rollups recomputed from the raw approved actions and `campaign_action` rows.
 
-`rebuild` replaces every rollup; `check` compares them with raw to the gram and to the
-resident and lists each difference. Actions are read once in day order, so only the
+`rebuild` replaces every rollup in set-based SQL (INSERT ... SELECT: minutes, not hours,
+on ten million actions); the bench generator derives its rollups with the same statements.
+`check` recomputes them independently in Python and compares, to the gram and to the
+resident, listing each difference. It reads actions once in day order, so only the
 participants of the open day, ISO week and month are held in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, literal, select, text
+import sqlalchemy as sa
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.engine import Connection
 
 from admin.stats.models import (
+    ALL,
     ALL_ACTIONS,
+    NO_DISTRICT,
     NO_PREVIOUS,
     StatsCountedAction,
     StatsDay,
@@ -24,6 +32,7 @@ from admin.stats.models import (
 )
 from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, FACT_COLUMNS, Fact, period_keys
 from backend.extensions import db
+from campaigns.leaderboards.service import period_keys as board_period_keys
 from campaigns.models import CampaignAction
 from points.actions.models import Action
 
@@ -100,41 +109,142 @@ def _lock_for_rebuild() -> None:
 
 
 def rebuild() -> dict[str, int]:
-    """Replace every rollup with what raw says; the caller commits."""
+    """Replace every rollup with what raw says; the caller commits. Rows per table."""
     _lock_for_rebuild()
     for model in ROLLUPS:
         db.session.execute(delete(model))
-    approved = select(Action.id, literal(ALL_ACTIONS)).where(Action.status == "approved")
-    by_campaign = (
-        select(CampaignAction.action_id, CampaignAction.campaign_id)
-        .join(Action, Action.id == CampaignAction.action_id)
-        .where(Action.status == "approved")
+    connection = db.session.connection()
+    days = connection.scalars(
+        select(Action.local_day).where(Action.status == "approved").distinct()
+    ).all()
+    with period_days(connection, days):
+        return write_rollups(connection)
+
+
+# The periods of each local day, for set-based statements to join on.
+_scratch = sa.MetaData()
+PERIOD_DAY = sa.Table(
+    "rebuild_period_day",
+    _scratch,
+    sa.Column("local_day", sa.Date, primary_key=True),
+    sa.Column("day_key", sa.String(12)),
+    sa.Column("week_key", sa.String(12)),
+    sa.Column("month_key", sa.String(12)),
+    prefixes=["TEMPORARY"],
+)
+# Who acted on which day in which (campaign, type, district): the participant rows of
+# every period and cell are unions over it.
+FACT_DAY = sa.Table(
+    "rebuild_fact_day",
+    _scratch,
+    sa.Column("campaign_id", sa.Integer),
+    sa.Column("action_type", sa.String(24)),
+    sa.Column("district_code", sa.String(16)),
+    sa.Column("local_day", sa.Date),
+    sa.Column("resident_id", sa.Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+@contextlib.contextmanager
+def period_days(connection: Connection, days) -> Iterator[None]:
+    """`rebuild_period_day` filled for these days while the block runs."""
+    if connection.dialect.name == "postgresql":
+        # Big hash aggregates stay in memory; SET LOCAL ends with the transaction.
+        connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    PERIOD_DAY.create(connection)
+    rows = [
+        {
+            "local_day": day,
+            "day_key": period_keys(day)[0],
+            "week_key": board_period_keys(day)["week"],
+            "month_key": board_period_keys(day)["month"],
+        }
+        for day in days
+    ]
+    if rows:
+        connection.execute(PERIOD_DAY.insert(), rows)
+    try:
+        yield
+    finally:
+        PERIOD_DAY.drop(connection)
+
+
+APPROVED = "a.status = 'approved'"
+DISTRICT = f"COALESCE(a.district_code, '{NO_DISTRICT}')"
+_DAY_COLUMNS = (
+    "local_day, campaign_id, action_type, variant, district_code, factor_version, "
+    "actions, co2e_g, points, distance_m"
+)
+_DAY_SUMS = "COUNT(*), SUM(a.co2e_g), SUM(a.points), SUM(COALESCE(a.distance_m, 0))"
+_CAMPAIGN_ROWS = "FROM campaign_action ca JOIN action a ON a.id = ca.action_id"
+
+
+def _participants(period_column: str) -> str:
+    cells = " UNION ".join(
+        f"SELECT f.campaign_id, {kind}, {district}, p.{period_column}, f.resident_id "  # noqa: S608
+        "FROM rebuild_fact_day f JOIN rebuild_period_day p ON p.local_day = f.local_day"
+        for kind in ("f.action_type", f"'{ALL}'")
+        for district in ("f.district_code", f"'{ALL}'")
     )
-    columns = ["action_id", "campaign_id"]
-    db.session.execute(insert(StatsCountedAction).from_select(columns, approved))
-    db.session.execute(insert(StatsCountedAction).from_select(columns, by_campaign))
+    return (
+        "INSERT INTO stats_participant "
+        f"(campaign_id, action_type, district_code, period_key, resident_id) {cells}"
+    )
+
+
+STATEMENTS = (
+    "INSERT INTO stats_counted_action (action_id, campaign_id) "  # noqa: S608
+    f"SELECT a.id, {ALL_ACTIONS} FROM action a WHERE {APPROVED}",
+    "INSERT INTO stats_counted_action (action_id, campaign_id) "
+    f"SELECT ca.action_id, ca.campaign_id {_CAMPAIGN_ROWS} WHERE {APPROVED}",
+    f"INSERT INTO stats_day ({_DAY_COLUMNS}) "  # noqa: S608
+    f"SELECT a.local_day, {ALL_ACTIONS}, a.type, a.variant, {DISTRICT}, a.factor_version, "
+    f"{_DAY_SUMS} FROM action a WHERE {APPROVED} "
+    f"GROUP BY a.local_day, a.type, a.variant, {DISTRICT}, a.factor_version",
+    f"INSERT INTO stats_day ({_DAY_COLUMNS}) "
+    f"SELECT a.local_day, ca.campaign_id, a.type, a.variant, {DISTRICT}, a.factor_version, "
+    f"{_DAY_SUMS} {_CAMPAIGN_ROWS} WHERE {APPROVED} "
+    f"GROUP BY a.local_day, ca.campaign_id, a.type, a.variant, {DISTRICT}, a.factor_version",
+    "INSERT INTO rebuild_fact_day (campaign_id, action_type, district_code, local_day, "  # noqa: S608
+    f"resident_id) SELECT DISTINCT {ALL_ACTIONS}, a.type, {DISTRICT}, a.local_day, "
+    f"a.resident_id FROM action a WHERE {APPROVED}",
+    "INSERT INTO rebuild_fact_day (campaign_id, action_type, district_code, local_day, "
+    f"resident_id) SELECT DISTINCT ca.campaign_id, a.type, {DISTRICT}, a.local_day, "
+    f"a.resident_id {_CAMPAIGN_ROWS} WHERE {APPROVED}",
+    *(_participants(column) for column in ("day_key", "week_key", "month_key")),
+    "INSERT INTO stats_participant_count "
+    "(campaign_id, action_type, district_code, period_key, participants) "
+    "SELECT campaign_id, action_type, district_code, period_key, COUNT(*) "
+    "FROM stats_participant GROUP BY campaign_id, action_type, district_code, period_key",
+)
+
+
+def write_rollups(
+    connection: Connection, timed: Callable[[str, int, float], None] | None = None
+) -> dict[str, int]:
+    """Fill the emptied rollups from raw, inside `period_days`; rows written per table.
+
+    `timed(table, rows, seconds)` is told after each statement (the generator's progress).
+    """
+    FACT_DAY.create(connection)
     written: Counter = Counter()
-    for chunk in expected_chunks():
-        days = [
-            dict(zip(DAY_KEY, key, strict=True)) | dict(zip(DAY_SUMS, sums, strict=True))
-            for key, sums in chunk.day_sums.items()
-        ]
-        people = [
-            dict(zip((*CELL_KEY, "resident_id"), row, strict=True)) for row in chunk.participants
-        ]
-        counts = [
-            dict(zip(CELL_KEY, cell, strict=True), participants=n)
-            for cell, n in chunk.counts().items()
-        ]
-        for model, rows in (
-            (StatsDay, days),
-            (StatsParticipant, people),
-            (StatsParticipantCount, counts),
-        ):
-            for start in range(0, len(rows), BATCH):
-                db.session.execute(insert(model), rows[start : start + BATCH])
-            written[model.__tablename__] += len(rows)
-    written[StatsParticipantPrevious.__tablename__] = insert_previous_rows(db.session.connection())
+    try:
+        for statement in STATEMENTS:
+            table = statement.split()[2]
+            started = time.monotonic()
+            count = connection.execute(sa.text(statement)).rowcount
+            if table != FACT_DAY.name:
+                written[table] += count
+            if timed:
+                timed(table, count, time.monotonic() - started)
+        started = time.monotonic()
+        count = insert_previous_rows(connection)
+        written[StatsParticipantPrevious.__tablename__] = count
+        if timed:
+            timed(StatsParticipantPrevious.__tablename__, count, time.monotonic() - started)
+    finally:
+        FACT_DAY.drop(connection)
     return dict(written)
 
 
