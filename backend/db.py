@@ -208,6 +208,19 @@ class Database:
         finally:
             _write_intent.reset(token)
 
+    @contextlib.contextmanager
+    def write_intent(self) -> Iterator[None]:
+        """Begin as a writer (BEGIN IMMEDIATE, in the write queue on SQLite) in a read request.
+
+        For a short write of its own inside a GET: the caller ends the read transaction
+        first and commits the write before reading on.
+        """
+        token = _write_intent.set(True)
+        try:
+            yield
+        finally:
+            _write_intent.reset(token)
+
     def upsert(self, model):
         """An INSERT that takes ON CONFLICT clauses (both dialects spell them alike)."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite

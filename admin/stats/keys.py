@@ -1,9 +1,8 @@
 """DRB API keys: created and revoked with `flask drb-key` (the console later), stored hashed.
 
-A key is shown once. Its last use is written at most once a minute, so reading
-statistics does not turn every request into a row change (on SQLite the conditional
-UPDATE still takes the write lock for the request, even when it changes nothing: DRB
-reads are rare, and PostgreSQL, where it takes no lock, is the production database).
+A key is shown once. Its last use is written at most once a minute, in a short write
+transaction of its own, so reading statistics is not a write (on SQLite a read request
+that writes would hold the one write lock for the whole report).
 """
 
 from __future__ import annotations
@@ -60,28 +59,34 @@ def revoke_key(key_id: int) -> DrbApiKey:
 
 def authenticate_key(token: str, scope: str) -> DrbApiKey | None:
     """The live key behind a bearer token with `scope`; None when the token is no API key."""
-    digest = token_hash(token)
-    now = utcnow()
-    # The touch is the request's first statement. On SQLite a read transaction that then
-    # writes fails at once ("database is locked") if another request committed in between;
-    # a transaction whose first statement writes waits for the lock instead.
-    db.session.execute(
-        update(DrbApiKey)
-        .where(
-            DrbApiKey.token_hash == digest,
-            DrbApiKey.revoked_at.is_(None),
-            or_(
-                DrbApiKey.last_used_at.is_(None),
-                DrbApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
-            ),
-        )
-        .values(last_used_at=now)
-    )
-    row = db.session.scalar(select(DrbApiKey).where(DrbApiKey.token_hash == digest))
+    row = db.session.scalar(select(DrbApiKey).where(DrbApiKey.token_hash == token_hash(token)))
     if row is None:
         return None
     if row.revoked_at is not None:
         raise Unauthorized(_l("This API key has been revoked."), code="api_key_revoked")
     if row.scope != scope:
         raise Forbidden(_l("This API key may not read this."), code="insufficient_scope")
+    now = utcnow()
+    if row.last_used_at is None or row.last_used_at <= now - LAST_USED_RESOLUTION:
+        _touch(row, now)
     return row
+
+
+def _touch(row: DrbApiKey, now) -> None:
+    # On SQLite a read transaction that then writes fails at once ("database is locked")
+    # if another request committed in between: the read ends here, and the touch is a
+    # writer's transaction of its own (conditional, so concurrent touches write once).
+    db.session.commit()
+    with db.write_intent():
+        db.session.execute(
+            update(DrbApiKey)
+            .where(
+                DrbApiKey.id == row.id,
+                or_(
+                    DrbApiKey.last_used_at.is_(None),
+                    DrbApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
+                ),
+            )
+            .values(last_used_at=now)
+        )
+        db.session.commit()
