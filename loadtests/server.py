@@ -42,7 +42,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def postgres_cluster(workdir: Path) -> Iterator[str]:
-    """A throw-away PostgreSQL 15 cluster, held open by tests/with_postgres.sh; its URL."""
+    """A throw-away PostgreSQL 15 cluster, held open by tests/with_postgres.sh; its URL.
+
+    Durable, unlike the test suite's: fsync and synchronous commit on, as in production.
+    """
     url_file, stop_file = workdir / "postgres.url", workdir / "postgres.stop"
     hold = (
         'echo "$TEST_DATABASE_URL" > "$ZQ_URL_FILE"; '
@@ -53,6 +56,7 @@ def postgres_cluster(workdir: Path) -> Iterator[str]:
         "ZQ_URL_FILE": str(url_file),
         "ZQ_STOP_FILE": str(stop_file),
         "ZQ_OWNER": str(os.getpid()),  # the cluster goes when we do, however we end
+        "ZQ_PG_DURABLE": "1",
     }
     script = [ROOT / "tests" / "with_postgres.sh", "sh", "-c", hold]
     holder = subprocess.Popen(script, env=env)  # noqa: S603 - the project's own script

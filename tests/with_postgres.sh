@@ -32,9 +32,12 @@ trap stop EXIT
 
 "${as_owner[@]}" "$PG_BIN/initdb" -D "$workdir/data" -U postgres --auth=trust -E UTF8 \
   --locale=C >/dev/null
-# Durability settings are off: this cluster lives for one test run.
+# Durability is off for tests: this cluster lives for one test run. The benchmark measures
+# durable writes (ZQ_PG_DURABLE=1 keeps PostgreSQL's defaults: fsync, synchronous commit).
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${ZQ_PG_DURABLE:-}" = 1 ] && durability=""
 "${as_owner[@]}" "$PG_BIN/pg_ctl" -D "$workdir/data" -l "$workdir/postgres.log" -w \
-  -o "-p $port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  -o "-p $port -k $workdir -c listen_addresses=127.0.0.1 $durability -c max_connections=200" \
   start >/dev/null
 "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres zq_test
 
