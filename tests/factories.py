@@ -61,6 +61,20 @@ def make_resident(client, **profile) -> SignedIn:
 _keys = itertools.count(1)
 
 
+def today_minutes_ago(minutes: int) -> int:
+    """`minutes`, or fewer when that would fall before midnight in Asia/Shanghai.
+
+    For actions that must share today's local day (caps are per day): run just after
+    midnight there (16:00 UTC), "20 minutes ago" is yesterday.
+    """
+    from datetime import datetime
+
+    from backend.clock import LOCAL_TZ
+
+    now = datetime.now(LOCAL_TZ)
+    return min(minutes, now.hour * 60 + now.minute)
+
+
 def trip(mode: str = "bus", km: float = 6.2, minutes: int = 25, ended_minutes_ago: int = 5) -> dict:
     """A trip body ending a few minutes ago, at a plausible speed unless told otherwise."""
     from datetime import UTC, datetime, timedelta

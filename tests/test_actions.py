@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import record, sign_in, trip
+from tests.factories import record, sign_in, today_minutes_ago, trip
 
 FACTORS = json.loads(
     (Path(__file__).resolve().parent.parent / "points/methodology/factors.json").read_text()
@@ -122,7 +122,8 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     paid = 0
     rides = CAPS["trip"] // per_ride + 1
     responses = [
-        record(client, me, trip("bus", 5, 20, ended_minutes_ago=5 + i)).json for i in range(rides)
+        record(client, me, trip("bus", 5, 20, ended_minutes_ago=today_minutes_ago(5 + i))).json
+        for i in range(rides)
     ]
     for response in responses[:-1]:
         assert response["capped"] is False
@@ -131,7 +132,7 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     assert last["capped"] is True
     assert last["co2e_g"] == per_ride  # CO2e is still recorded in full
     assert last["points"] == CAPS["trip"] - paid
-    over = record(client, me, trip("bus", 5, 20, ended_minutes_ago=1)).json
+    over = record(client, me, trip("bus", 5, 20, ended_minutes_ago=today_minutes_ago(1))).json
     assert over["points"] == 0 and over["capped"] is True
     account = client.get("/api/v1/me/account", headers=me.headers).json
     assert account["points_today"] == CAPS["trip"]

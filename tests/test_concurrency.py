@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import trip
+from tests.factories import today_minutes_ago, trip
 from tests.live_server import live_server
 
 
@@ -52,7 +52,7 @@ def test_daily_cap_holds_when_twenty_trips_arrive_at_once(server):
     cap = methodology["daily_point_caps"]["trip"]
 
     def post(i):
-        body = trip("bus", 5, 20, ended_minutes_ago=5 + i)
+        body = trip("bus", 5, 20, ended_minutes_ago=today_minutes_ago(5 + i))
         return server.call(
             "POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"cap-{i}"}
         )

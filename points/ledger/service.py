@@ -53,15 +53,17 @@ def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry
 
 def _move_balance(resident_id: int, delta: int) -> int | None:
     """Add `delta` unless the balance would go below zero; the new balance, or None."""
-    account = Account
     statement = (
-        update(account)
-        .where(account.resident_id == resident_id, account.balance + delta >= 0)
-        .values(balance=account.balance + delta, updated_at=utcnow())
-        .returning(account.balance)
+        update(Account)
+        .where(Account.resident_id == resident_id, Account.balance + delta >= 0)
+        .values(balance=Account.balance + delta, updated_at=utcnow())
+        .returning(Account.balance)
     )
     balance = db.session.execute(statement).scalar_one_or_none()
-    if balance is None and ensure_account(resident_id):
+    if balance is None:
+        # No account yet (or too low a balance): open it, whoever wins that race, and try
+        # again. A refusal costs two more statements; a payment to an open account none.
+        ensure_account(resident_id)
         balance = db.session.execute(statement).scalar_one_or_none()
     return balance
 
