@@ -77,7 +77,7 @@ def build(
     advance = progress("read models", len(LEADERBOARDS) + len(rebuild.STATEMENTS) + 1)
     written: dict[str, int] = {}
 
-    def timed(table: str, rows: int, took: float) -> None:
+    def timed(table: str, took: float) -> None:
         seconds[table] = round(seconds.get(table, 0) + took, 1)
         advance(1)
 
@@ -86,7 +86,7 @@ def build(
             table = statement.split()[2]
             started = time.monotonic()
             written[table] = written.get(table, 0) + connection.execute(sa.text(statement)).rowcount
-            timed(table, 0, time.monotonic() - started)
+            timed(table, time.monotonic() - started)
         written |= rebuild.write_rollups(connection, timed)
     return written
 

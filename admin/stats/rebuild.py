@@ -148,7 +148,8 @@ FACT_DAY = sa.Table(
 
 @contextlib.contextmanager
 def period_days(connection: Connection, days) -> Iterator[None]:
-    """`rebuild_period_day` filled for these days while the block runs."""
+    """`rebuild_period_day` filled for these days while the block runs (on PostgreSQL with
+    the memory for the big aggregates that join it)."""
     if connection.dialect.name == "postgresql":
         # Big hash aggregates stay in memory; SET LOCAL ends with the transaction.
         connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
@@ -221,11 +222,11 @@ STATEMENTS = (
 
 
 def write_rollups(
-    connection: Connection, timed: Callable[[str, int, float], None] | None = None
+    connection: Connection, timed: Callable[[str, float], None] | None = None
 ) -> dict[str, int]:
     """Fill the emptied rollups from raw, inside `period_days`; rows written per table.
 
-    `timed(table, rows, seconds)` is told after each statement (the generator's progress).
+    `timed(table, seconds)` is told after each statement (the generator's progress).
     """
     FACT_DAY.create(connection)
     written: Counter = Counter()
@@ -237,12 +238,12 @@ def write_rollups(
             if table != FACT_DAY.name:
                 written[table] += count
             if timed:
-                timed(table, count, time.monotonic() - started)
+                timed(table, time.monotonic() - started)
         started = time.monotonic()
         count = insert_previous_rows(connection)
         written[StatsParticipantPrevious.__tablename__] = count
         if timed:
-            timed(StatsParticipantPrevious.__tablename__, count, time.monotonic() - started)
+            timed(StatsParticipantPrevious.__tablename__, time.monotonic() - started)
     finally:
         FACT_DAY.drop(connection)
     return dict(written)
