@@ -99,7 +99,7 @@ def test_the_same_charging_session_is_recorded_once_whoever_claims_it(client):
 
 def test_account_and_ledger_follow_each_award(client):
     me = sign_in(client)
-    first = record(client, me, trip("bus")).json
+    first = record(client, me, trip("bus", ended_minutes_ago=today_minutes_ago(5))).json
     second = record(
         client, me, {"type": "garbage_sorting", "category": "kitchen", "weight_kg": 2}
     ).json
