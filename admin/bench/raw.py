@@ -20,7 +20,7 @@ from backend.clock import local_day, utcnow
 from backend.districts.models import District
 from backend.extensions import db
 from backend.residents.models import Resident
-from campaigns.leaderboards.service import fallback_nickname
+from campaigns.leaderboards.service import competition_ranks, fallback_nickname
 from points.actions.models import ACTION_TYPES, Action
 from points.methodology.service import current_methodology
 
@@ -194,14 +194,6 @@ def _totals(period: str):
     return where
 
 
-def _competition_ranks(totals: list[int]) -> list[int]:
-    ranks: list[int] = []
-    for position, total in enumerate(totals):
-        tied = position > 0 and total == totals[position - 1]
-        ranks.append(ranks[-1] if tied else position + 1)
-    return ranks
-
-
 def resident_board(period: str, caller_id: int) -> dict:
     """The top residents by CO2e in the period, and the caller's rank and total."""
     where = _totals(period)
@@ -220,7 +212,7 @@ def resident_board(period: str, caller_id: int) -> dict:
         .order_by(total.desc(), Action.resident_id.desc())
         .limit(BOARD_SIZE)
     ).all()
-    ranks = _competition_ranks([int(row.total) for row in top])
+    ranks = competition_ranks([int(row.total) for row in top])
     items = [
         {
             "rank": rank,
@@ -263,7 +255,7 @@ def district_board(period: str) -> dict:
     rows.sort(key=lambda r: order.get(r[0], 0))
     places = [(code, int(grams), int(n), int(grams) // int(n)) for code, grams, n in rows]
     places.sort(key=lambda p: p[3], reverse=True)
-    ranks = _competition_ranks([p[3] for p in places])
+    ranks = competition_ranks([p[3] for p in places])
     return {
         "items": [
             {

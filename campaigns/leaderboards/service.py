@@ -196,7 +196,7 @@ def _shown_name(resident_id: int, nickname: str | None, status: str) -> str:
     return nickname if nickname and status == "active" else fallback_nickname(resident_id)
 
 
-def _competition_ranks(totals: list[int]) -> list[int]:
+def competition_ranks(totals: list[int]) -> list[int]:
     """Ranks of a list sorted from the highest total down: 1, 2, 2, 4."""
     ranks: list[int] = []
     for position, total in enumerate(totals):
@@ -225,7 +225,7 @@ def resident_board(
         .order_by(row.co2e_g.desc(), row.resident_id.desc())
         .limit(limit)
     ).all()
-    ranks = _competition_ranks([entry.co2e_g for entry in top])
+    ranks = competition_ranks([entry.co2e_g for entry in top])
     items = [
         ResidentPlace(
             rank=rank,
@@ -318,7 +318,7 @@ def district_board(caller_district_code: str | None, period: str) -> DistrictBoa
             co2e_g_per_participant=value,
         )
         for rank, r, value in zip(
-            _competition_ranks(per_participant), rows, per_participant, strict=True
+            competition_ranks(per_participant), rows, per_participant, strict=True
         )
     ]
     me = None
