@@ -226,6 +226,15 @@ class Database:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(model)
 
+    def upsert_adding(self, model, keys: tuple[str, ...], sums: tuple[str, ...], **also):
+        """INSERT ... ON CONFLICT (keys) DO UPDATE that adds the new row's `sums` to the row
+        already there: counters kept in one statement without a read. `also` sets further
+        columns on conflict. Execute it with the rows as a parameter list."""
+        statement = self.upsert(model)
+        table = model.__table__.c
+        added = {name: table[name] + statement.excluded[name] for name in sums}
+        return statement.on_conflict_do_update(index_elements=list(keys), set_=added | also)
+
     def insert_ignoring_conflict(self, model, **values) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING: make a row that may exist, without a race.
 

@@ -142,16 +142,15 @@ def count_action(connection: Connection, action_id: int, campaign_id: int) -> No
 
 def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
     """Day sums, first-seen participant rows, and the counters of rows first seen now."""
-    day = db.upsert(StatsDay).values(
-        dict(zip(DAY_KEY, fact.day_key(campaign_id), strict=True))
-        | dict(zip(DAY_SUMS, fact.sums(), strict=True))
-    )
-    table = StatsDay.__table__.c
-    connection.execute(
-        day.on_conflict_do_update(
-            index_elements=list(DAY_KEY),
-            set_={name: table[name] + day.excluded[name] for name in DAY_SUMS},
-        )
+    _add_to_rows(
+        connection,
+        StatsDay,
+        DAY_KEY,
+        DAY_SUMS,
+        [
+            dict(zip(DAY_KEY, fact.day_key(campaign_id), strict=True))
+            | dict(zip(DAY_SUMS, fact.sums(), strict=True))
+        ],
     )
     # Sorted keys: concurrent approvals take shared rows in one order and cannot deadlock.
     cells = sorted(
@@ -178,15 +177,11 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
     )
     if not first_seen:
         return
-    counts = db.upsert(StatsParticipantCount)
-    connection.execute(
-        counts.on_conflict_do_update(
-            index_elements=list(CELL_KEY),
-            set_={
-                "participants": StatsParticipantCount.__table__.c.participants
-                + counts.excluded.participants
-            },
-        ),
+    _add_to_rows(
+        connection,
+        StatsParticipantCount,
+        CELL_KEY,
+        ("participants",),
         [dict(zip(CELL_KEY, cell, strict=True), participants=1) for cell in first_seen],
     )
     day_key = day_period_key(fact.local_day)
@@ -243,14 +238,12 @@ def _add_previous(connection: Connection, fact: Fact, cells: list[tuple]) -> Non
                 changes[key] = changes.get(key, 0) + delta
     names = (*CELL_KEY, "previous_key")
     rows = [dict(zip(names, key, strict=True), residents=n) for key, n in sorted(changes.items())]
-    statement = db.upsert(StatsParticipantPrevious)
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(names),
-            set_={
-                "residents": StatsParticipantPrevious.__table__.c.residents
-                + statement.excluded.residents
-            },
-        ),
-        rows,
-    )
+    _add_to_rows(connection, StatsParticipantPrevious, names, ("residents",), rows)
+
+
+def _add_to_rows(
+    connection: Connection, model, keys: tuple[str, ...], sums: tuple[str, ...], rows: list[dict]
+) -> None:
+    # A parameter list (one statement, "insertmanyvalues"): SQLAlchemy compiles it once
+    # instead of building a VALUES clause per call.
+    connection.execute(db.upsert_adding(model, keys, sums), rows)

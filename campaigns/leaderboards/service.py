@@ -124,7 +124,7 @@ def _first_or_moved(
 
 
 def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
-    """Add (grams, participants) to district rows, in one statement.
+    """Add (grams, participants) to district rows.
 
     Always in one order (period keys, then district codes): concurrent approvals take the
     shared district rows in that order and cannot deadlock on them.
@@ -132,8 +132,13 @@ def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
     if not changes:
         return
     now = utcnow()
-    table = DistrictPeriodTotal
-    statement = db.upsert(table).values(
+    db.session.execute(
+        db.upsert_adding(
+            DistrictPeriodTotal,
+            ("period_key", "district_code"),
+            ("co2e_g", "participants"),
+            updated_at=now,
+        ),
         [
             dict(
                 period_key=key,
@@ -143,17 +148,7 @@ def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
                 updated_at=now,
             )
             for (key, code), (grams, participants) in sorted(changes.items())
-        ]
-    )
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.period_key, table.district_code],
-            set_={
-                "co2e_g": table.co2e_g + statement.excluded.co2e_g,
-                "participants": table.participants + statement.excluded.participants,
-                "updated_at": now,
-            },
-        )
+        ],
     )
 
 
