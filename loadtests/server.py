@@ -9,9 +9,7 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests import bodies
+from tests.live_server import BIN, ROOT, flask, gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 # Limits meant for one person are far below a load generator's: raised, never disabled.
 RAISED_LIMITS = {
     "OTP_LIMIT_PER_PHONE": "100000 per minute",
@@ -32,12 +29,6 @@ RAISED_LIMITS = {
     "STAFF_LOGIN_LIMIT_PER_IP": "1000000 per hour",
     "ACTION_LIMIT_PER_RESIDENT": "1000000 per minute",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -128,18 +119,6 @@ class Server:
             )
 
 
-def flask(env: dict, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - the project's own executables
-        [BIN / "flask", "--app", "wsgi", *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
 def has_generator(env: dict) -> bool:
     """Whether `flask bench generate` exists in this tree (admin/bench)."""
     done = subprocess.run(  # noqa: S603 - the project's own executables
@@ -171,36 +150,5 @@ def drb_key(env: dict) -> str:
 
 @contextlib.contextmanager
 def serve(env: dict, workdir: Path, workers: int, threads: int) -> Iterator[Server]:
-    port = free_port()
-    log = open(workdir / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(  # noqa: S603 - the project's own executables
-        [
-            BIN / "gunicorn",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(f"http://127.0.0.1:{port}", env, workdir)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(urllib.error.URLError, ConnectionError):
-                if server.call("GET", "/healthz")[0] == 200:
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError((workdir / "gunicorn.log").read_text())
-            time.sleep(0.2)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with gunicorn(env, workdir, workers, threads, start_timeout=60) as base_url:
+        yield Server(base_url, env, workdir)

@@ -40,15 +40,7 @@ class LiveServer:
 
     def flask(self, *args: str) -> str:
         """Run a CLI command against the server's database; returns its output."""
-        done = subprocess.run(
-            [BIN / "flask", "--app", "wsgi", *args],
-            env=self.env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return done.stdout
+        return flask(self.env, *args)
 
     def staff_headers(self, username: str, role: str) -> dict:
         password = "live server staff password"
@@ -97,10 +89,72 @@ class LiveServer:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def _free_port() -> int:
+def flask(env: dict, *args: str) -> str:
+    """Run a CLI command with this environment; returns its output."""
+    done = subprocess.run(
+        [BIN / "flask", "--app", "wsgi", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    with (
+        contextlib.suppress(urllib.error.URLError, ConnectionError),
+        urllib.request.urlopen(url, timeout=60) as response,
+    ):
+        return response.status == 200
+    return False
+
+
+@contextlib.contextmanager
+def gunicorn(
+    env: dict, workdir: Path, workers: int, threads: int, start_timeout: float = 30
+) -> Iterator[str]:
+    """gunicorn serving wsgi:app on a free 127.0.0.1 port while the block runs; its URL.
+
+    Its output goes to workdir/gunicorn.log, which is raised if it does not come up.
+    """
+    port = free_port()
+    log = open(workdir / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            BIN / "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not _answers(base_url + "/healthz"):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError((workdir / "gunicorn.log").read_text())
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
 
 
 @contextlib.contextmanager
@@ -142,47 +196,10 @@ def live_server(
             **(extra_env or {}),
         }
         for command in (["db", "upgrade"], ["refdata", "load"]):
-            subprocess.run(
-                [BIN / "flask", "--app", "wsgi", *command],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-        port = _free_port()
-        log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-        process = subprocess.Popen(
-            [
-                BIN / "gunicorn",
-                "--workers",
-                str(workers),
-                "--threads",
-                "4",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "wsgi:app",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            flask(env, *command)
         engine = sa.create_engine(url)
-        server = LiveServer(f"http://127.0.0.1:{port}", engine, env)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if server.call("GET", "/healthz").status == 200:
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError((workdir / "gunicorn.log").read_text())
-                time.sleep(0.1)
-            yield server
+            with gunicorn(env, workdir, workers, threads=4) as base_url:
+                yield LiveServer(base_url, engine, env)
         finally:
-            process.terminate()
-            process.wait(timeout=20)
-            log.close()
             engine.dispose()
