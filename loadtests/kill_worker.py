@@ -32,8 +32,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from points.partner.service import signature_for
-from tests.factories import trip
+from tests.factories import partner_signature, trip
 from tests.live_server import LiveServer, Reply, live_server
 
 CLAIM_TIMEOUT_SECONDS = 3
@@ -129,15 +128,8 @@ def _send(server: LiveServer, job: Job, partner: dict | None) -> Reply:
     headers = dict(job.headers)
     if job.kind == "batch":
         # Signed afresh for each resend: the same events, a current timestamp.
-        timestamp = str(int(time.time()))
         raw = json.dumps(job.body).encode()  # what LiveServer.call sends
-        headers.update(
-            {
-                "X-Partner-Key": partner["key"],
-                "X-Timestamp": timestamp,
-                "X-Signature": signature_for(partner["secret"], timestamp, raw),
-            }
-        )
+        headers.update(partner_signature(partner["key"], partner["secret"], raw))
     return server.call("POST", job.path, job.body, headers)
 
 

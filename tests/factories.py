@@ -61,6 +61,20 @@ def make_resident(client, **profile) -> SignedIn:
 _keys = itertools.count(1)
 
 
+def partner_signature(key: str, secret: str, raw: bytes, timestamp: int | None = None) -> dict:
+    """The headers that sign a partner request: key, timestamp, HMAC of `timestamp.body`."""
+    import time
+
+    from points.partner.service import signature_for
+
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "X-Partner-Key": key,
+        "X-Timestamp": stamp,
+        "X-Signature": signature_for(secret, stamp, raw),
+    }
+
+
 def today_minutes_ago(minutes: int) -> int:
     """`minutes`, or fewer when that would fall before midnight in Asia/Shanghai.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from functools import cached_property
 
 import hypothesis
@@ -30,11 +29,11 @@ from schemathesis.specs.openapi.checks import (
 from backend.app import create_app
 from backend.config import Config
 from backend.extensions import limiter
-from points.partner.service import signature_for
 from tests.factories import (
     SignedIn,
     make_campaign,
     make_reward,
+    partner_signature,
     record,
     redeem,
     sign_in,
@@ -212,10 +211,4 @@ def _signed(case, identities) -> tuple[dict, bytes]:
     else:
         raw = json.dumps(case.body).encode()
     key, secret = identities.partner
-    ts = str(int(time.time()))
-    headers = {
-        "X-Partner-Key": key,
-        "X-Timestamp": ts,
-        "X-Signature": signature_for(secret, ts, raw),
-    }
-    return headers, raw
+    return partner_signature(key, secret, raw), raw

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -26,13 +25,13 @@ from backend.staff.permissions import (
     VIEW_AUDIT_LOG,
     role_allows,
 )
-from points.partner.service import signature_for
 from tests.factories import (
     console_sign_in,
     csrf_token,
     database_rows,
     make_campaign,
     make_reward,
+    partner_signature,
     record,
     redeem,
     sign_in,
@@ -326,12 +325,9 @@ def test_a_drb_key_reads_statistics_and_nothing_else(client, drb_key):
 
 
 def test_a_partner_signature_opens_only_the_partner_feed(client, partner):
-    timestamp = str(int(time.time()))
     raw = json.dumps({"events": []}).encode()
     signed = {
-        "X-Partner-Key": partner["key"],
-        "X-Timestamp": timestamp,
-        "X-Signature": signature_for(partner["secret"], timestamp, raw),
+        **partner_signature(partner["key"], partner["secret"], raw),
         "Content-Type": "application/json",
     }
     for method, rule, _ in rows("resident", "stats", "staff"):
@@ -685,14 +681,11 @@ def test_server_owned_fields_in_a_partner_event_reject_that_event(client, world)
         {"event_id": "fine", "resident": me.phone, **trip("bus", 3, 15, ended_minutes_ago=200)},
     ]
     raw = json.dumps({"events": events}).encode()
-    timestamp = str(int(time.time()))
     response = client.post(
         "/api/v1/partner/events",
         data=raw,
         headers={
-            "X-Partner-Key": partner["key"],
-            "X-Timestamp": timestamp,
-            "X-Signature": signature_for(partner["secret"], timestamp, raw),
+            **partner_signature(partner["key"], partner["secret"], raw),
             "Content-Type": "application/json",
         },
     )

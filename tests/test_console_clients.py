@@ -3,12 +3,10 @@ revoked so that their requests are refused; superadmin only."""
 
 import json
 import re
-import time
 
 import pytest
 
-from points.partner.service import signature_for
-from tests.factories import console_post, console_sign_in, sign_in, trip
+from tests.factories import console_post, console_sign_in, partner_signature, sign_in, trip
 
 
 def _code(page: str, element_id: str) -> str:
@@ -30,13 +28,7 @@ def _send_bus_trip(client, key: str, secret: str, phone: str, event_id: str = "e
     raw = json.dumps(
         {"events": [{"event_id": event_id, "resident": phone, **trip("bus", 8, 30)}]}
     ).encode()
-    ts = str(int(time.time()))
-    headers = {
-        "X-Partner-Key": key,
-        "X-Timestamp": ts,
-        "X-Signature": signature_for(secret, ts, raw),
-        "Content-Type": "application/json",
-    }
+    headers = {**partner_signature(key, secret, raw), "Content-Type": "application/json"}
     return client.post("/api/v1/partner/events", data=raw, headers=headers)
 
 

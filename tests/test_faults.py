@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
 from datetime import timedelta
 
 import pytest
@@ -24,12 +23,12 @@ from points.actions import service as actions_service
 from points.actions.models import Action
 from points.ledger import service as ledger
 from points.partner import service as partner_service
-from points.partner.service import signature_for
 from points.rewards.models import Redemption
 from tests.factories import (
     database_rows,
     make_campaign,
     make_reward,
+    partner_signature,
     record,
     redeem,
     sign_in,
@@ -268,11 +267,8 @@ def partner(app):
 
 def send(client, partner, events):
     raw = json.dumps({"events": events}).encode()
-    timestamp = str(int(time.time()))
     headers = {
-        "X-Partner-Key": partner["key"],
-        "X-Timestamp": timestamp,
-        "X-Signature": signature_for(partner["secret"], timestamp, raw),
+        **partner_signature(partner["key"], partner["secret"], raw),
         "Content-Type": "application/json",
     }
     return client.post("/api/v1/partner/events", data=raw, headers=headers)

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from points.actions.models import Action
-from points.partner.service import signature_for
-from tests.factories import new_phone, sign_in, trip
+from tests.factories import new_phone, partner_signature, sign_in, trip
 
 
 @pytest.fixture
@@ -25,11 +24,8 @@ def partner(app, db_session):
 
 def send(client, partner, events, *, timestamp=None, secret=None, body=None):
     raw = body if body is not None else json.dumps({"events": events}).encode()
-    ts = str(int(time.time()) if timestamp is None else timestamp)
     headers = {
-        "X-Partner-Key": partner["key"],
-        "X-Timestamp": ts,
-        "X-Signature": signature_for(secret or partner["secret"], ts, raw),
+        **partner_signature(partner["key"], secret or partner["secret"], raw, timestamp),
         "Content-Type": "application/json",
     }
     return client.post("/api/v1/partner/events", data=raw, headers=headers)
@@ -160,11 +156,8 @@ def test_bad_signatures_and_stale_timestamps_are_401(client, partner, change, co
 def test_a_tampered_body_is_refused(client, partner):
     me = sign_in(client)
     raw = json.dumps({"events": [bus_event("e1", me.phone)]}).encode()
-    ts = str(int(time.time()))
     headers = {
-        "X-Partner-Key": partner["key"],
-        "X-Timestamp": ts,
-        "X-Signature": signature_for(partner["secret"], ts, raw),
+        **partner_signature(partner["key"], partner["secret"], raw),
         "Content-Type": "application/json",
     }
     tampered = raw.replace(b'"distance_km": 8', b'"distance_km": 9')
