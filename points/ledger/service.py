@@ -21,9 +21,9 @@ class InsufficientPoints(ValidationFailed):
     message = _l("Not enough points.")
 
 
-def ensure_account(resident_id: int) -> bool:
-    """Open the resident's account if they have none; whether this call opened it."""
-    return db.insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
+def ensure_account(resident_id: int) -> None:
+    """Open the resident's account if they have none."""
+    db.insert_ignoring_conflict(Account, resident_id=resident_id, balance=0, co2e_g_total=0)
 
 
 def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry | None:
