@@ -22,7 +22,7 @@ from backend.residents.models import Resident
 from points.actions.models import Action
 from points.ledger import service as ledger
 from points.methodology import service as methodology_service
-from points.methodology.models import MethodologyVersion
+from points.methodology.service import Methodology
 from points.photos import service as photos
 from points.signals import ActionApproved, action_approved
 
@@ -80,7 +80,7 @@ def _implausible(fields: dict) -> ValidationFailed:
     )
 
 
-def check_plausibility(methodology: MethodologyVersion, action: ActionInput, now: datetime):
+def check_plausibility(methodology: Methodology, action: ActionInput, now: datetime):
     """Bounds from the methodology file, and times neither future nor too far back."""
     config = current_app.config
     time_field = "ended_at" if action.type == "trip" else "occurred_at"
@@ -128,7 +128,7 @@ def check_plausibility(methodology: MethodologyVersion, action: ActionInput, now
         )
 
 
-def _check_meals_per_day(methodology: MethodologyVersion, resident_id: int, action: Action):
+def _check_meals_per_day(methodology: Methodology, resident_id: int, action: Action):
     limit = methodology.plausibility["clean_plate"]["max_per_day"]
     meals = db.session.scalar(
         select(func.count())
@@ -180,7 +180,7 @@ def record_action(
         occurred_at=incoming.occurred_at,
         local_day=local_day(incoming.occurred_at),
         co2e_g=methodology_service.co2e_grams(quantity_milli, factor),
-        factor=factor,
+        factor_id=factor.id,
         factor_version=methodology.version,
         source=source,
         partner_id=partner_id,
@@ -227,7 +227,7 @@ def record_action(
     return action
 
 
-def _grant(action: Action, methodology: MethodologyVersion, points_so_far: int) -> None:
+def _grant(action: Action, methodology: Methodology, points_so_far: int) -> None:
     """The action's points within the day's cap (whose row `lock_day` has locked)."""
     wanted = methodology_service.points_for(methodology, action.co2e_g)
     cap = methodology.daily_point_caps[action.type]
@@ -258,6 +258,8 @@ def _pay(action: Action) -> None:
             local_day=action.local_day,
             district_code=action.district_code,
             source=action.source,
+            distance_m=action.distance_m,
+            factor_version=action.factor_version,
         ),
     )
 
@@ -277,7 +279,7 @@ def approve(action_id: int, staff_id: int) -> Action:
     action.reviewed_at = utcnow()
     action.reviewed_by = staff_id
     points_so_far = ledger.lock_day(action.resident_id, action.local_day, action.type)
-    _grant(action, action.factor.methodology, points_so_far)
+    _grant(action, methodology_service.methodology_of(action.factor_version), points_so_far)
     db.session.flush()
     _pay(action)
     return action

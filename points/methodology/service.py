@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -91,7 +93,7 @@ def _missing_keys(in_force: dict, offered, prefix: str) -> list[str]:
     return missing
 
 
-def _dropped(in_force: MethodologyVersion, data: dict) -> dict[str, list]:
+def _dropped(in_force: Methodology, data: dict) -> dict[str, list]:
     """What the new file drops from the version in force: actions, partner feeds and caps
     name those variants and rules, so a new version may change figures and add, not drop."""
     problems: dict[str, list] = {}
@@ -169,7 +171,7 @@ def publish_methodology(text: str) -> MethodologyVersion:
     return db.session.get(MethodologyVersion, version)
 
 
-def methodology_file(methodology: MethodologyVersion) -> dict:
+def methodology_file(methodology: Methodology) -> dict:
     """A stored version in the format of factors.json: the start of the next version."""
     factors = []
     for factor in methodology.factors:
@@ -203,16 +205,105 @@ def methodology_history() -> list[MethodologyVersion]:
     )
 
 
-def current_methodology() -> MethodologyVersion:
-    methodology = db.session.scalar(
-        select(MethodologyVersion).order_by(MethodologyVersion.in_force_since.desc()).limit(1)
-    )
-    if methodology is None:
+@dataclass(frozen=True)
+class FactorTerms:
+    """A stored factor as the rules read it."""
+
+    id: int
+    action_type: str
+    variant: str
+    unit: str
+    avoided_mg_per_unit: int
+    source: str
+
+    @property
+    def avoided_g_per_unit(self) -> Decimal:
+        return Decimal(self.avoided_mg_per_unit) / 1000
+
+
+@dataclass(frozen=True)
+class Methodology:
+    """A stored methodology version as the rules read it, kept per process.
+
+    A stored version never changes (loading other content under its name is refused), so
+    a copy read once serves every later request: recording an action reads only which
+    version is in force, not its rules and factors again. Its dicts are shared: read them,
+    never change them.
+    """
+
+    version: str
+    published: date
+    grams_per_point: int
+    rules: dict
+    factors: tuple[FactorTerms, ...]
+
+    @property
+    def daily_point_caps(self) -> dict[str, int]:
+        return self.rules["daily_point_caps"]
+
+    @property
+    def plausibility(self) -> dict:
+        return self.rules["plausibility"]
+
+    @property
+    def review(self) -> dict[str, str]:
+        return self.rules["review"]
+
+    @property
+    def green_travel(self) -> dict:
+        return self.rules["green_travel"]
+
+
+# (version, content hash) -> its terms. The hash is part of the key because a test
+# database may store another file under a version name another database already used.
+_read: dict[tuple[str, str], Methodology] = {}
+
+
+def _terms(version: str, content_hash: str) -> Methodology:
+    key = (version, content_hash)
+    if key not in _read:
+        stored = db.session.get(MethodologyVersion, version)
+        _read[key] = Methodology(
+            version=stored.version,
+            published=stored.published,
+            grams_per_point=stored.grams_per_point,
+            rules=copy.deepcopy(stored.rules),
+            factors=tuple(
+                FactorTerms(
+                    id=f.id,
+                    action_type=f.action_type,
+                    variant=f.variant,
+                    unit=f.unit,
+                    avoided_mg_per_unit=f.avoided_mg_per_unit,
+                    source=f.source,
+                )
+                for f in stored.factors
+            ),
+        )
+    return _read[key]
+
+
+def current_methodology() -> Methodology:
+    """The version in force."""
+    row = db.session.execute(
+        select(MethodologyVersion.version, MethodologyVersion.content_hash)
+        .order_by(MethodologyVersion.in_force_since.desc())
+        .limit(1)
+    ).first()
+    if row is None:
         raise MethodologyError("no methodology loaded: run `flask refdata load`")
-    return methodology
+    return _terms(*row)
 
 
-def factor_for(methodology: MethodologyVersion, action_type: str, variant: str) -> Factor:
+def methodology_of(version: str) -> Methodology:
+    """A stored version by name (an action's own)."""
+    content_hash = db.session.scalar(
+        select(MethodologyVersion.content_hash).where(MethodologyVersion.version == version)
+    )
+    return _terms(version, content_hash)
+
+
+def factor_for(methodology: Methodology, action_type: str, variant: str) -> FactorTerms:
     for factor in methodology.factors:
         if factor.action_type == action_type and factor.variant == variant:
             return factor
@@ -224,10 +315,10 @@ def factor_for(methodology: MethodologyVersion, action_type: str, variant: str) 
     )
 
 
-def co2e_grams(quantity_milli: int, factor: Factor) -> int:
+def co2e_grams(quantity_milli: int, factor: FactorTerms) -> int:
     """quantity x factor, rounded down to whole grams, in integers only."""
     return quantity_milli * factor.avoided_mg_per_unit // 1_000_000
 
 
-def points_for(methodology: MethodologyVersion, co2e_g: int) -> int:
+def points_for(methodology: Methodology, co2e_g: int) -> int:
     return co2e_g // methodology.grams_per_point
