@@ -112,15 +112,25 @@ def next_streak(streak: Streak | None, day: date) -> tuple[int, int, date]:
 
 
 def _extend_streak(resident_id: int, day: date) -> int:
-    """Apply the streak rule under the streak row's lock; returns the current streak."""
-    # A new row starts empty (current 0) and is then updated like any other: one path.
-    db.insert_ignoring_conflict(
-        Streak, resident_id=resident_id, current=0, best=0, last_day=day, updated_at=utcnow()
-    )
-    streak = db.session.get(Streak, resident_id, with_for_update=True, populate_existing=True)
-    streak.current, streak.best, streak.last_day = next_streak(streak, day)
-    db.session.flush()
-    return streak.current
+    """Apply the streak rule; returns the current streak.
+
+    An approval has already moved the resident's account row (its CO2e total), which
+    stays locked until commit: one resident's approvals run one after the other, so the
+    row read here cannot change before it is written back. Most actions fall on the
+    streak's last day and write nothing.
+    """
+    # populate_existing: the session keeps objects across its commits (a partner batch
+    # commits event by event); the row is read again, not taken from an earlier one.
+    streak = db.session.get(Streak, resident_id, populate_existing=True)
+    current, best, last_day = next_streak(streak, day)
+    if streak is None:
+        db.session.add(
+            Streak(resident_id=resident_id, current=current, best=best, last_day=last_day)
+        )
+    elif (current, best, last_day) != (streak.current, streak.best, streak.last_day):
+        streak.current, streak.best, streak.last_day = current, best, last_day
+    db.session.flush()  # writes only what changed
+    return current
 
 
 def shown_streak(streak: Streak | None, today: date) -> tuple[int, int]:
