@@ -30,3 +30,5 @@ class ActionApproved:
     local_day: date
     district_code: str | None
     source: str
+    distance_m: int | None
+    factor_version: str

@@ -208,6 +208,8 @@ def approved_on(
         local_day=day,
         district_code=None,
         source="self_reported",
+        distance_m=None,
+        factor_version="test",
     )
 
 

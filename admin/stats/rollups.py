@@ -67,6 +67,20 @@ class Fact:
     factor_version: str
 
     @classmethod
+    def from_event(cls, event: ActionApproved) -> Fact:
+        return cls(
+            resident_id=event.resident_id,
+            action_type=event.action_type,
+            variant=event.variant,
+            district_code=event.district_code or NO_DISTRICT,
+            local_day=event.local_day,
+            co2e_g=event.co2e_g,
+            points=event.points,
+            distance_m=event.distance_m or 0,
+            factor_version=event.factor_version,
+        )
+
+    @classmethod
     def from_row(cls, row) -> Fact:
         return cls(
             resident_id=row.resident_id,
@@ -114,12 +128,16 @@ def period_keys(day: date) -> tuple[str, str, str]:
 
 def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
     """Listener of `points.signals.action_approved`: add the action to the rollups once."""
-    count_action(db.session.connection(), event.action_id, ALL_ACTIONS)
+    connection = db.session.connection()
+    if _first_count(connection, event.action_id, ALL_ACTIONS):
+        add_fact(connection, ALL_ACTIONS, Fact.from_event(event))
 
 
 def on_campaign_action_inserted(_mapper, connection: Connection, target: CampaignAction) -> None:
     """After a `campaign_action` insert: add the action to that campaign's rollups once."""
-    count_action(connection, target.action_id, target.campaign_id)
+    if _first_count(connection, target.action_id, target.campaign_id):
+        row = connection.execute(select(*FACT_COLUMNS).where(Action.id == target.action_id)).one()
+        add_fact(connection, target.campaign_id, Fact.from_row(row))
 
 
 def count_campaign_actions() -> None:
@@ -127,17 +145,16 @@ def count_campaign_actions() -> None:
     event.listen(CampaignAction, "after_insert", on_campaign_action_inserted)
 
 
-def count_action(connection: Connection, action_id: int, campaign_id: int) -> None:
+def _first_count(connection: Connection, action_id: int, campaign_id: int) -> bool:
+    """Mark the action counted for this campaign (or all actions); False if it was
+    already (a repeated signal)."""
     first = (
         db.upsert(StatsCountedAction)
         .values(action_id=action_id, campaign_id=campaign_id)
         .on_conflict_do_nothing()
         .returning(sa.literal(1))
     )
-    if connection.execute(first).scalar() is None:
-        return  # already counted: a repeated signal
-    row = connection.execute(select(*FACT_COLUMNS).where(Action.id == action_id)).one()
-    add_fact(connection, campaign_id, Fact.from_row(row))
+    return connection.execute(first).scalar() is not None
 
 
 def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
