@@ -134,6 +134,41 @@ def test_residents_are_matched_by_a_linked_partner_id(client, partner):
     assert taken.status_code == 409
 
 
+def test_one_batch_names_residents_every_way_and_repeats_count_once(client, partner):
+    by_phone, by_card = sign_in(client), sign_in(client)
+    linked = client.post(
+        "/api/v1/me/partner-links",
+        json={"partner_key": partner["key"], "external_id": "CARD-1"},
+        headers=by_card.headers,
+    )
+    assert linked.status_code == 201
+    events = [
+        bus_event("p1", by_phone.phone),
+        bus_event("p2", f"+86 {by_phone.phone}", **trip("bus", 8, 30, ended_minutes_ago=90)),
+        bus_event("c1", "CARD-1"),
+        bus_event("p1", by_phone.phone, **trip("bus", 8, 30, ended_minutes_ago=150)),
+        bus_event("x1", "CARD-2"),
+    ]
+    response = send(client, partner, events)
+    assert response.status_code == 200, response.json
+    results = response.json["results"]
+    assert [r["status"] for r in results] == [
+        "accepted",
+        "accepted",
+        "accepted",
+        "duplicate",
+        "rejected",
+    ]
+    assert results[3]["action_id"] == results[0]["action_id"]
+    assert results[4]["error"]["code"] == "resident_unknown"
+    mine = client.get("/api/v1/actions", headers=by_phone.headers).json["items"]
+    assert sorted(a["id"] for a in mine) == sorted(
+        [results[0]["action_id"], results[1]["action_id"]]
+    )
+    theirs = client.get("/api/v1/actions", headers=by_card.headers).json["items"]
+    assert [a["id"] for a in theirs] == [results[2]["action_id"]]
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [

@@ -146,19 +146,49 @@ def _allows(partner: PartnerClient, body: dict) -> bool:
     return body["type"] in partner.allowed or f"{body['type']}:{variant}" in partner.allowed
 
 
-def _resident_for(partner: PartnerClient, reference: str) -> Resident | None:
-    try:
-        digest = phone_hmac(normalise_phone(reference))
-    except InvalidPhone:
-        return db.session.scalar(
-            select(Resident)
-            .join(PartnerResidentLink, PartnerResidentLink.resident_id == Resident.id)
-            .where(
-                PartnerResidentLink.partner_id == partner.id,
-                PartnerResidentLink.external_id == reference,
+@dataclass
+class _Known:
+    """What a batch looks up once for all its events, instead of two reads per event."""
+
+    recorded: dict[str, int | None]  # event id -> its action, for events already recorded
+    residents: dict[str, Resident]  # reference (phone number or partner id) -> resident
+
+
+def _usable(value: object) -> bool:
+    # No text column holds NUL (PostgreSQL refuses it even as a parameter).
+    return isinstance(value, str) and "\x00" not in value
+
+
+def _look_up(partner: PartnerClient, events: list) -> _Known:
+    sent = [event for event in events if isinstance(event, dict)]
+    event_ids = {e.get("event_id") for e in sent if _usable(e.get("event_id"))}
+    recorded = dict(
+        db.session.execute(
+            select(PartnerEvent.event_id, PartnerEvent.action_id).where(
+                PartnerEvent.partner_id == partner.id, PartnerEvent.event_id.in_(event_ids)
             )
+        ).all()
+    )
+    by_digest: dict[str, list[str]] = {}
+    external_ids = set()
+    for reference in {e.get("resident") for e in sent if _usable(e.get("resident"))}:
+        try:
+            by_digest.setdefault(phone_hmac(normalise_phone(reference)), []).append(reference)
+        except InvalidPhone:
+            external_ids.add(reference)
+    residents = {}
+    for resident in db.session.scalars(select(Resident).where(Resident.phone_hmac.in_(by_digest))):
+        residents.update(dict.fromkeys(by_digest[resident.phone_hmac], resident))
+    linked = db.session.execute(
+        select(PartnerResidentLink.external_id, Resident)
+        .join(Resident, PartnerResidentLink.resident_id == Resident.id)
+        .where(
+            PartnerResidentLink.partner_id == partner.id,
+            PartnerResidentLink.external_id.in_(external_ids),
         )
-    return db.session.scalar(select(Resident).where(Resident.phone_hmac == digest))
+    )
+    residents.update(linked.all())
+    return _Known(recorded, residents)
 
 
 def _recorded_event(partner: PartnerClient, event_id: str) -> PartnerEvent | None:
@@ -169,7 +199,7 @@ def _recorded_event(partner: PartnerClient, event_id: str) -> PartnerEvent | Non
     )
 
 
-def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
+def _ingest_event(partner: PartnerClient, event: dict, known: _Known) -> EventResult:
     event_id = event.get("event_id") if isinstance(event, dict) else None
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
         return _rejected(
@@ -185,9 +215,8 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
             _l("Some fields are not valid."),
             {"event_id": [_l("Must not contain the NUL character.")]},
         )
-    earlier = _recorded_event(partner, event_id)
-    if earlier is not None:
-        return EventResult(event_id, "duplicate", action_id=earlier.action_id)
+    if event_id in known.recorded:
+        return EventResult(event_id, "duplicate", action_id=known.recorded[event_id])
     reference = event.get("resident")
     body = {k: v for k, v in event.items() if k not in ("event_id", "resident")}
     schema = body_schema(body)
@@ -209,8 +238,7 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
         return _rejected(
             event_id, "type_not_allowed", _l("This partner may not report this action.")
         )
-    known = isinstance(reference, str) and "\x00" not in reference
-    resident = _resident_for(partner, reference) if known else None
+    resident = known.residents.get(reference) if _usable(reference) else None
     if resident is None or resident.status != "active":
         return _rejected(event_id, "resident_unknown", _l("No active resident matches this event."))
     # The event is its own transaction (`ingest_batch` commits after each): a refusal rolls
@@ -233,13 +261,15 @@ def ingest_event(partner: PartnerClient, event: dict) -> EventResult:
         if exc.code == "duplicate_action":
             return EventResult(event_id, "duplicate")
         return _rejected(event_id, exc.code, exc.message, exc.fields)
+    known.recorded[event_id] = action.id  # the same id again in this batch is a duplicate
     return EventResult(event_id, "accepted", action.id, action.co2e_g, action.points, action.capped)
 
 
 def ingest_batch(partner: PartnerClient, events: list) -> list[EventResult]:
+    known = _look_up(partner, events)
     results = []
     for event in events:
-        results.append(ingest_event(partner, event))
+        results.append(_ingest_event(partner, event, known))
         db.session.commit()
     return results
 
