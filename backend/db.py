@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import fcntl
+import functools
 import os
 import sqlite3
 import threading
@@ -166,6 +167,21 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def _insert(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@functools.cache
+def _upsert_adding(dialect: str, model, keys: tuple, sums: tuple, replaced: tuple):
+    # Built once per shape and shared (statements are immutable): building the excluded
+    # expressions cost more than executing the statement, on every action.
+    statement = _insert(dialect)(model)
+    table = model.__table__.c
+    added = {name: table[name] + statement.excluded[name] for name in sums}
+    taken = {name: statement.excluded[name] for name in replaced}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=added | taken)
+
+
 class Database:
     """The app's engine and request-scoped session, bound in `init_app`."""
 
@@ -223,17 +239,19 @@ class Database:
 
     def upsert(self, model):
         """An INSERT that takes ON CONFLICT clauses (both dialects spell them alike)."""
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
-        return dialect.insert(model)
+        return _insert(self.dialect)(model)
 
-    def upsert_adding(self, model, keys: tuple[str, ...], sums: tuple[str, ...], **also):
+    def upsert_adding(
+        self,
+        model,
+        keys: tuple[str, ...],
+        sums: tuple[str, ...],
+        replaced: tuple[str, ...] = (),
+    ):
         """INSERT ... ON CONFLICT (keys) DO UPDATE that adds the new row's `sums` to the row
-        already there: counters kept in one statement without a read. `also` sets further
-        columns on conflict. Execute it with the rows as a parameter list."""
-        statement = self.upsert(model)
-        table = model.__table__.c
-        added = {name: table[name] + statement.excluded[name] for name in sums}
-        return statement.on_conflict_do_update(index_elements=list(keys), set_=added | also)
+        already there: counters kept in one statement without a read. `replaced` columns
+        take the new row's value. Execute it with the rows as a parameter list."""
+        return _upsert_adding(self.dialect, model, keys, sums, replaced)
 
     def insert_ignoring_conflict(self, model, **values) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING: make a row that may exist, without a race.

@@ -137,7 +137,7 @@ def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
             DistrictPeriodTotal,
             ("period_key", "district_code"),
             ("co2e_g", "participants"),
-            updated_at=now,
+            replaced=("updated_at",),
         ),
         [
             dict(
