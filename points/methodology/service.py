@@ -254,14 +254,21 @@ class Methodology:
         return self.rules["green_travel"]
 
 
-# (version, content hash) -> its terms. The hash is part of the key because a test
-# database may store another file under a version name another database already used.
-_read: dict[tuple[str, str], Methodology] = {}
+# A stored version's terms, by what identifies its rows: name, content hash and the moment
+# they were stored. The name alone is not enough where a database forgets a version and
+# stores it again, with new factor ids (each test rolls back what it loaded).
+_read: dict[tuple, Methodology] = {}
+_IDENTITY = (
+    MethodologyVersion.version,
+    MethodologyVersion.content_hash,
+    MethodologyVersion.in_force_since,
+)
 
 
-def _terms(version: str, content_hash: str) -> Methodology:
-    key = (version, content_hash)
+def _terms(identity) -> Methodology:
+    key = tuple(identity)
     if key not in _read:
+        version = key[0]
         stored = db.session.get(MethodologyVersion, version)
         _read[key] = Methodology(
             version=stored.version,
@@ -285,22 +292,20 @@ def _terms(version: str, content_hash: str) -> Methodology:
 
 def current_methodology() -> Methodology:
     """The version in force."""
-    row = db.session.execute(
-        select(MethodologyVersion.version, MethodologyVersion.content_hash)
-        .order_by(MethodologyVersion.in_force_since.desc())
-        .limit(1)
+    identity = db.session.execute(
+        select(*_IDENTITY).order_by(MethodologyVersion.in_force_since.desc()).limit(1)
     ).first()
-    if row is None:
+    if identity is None:
         raise MethodologyError("no methodology loaded: run `flask refdata load`")
-    return _terms(*row)
+    return _terms(identity)
 
 
 def methodology_of(version: str) -> Methodology:
     """A stored version by name (an action's own)."""
-    content_hash = db.session.scalar(
-        select(MethodologyVersion.content_hash).where(MethodologyVersion.version == version)
-    )
-    return _terms(version, content_hash)
+    identity = db.session.execute(
+        select(*_IDENTITY).where(MethodologyVersion.version == version)
+    ).one()
+    return _terms(identity)
 
 
 def factor_for(methodology: Methodology, action_type: str, variant: str) -> FactorTerms:
