@@ -18,28 +18,13 @@ class MethodologyVersion(Base):
     version: Mapped[str] = mapped_column(String(32), primary_key=True)
     published: Mapped[date]
     grams_per_point: Mapped[int]
-    # daily_point_caps, plausibility, review, green_travel and note, as published
+    # daily_point_caps, plausibility, review, green_travel and note, as published (the
+    # rules read them through service.Methodology)
     rules: Mapped[dict] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     in_force_since: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     factors: Mapped[list[Factor]] = relationship(back_populates="methodology", lazy="selectin")
-
-    @property
-    def daily_point_caps(self) -> dict[str, int]:
-        return self.rules["daily_point_caps"]
-
-    @property
-    def plausibility(self) -> dict:
-        return self.rules["plausibility"]
-
-    @property
-    def review(self) -> dict[str, str]:
-        return self.rules["review"]
-
-    @property
-    def green_travel(self) -> dict:
-        return self.rules["green_travel"]
 
 
 class Factor(Base):
