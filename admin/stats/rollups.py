@@ -210,20 +210,26 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
 def _neighbour_days(connection: Connection, fact: Fact, cell: tuple) -> tuple[str, str | None]:
     """The resident's active days in the cell just before and just after the fact's day.
 
-    Read from the resident's approved actions through their index. One resident's
-    approvals are taken one after the other (each first updates the resident's account
-    row), so a concurrent approval cannot slip a day in between unseen.
+    Read from the resident's actions already counted in this rollup (not merely approved:
+    an approved action whose figures are still to be applied is not a neighbour yet, it
+    will find this day when it is counted). One resident's actions are counted one after
+    the other (each first updates the resident's account row), so a concurrent count
+    cannot slip a day in between unseen.
     """
     campaign_id, kind, district = cell
     day = Action.local_day
-    query = select(
-        func.max(case((day < fact.local_day, day))), func.min(case((day > fact.local_day, day)))
-    ).where(Action.resident_id == fact.resident_id, Action.status == "approved")
-    if campaign_id != ALL_ACTIONS:
-        query = query.join(
-            CampaignAction,
-            (CampaignAction.action_id == Action.id) & (CampaignAction.campaign_id == campaign_id),
+    query = (
+        select(
+            func.max(case((day < fact.local_day, day))),
+            func.min(case((day > fact.local_day, day))),
         )
+        .join(
+            StatsCountedAction,
+            (StatsCountedAction.action_id == Action.id)
+            & (StatsCountedAction.campaign_id == campaign_id),
+        )
+        .where(Action.resident_id == fact.resident_id)
+    )
     if kind != ALL:
         query = query.where(Action.type == kind)
     if district != ALL:
