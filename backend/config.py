@@ -99,6 +99,9 @@ class Config:
 
     # Partner feeds: signed batches older or newer than this are refused
     partner_signature_window_seconds: int = 300
+    # ... and are recorded this many events per transaction: a fault keeps the chunks
+    # before it, and on SQLite residents' writes wait at most one chunk
+    partner_events_per_transaction: int = 100
 
     # DRB statistics: a cell behind fewer distinct residents than this is suppressed
     stats_min_residents: int = 10

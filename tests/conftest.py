@@ -11,6 +11,7 @@ import os
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from backend.app import create_app
 from backend.cli import load_reference_data
@@ -24,9 +25,19 @@ def make_test_config(tmp_path_factory) -> Config:
     return Config.from_env({"APP_ENV": "test", "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
 
 
+class ClosingClient(FlaskClient):
+    """A test client that closes each response before returning it, as a server does once
+    it has sent it: what a view left for after the response (`call_on_close`, e.g. a
+    partner batch's deferred approvals) has run when the test reads the result."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = create_app(make_test_config(tmp_path_factory))
+    app.test_client_class = ClosingClient
     with app.app_context():
         flask_migrate.upgrade()
         load_reference_data()

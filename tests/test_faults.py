@@ -282,22 +282,22 @@ def _batch(residents) -> list[dict]:
 
 
 def _failing_on_call(monkeypatch, number: int, error: Exception):
-    real = partner_service.actions.record_action
+    real = partner_service.actions.record_verified
     calls = []
 
     def wrapper(*args, **kwargs):
         calls.append(1)
-        action = real(*args, **kwargs)
+        recorded = real(*args, **kwargs)
         if len(calls) == number:
             raise error
-        return action
+        return recorded
 
-    monkeypatch.setattr(partner_service.actions, "record_action", wrapper)
+    monkeypatch.setattr(partner_service.actions, "record_verified", wrapper)
 
 
 PARTNER_FAULTS = {
-    # A bug or a lost connection in the third event: not a verdict on that event.
-    "an unexpected error": InjectedFault("third event"),
+    # A bug or a lost connection in the second group of events: not a verdict on them.
+    "an unexpected error": InjectedFault("second group"),
     # A constraint other than the event's own key: it used to be reported as "duplicate",
     # so the partner never resent the event and it was lost.
     "a foreign integrity error": IntegrityError("INSERT ...", {}, InjectedFault("constraint")),
@@ -305,20 +305,23 @@ PARTNER_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", PARTNER_FAULTS)
-def test_a_fault_inside_one_event_keeps_the_events_before_it_and_the_resend_pays_once(
-    client, db_session, partner, monkeypatch, fault
+def test_a_fault_inside_one_group_keeps_the_groups_before_it_and_the_resend_pays_once(
+    app, client, db_session, partner, monkeypatch, fault
 ):
     residents = [sign_in(client) for _ in range(4)]
     events = _batch(residents)
     before = database_rows(db_session)
     with monkeypatch.context() as mp:
-        _failing_on_call(mp, 3, PARTNER_FAULTS[fault])
+        mp.setitem(app.config, "PARTNER_EVENTS_PER_TRANSACTION", 2)
+        _failing_on_call(mp, 2, PARTNER_FAULTS[fault])
         assert_internal_error(send(client, partner, events))
-    # Events are committed one by one: the two before the fault are kept whole, nothing
-    # of the third (nor of the fourth, never reached) is.
+    # Groups of two events are committed one by one: the group before the fault is kept
+    # whole, with its derived figures; nothing of the second group is.
     after_fault = database_rows(db_session)
     kept = after_fault["partner_event"]
     assert len(kept) == 2 and len(after_fault["action"]) == len(before["action"]) + 2
+    assert after_fault["deferred_approval"] == []
+    assert len(after_fault["leaderboard_action"]) == len(before["leaderboard_action"]) + 2
     for who in residents[2:]:
         assert client.get("/api/v1/me/account", headers=who.headers).json["balance"] == 0
 

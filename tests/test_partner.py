@@ -6,8 +6,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from points.actions import deferred
 from points.actions.models import Action
-from tests.factories import new_phone, partner_signature, sign_in, trip
+from tests.factories import new_phone, partner_signature, sign_in, today_minutes_ago, trip
 
 
 @pytest.fixture
@@ -110,6 +111,121 @@ def test_one_bad_event_never_sinks_the_batch(client, partner):
         "validation_error",
     ]
     assert response.json["accepted"] == 2 and response.json["rejected"] == 6
+
+
+@pytest.fixture
+def transit(app, db_session):
+    """A partner that may report every trip mode and EV sessions."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["partner", "create", "肇庆出行", "--allow", "trip", "--allow", "ev_charging"]
+    )
+    assert result.exit_code == 0, result.output
+    return {
+        "key": result.output.split("key:")[1].split()[0],
+        "secret": result.output.split("secret:")[1].split()[0],
+    }
+
+
+def _day_of_events(tag: str, first, second) -> list[dict]:
+    """Events of two residents on today's local day: trips crossing the daily trip cap
+    (2,000 points: the third is paid in part, the fourth not at all), an EV session sent
+    again under another event id, a repeated event id and an implausible trip."""
+
+    def ride(mode, km, minutes, ago):
+        return trip(mode, km, minutes, ended_minutes_ago=today_minutes_ago(ago))
+
+    ev = {"type": "ev_charging", "energy_kwh": 10, "station_id": f"S-{tag}", "session_id": "1"}
+    return [
+        {"event_id": f"{tag}-1", "resident": first.phone, **ride("bus", 8, 30, 300)},
+        {"event_id": f"{tag}-2", "resident": second.phone, **ev},
+        {"event_id": f"{tag}-3", "resident": first.phone, **ride("rail", 20, 20, 240)},
+        {"event_id": f"{tag}-4", "resident": second.phone, **ride("bike", 5, 25, 200)},
+        {"event_id": f"{tag}-5", "resident": first.phone, **ride("rail", 10, 10, 180)},
+        {"event_id": f"{tag}-6", "resident": second.phone, **ev},
+        {"event_id": f"{tag}-7", "resident": first.phone, **ride("bus", 100, 10, 150)},
+        {"event_id": f"{tag}-3", "resident": first.phone, **ride("rail", 20, 20, 240)},
+        {"event_id": f"{tag}-8", "resident": first.phone, **ride("bus", 8, 30, 120)},
+        {"event_id": f"{tag}-9", "resident": second.phone, **ride("walk", 3, 40, 60)},
+    ]
+
+
+def _what_a_resident_sees(client, who) -> dict:
+    """What a resident can see of their actions' effects, less the order of entries (a
+    batch's badge bonus is posted after the batch's earn entries, not between them)."""
+    ledger = client.get("/api/v1/me/ledger", headers=who.headers).json["items"]
+    account = client.get("/api/v1/me/account", headers=who.headers).json
+    board = client.get("/api/v1/leaderboards/residents?period=week", headers=who.headers).json
+    badges = client.get("/api/v1/me/badges", headers=who.headers).json
+    return {
+        "ledger": sorted((e["kind"], e["ref"].split(":")[0], e["delta"]) for e in ledger),
+        "account": {k: account[k] for k in ("balance", "co2e_g_total", "points_today")},
+        "board": board["me"]["co2e_g"],
+        "badges": sorted(b["key"] for b in badges["items"] if b["earned"]),
+        "streak": badges["streak"],
+    }
+
+
+def test_a_batch_in_groups_pays_what_one_event_per_batch_pays(app, client, transit):
+    grouped, alone = [sign_in(client), sign_in(client)], [sign_in(client), sign_in(client)]
+    app.config["PARTNER_EVENTS_PER_TRANSACTION"] = 2
+    try:
+        together = send(client, transit, _day_of_events("g", *grouped))
+        assert together.status_code == 200, together.json
+        one_by_one = [
+            send(client, transit, [event]).json["results"][0]
+            for event in _day_of_events("a", *alone)
+        ]
+    finally:
+        app.config["PARTNER_EVENTS_PER_TRANSACTION"] = 100
+
+    def verdicts(results):
+        return [
+            (r["status"], r["co2e_g"], r["points"], r["capped"], (r["error"] or {}).get("code"))
+            for r in results
+        ]
+
+    results = together.json["results"]
+    assert verdicts(results) == verdicts(one_by_one)
+    statuses = [r["status"] for r in results]
+    assert statuses == ["accepted"] * 5 + ["duplicate", "rejected", "duplicate"] + ["accepted"] * 2
+    assert results[7]["action_id"] == results[2]["action_id"]  # the repeated event id
+    trips = [
+        r["points"]
+        for r in results
+        if r["status"] == "accepted" and r["event_id"] in ("g-1", "g-3", "g-5", "g-8")
+    ]
+    assert sum(trips) == 2000 and trips[-1] == 0 and [r["capped"] for r in results][4] is True
+    for mine, theirs in zip(grouped, alone, strict=True):
+        assert _what_a_resident_sees(client, mine) == _what_a_resident_sees(client, theirs)
+    check = app.test_cli_runner().invoke(args=["stats", "check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_figures_a_killed_worker_left_to_apply_are_applied_by_the_cli(
+    app, client, partner, monkeypatch
+):
+    me = sign_in(client)
+    with monkeypatch.context() as mp:
+        # The worker dies after answering, before it applies the batch's approvals.
+        mp.setattr(deferred, "apply_deferred", lambda: 0)
+        paid = send(client, partner, [bus_event("k1", me.phone)]).json["results"][0]
+    assert paid["status"] == "accepted"
+    # Paid at once; the leaderboard waits for the approval's listeners.
+    assert client.get("/api/v1/me/account", headers=me.headers).json["balance"] == paid["points"]
+    board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
+    assert board["me"]["co2e_g"] == 0
+    runner = app.test_cli_runner()
+    # The statistics hold what is applied: the check agrees before and after.
+    assert runner.invoke(args=["stats", "check"]).exit_code == 0
+    applied = runner.invoke(args=["points", "apply-deferred"])
+    assert applied.exit_code == 0 and "applied 1 deferred" in applied.output
+    board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
+    assert board["me"]["co2e_g"] == paid["co2e_g"]
+    check = runner.invoke(args=["stats", "check"])
+    assert check.exit_code == 0, check.output
+    again = runner.invoke(args=["points", "apply-deferred"])
+    assert "applied 0 deferred" in again.output
 
 
 def test_residents_are_matched_by_a_linked_partner_id(client, partner):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from admin.stats.models import (
@@ -35,7 +35,7 @@ from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, FACT_COLUMNS, Fact,
 from backend.extensions import db
 from campaigns.leaderboards.service import period_keys as board_period_keys
 from campaigns.models import CampaignAction
-from points.actions.models import Action
+from points.actions.models import Action, DeferredApproval
 
 ROLLUPS = (
     StatsDay,
@@ -60,12 +60,17 @@ class Chunk:
         return Counter(row[:-1] for row in self.participants)
 
 
+# An approved action is in the rollups once its approval's listeners ran: one still in
+# `deferred_approval` (a partner batch's, applied after the response) is counted then.
+COUNTED = (Action.status == "approved") & ~exists().where(DeferredApproval.action_id == Action.id)
+
+
 def _raw_rows():
     """Approved actions in day order, once per campaign that counted them (and once alone)."""
     return db.session.execute(
         select(Action.id, *FACT_COLUMNS, CampaignAction.campaign_id)
         .outerjoin(CampaignAction, CampaignAction.action_id == Action.id)
-        .where(Action.status == "approved")
+        .where(COUNTED)
         .order_by(Action.local_day, Action.id, CampaignAction.campaign_id)
         .execution_options(yield_per=BATCH)
     )
@@ -115,9 +120,7 @@ def rebuild() -> dict[str, int]:
     for model in ROLLUPS:
         db.session.execute(delete(model))
     connection = db.session.connection()
-    days = connection.scalars(
-        select(Action.local_day).where(Action.status == "approved").distinct()
-    ).all()
+    days = connection.scalars(select(Action.local_day).where(COUNTED).distinct()).all()
     with period_days(connection, days):
         return write_rollups(connection)
 
@@ -172,7 +175,10 @@ def period_days(connection: Connection, days) -> Iterator[None]:
         PERIOD_DAY.drop(connection)
 
 
-APPROVED = "a.status = 'approved'"
+APPROVED = (
+    "a.status = 'approved' AND NOT EXISTS "
+    "(SELECT 1 FROM deferred_approval d WHERE d.action_id = a.id)"
+)
 DISTRICT = f"COALESCE(a.district_code, '{NO_DISTRICT}')"
 _DAY_COLUMNS = (
     "local_day, campaign_id, action_type, variant, district_code, factor_version, "
@@ -383,7 +389,7 @@ def _compare_participants(chunk: Chunk) -> Iterator[str]:
 
 def _compare_counted() -> Iterator[str]:
     counted = StatsCountedAction
-    approved = Action.status == "approved"
+    approved = COUNTED
     checks = {
         "approved actions not counted": select(func.count())
         .select_from(Action)
@@ -396,7 +402,7 @@ def _compare_counted() -> Iterator[str]:
         "counted actions not approved": select(func.count())
         .select_from(counted)
         .join(Action, Action.id == counted.action_id)
-        .where(~approved),
+        .where(Action.status != "approved"),
         "campaign actions not counted": select(func.count())
         .select_from(CampaignAction)
         .join(Action, Action.id == CampaignAction.action_id)

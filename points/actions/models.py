@@ -63,3 +63,19 @@ class Action(Base):
     @property
     def quantity(self) -> float:
         return self.quantity_milli / 1000
+
+
+class DeferredApproval(Base):
+    """An approved action whose listeners have not run yet (a partner batch's outbox).
+
+    The action, its points and its ledger entry are committed; what the listeners derive
+    from it (campaign counts and bonuses, streaks and badges, leaderboards, statistics)
+    is applied after the response, and the row goes when it is.
+    """
+
+    __tablename__ = "deferred_approval"
+
+    action_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("action.id"), primary_key=True, autoincrement=False
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,17 +12,17 @@ from decimal import ROUND_DOWN, Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import local_day, utcnow
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
-from points.actions.models import Action
+from points.actions.models import Action, DeferredApproval
 from points.ledger import service as ledger
 from points.methodology import service as methodology_service
-from points.methodology.service import Methodology
+from points.methodology.service import FactorTerms, Methodology
 from points.photos import service as photos
 from points.signals import ActionApproved, action_approved
 
@@ -149,26 +149,17 @@ def _quantity_milli(action: ActionInput, unit: str) -> int:
     return int((quantity * 1000).to_integral_value(rounding=ROUND_DOWN))
 
 
-def record_action(
+def _new_action(
     resident: Resident,
-    body: dict,
-    *,
-    source: str = "self_reported",
-    partner_id: int | None = None,
-    now: datetime | None = None,
+    incoming: ActionInput,
+    methodology: Methodology,
+    factor: FactorTerms,
+    source: str,
+    partner_id: int | None,
 ) -> Action:
-    """Validate and store an action; pay it at once unless it waits for review.
-
-    `now` is the moment of recording; only a seed of past history sets it.
-    """
-    now = now or utcnow()
-    methodology = methodology_service.current_methodology()
-    incoming = action_input(body, now)
-    factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
-    check_plausibility(methodology, incoming, now)
-
+    """The action row for a plausible input, its CO2e from the factor in force."""
     quantity_milli = _quantity_milli(incoming, factor.unit)
-    action = Action(
+    return Action(
         resident_id=resident.id,
         type=incoming.type,
         variant=incoming.variant,
@@ -189,6 +180,27 @@ def record_action(
         district_code=resident.district_code,
         flags=[],
     )
+
+
+def record_action(
+    resident: Resident,
+    body: dict,
+    *,
+    source: str = "self_reported",
+    partner_id: int | None = None,
+    now: datetime | None = None,
+) -> Action:
+    """Validate and store an action; pay it at once unless it waits for review.
+
+    `now` is the moment of recording; only a seed of past history sets it.
+    """
+    now = now or utcnow()
+    methodology = methodology_service.current_methodology()
+    incoming = action_input(body, now)
+    factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
+    check_plausibility(methodology, incoming, now)
+
+    action = _new_action(resident, incoming, methodology, factor, source, partner_id)
     # Same-day decisions of one resident are taken one at a time from here on.
     points_so_far = ledger.lock_day(resident.id, action.local_day, action.type)
     if action.type == "clean_plate":
@@ -227,6 +239,72 @@ def record_action(
     return action
 
 
+def record_verified(
+    reports: list[tuple[Resident, dict]], *, source: str, partner_id: int | None = None
+) -> list[Action | AppError]:
+    """Record verified reports (a partner's events) together; per report its action or why not.
+
+    The rules of `record_action`, in a few statements for all of them: verified reports
+    are never reviewed and carry no photo. The caller's transaction holds the actions,
+    their caps, entries and balances; the approvals' listeners run later, from
+    `deferred_approval` rows (see `points.actions.deferred`). An event key already
+    recorded, or repeated among the reports, is `duplicate_action` for all but the first.
+    """
+    now = utcnow()
+    methodology = methodology_service.current_methodology()
+    outcomes: list[Action | AppError] = []
+    for resident, body in reports:
+        try:
+            incoming = action_input(body, now)
+            factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
+            check_plausibility(methodology, incoming, now)
+        except AppError as exc:
+            outcomes.append(exc)
+            continue
+        if incoming.photo_id is not None:
+            raise ValueError("a verified report carries no photo")
+        outcomes.append(_new_action(resident, incoming, methodology, factor, source, partner_id))
+    _refuse_recorded_events(outcomes)
+    actions = [outcome for outcome in outcomes if isinstance(outcome, Action)]
+    if not actions:
+        return outcomes
+    so_far = ledger.lock_days({(a.resident_id, a.local_day, a.type) for a in actions})
+    totals = dict(so_far)
+    for action in actions:
+        key = (action.resident_id, action.local_day, action.type)
+        wanted = methodology_service.points_for(methodology, action.co2e_g)
+        action.points = ledger.within_cap(
+            wanted, methodology.daily_point_caps[action.type], totals[key]
+        )
+        action.capped = action.points < wanted
+        action.status = "approved"
+        totals[key] += action.points
+    db.session.add_all(actions)
+    db.session.flush()
+    ledger.set_day_points({key: n for key, n in totals.items() if n != so_far[key]})
+    ledger.post_earnings(
+        [ledger.Earning(a.resident_id, f"action:{a.id}", a.points, a.co2e_g) for a in actions]
+    )
+    db.session.execute(insert(DeferredApproval), [{"action_id": a.id} for a in actions])
+    return outcomes
+
+
+def _refuse_recorded_events(outcomes: list[Action | AppError]) -> None:
+    """An action whose event key is recorded, or taken by an earlier one here, is refused."""
+    keys = {o.dedup_key for o in outcomes if isinstance(o, Action) and o.dedup_key}
+    if not keys:
+        return
+    taken = set(db.session.scalars(select(Action.dedup_key).where(Action.dedup_key.in_(keys))))
+    for index, outcome in enumerate(outcomes):
+        if not isinstance(outcome, Action) or outcome.dedup_key is None:
+            continue
+        if outcome.dedup_key in taken:
+            outcomes[index] = Conflict(
+                _l("This event was already recorded."), code="duplicate_action"
+            )
+        taken.add(outcome.dedup_key)
+
+
 def _grant(action: Action, methodology: Methodology, points_so_far: int) -> None:
     """The action's points within the day's cap (whose row `lock_day` has locked)."""
     wanted = methodology_service.points_for(methodology, action.co2e_g)
@@ -244,23 +322,24 @@ def _pay(action: Action) -> None:
     if granted:
         ledger.post_entry(action.resident_id, "earn", f"action:{action.id}", granted)
     ledger.add_co2e(action.resident_id, action.co2e_g)
-    action_approved.send(
-        "points",
-        event=ActionApproved(
-            action_id=action.id,
-            resident_id=action.resident_id,
-            action_type=action.type,
-            variant=action.variant,
-            co2e_g=action.co2e_g,
-            points=action.points,
-            capped=action.capped,
-            occurred_at=action.occurred_at,
-            local_day=action.local_day,
-            district_code=action.district_code,
-            source=action.source,
-            distance_m=action.distance_m,
-            factor_version=action.factor_version,
-        ),
+    action_approved.send("points", event=approved_event(action))
+
+
+def approved_event(action: Action) -> ActionApproved:
+    return ActionApproved(
+        action_id=action.id,
+        resident_id=action.resident_id,
+        action_type=action.type,
+        variant=action.variant,
+        co2e_g=action.co2e_g,
+        points=action.points,
+        capped=action.capped,
+        occurred_at=action.occurred_at,
+        local_day=action.local_day,
+        district_code=action.district_code,
+        source=action.source,
+        distance_m=action.distance_m,
+        factor_version=action.factor_version,
     )
 
 

@@ -1,4 +1,5 @@
-"""`flask points expire`: the expiry job (off unless POINTS_EXPIRY_DAYS is set)."""
+"""`flask points expire` (the expiry job, off unless POINTS_EXPIRY_DAYS is set) and
+`flask points apply-deferred`."""
 
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from backend.clock import local_day, utcnow
 from backend.extensions import db
+from points.actions import deferred
 from points.ledger import service
 from points.ledger.models import Account
 
@@ -33,3 +35,12 @@ def expire() -> None:
             entries += 1
             expired -= entry.delta
     click.echo(f"expired {expired} points in {entries} entries (credits before {cutoff:%Y-%m-%d})")
+
+
+@points_cli.command("apply-deferred")
+def apply_deferred() -> None:
+    """Apply the listeners of approvals a partner batch left for after its response.
+
+    Batches apply them themselves; this is for rows a killed worker left behind.
+    """
+    click.echo(f"applied {deferred.apply_deferred()} deferred approvals")

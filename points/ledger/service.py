@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from backend.clock import local_day, utcnow
 from backend.errors import ValidationFailed
@@ -99,16 +99,22 @@ def _allocate(debit: LedgerEntry, amount: int) -> None:
 
 def expire_points(resident_id: int, cutoff, run_day: date) -> LedgerEntry | None:
     """Expire what is left of credits older than `cutoff`; once per resident and run day."""
-    ensure_account(resident_id)
     # Lock the account first, so the credits we read are not being spent meanwhile.
-    db.session.execute(
-        update(Account).where(Account.resident_id == resident_id).values(updated_at=utcnow())
-    )
+    lock_account(resident_id)
     stale = sum(left for _, left in unspent_credits(resident_id, before=cutoff))
     if stale == 0:
         return None
     return post_entry(
         resident_id, "expire", f"expire:{run_day.isoformat()}/resident:{resident_id}", -stale
+    )
+
+
+def lock_account(resident_id: int) -> None:
+    """Hold the resident's account row until commit (opening it if missing), as a
+    payment does: what is decided under it is decided one after the other."""
+    ensure_account(resident_id)
+    db.session.execute(
+        update(Account).where(Account.resident_id == resident_id).values(updated_at=utcnow())
     )
 
 
@@ -143,6 +149,11 @@ def lock_day(resident_id: int, day: date, action_type: str) -> int:
     ).scalar_one()
 
 
+def within_cap(wanted: int, cap: int, so_far: int) -> int:
+    """What an action wanting `wanted` points is granted when `so_far` of the cap is used."""
+    return max(0, min(wanted, cap - so_far))
+
+
 def grant_within_cap(
     resident_id: int, day: date, action_type: str, wanted: int, cap: int, *, so_far: int
 ) -> int:
@@ -150,7 +161,7 @@ def grant_within_cap(
 
     `so_far` is what `lock_day` returned in this transaction: the row is locked since.
     """
-    granted = max(0, min(wanted, cap - so_far))
+    granted = within_cap(wanted, cap, so_far)
     if granted:
         row = DailyPoints
         db.session.execute(
@@ -163,6 +174,116 @@ def grant_within_cap(
             .values(points=row.points + granted)
         )
     return granted
+
+
+DayKey = tuple[int, date, str]  # resident, local day, action type
+
+
+def lock_days(keys: set[DayKey]) -> dict[DayKey, int]:
+    """`lock_day` for many rows at once, in key order; each row's points so far.
+
+    Key order is the lock order: two batches, or a batch and a resident's own request
+    (one row, then the account), cannot wait on each other in a circle.
+    """
+    row = DailyPoints
+    statement = (
+        db.upsert(row)
+        .on_conflict_do_update(
+            index_elements=[row.resident_id, row.local_day, row.action_type],
+            set_={"points": row.points},
+        )
+        .returning(
+            row.resident_id,
+            row.local_day,
+            row.action_type,
+            row.points,
+            sort_by_parameter_order=True,
+        )
+    )
+    ordered = sorted(keys)
+    rows = db.session.connection().execute(
+        statement,
+        [{"resident_id": r, "local_day": d, "action_type": t, "points": 0} for r, d, t in ordered],
+    )
+    return {(r, d, t): points for r, d, t, points in rows}
+
+
+def set_day_points(points: dict[DayKey, int]) -> None:
+    """Write the new totals of rows `lock_days` locked in this transaction."""
+    if not points:
+        return  # every action was capped at nothing: no row changes
+    row = DailyPoints.__table__.c
+    statement = (
+        update(DailyPoints.__table__)
+        .where(
+            row.resident_id == bindparam("r"),
+            row.local_day == bindparam("d"),
+            row.action_type == bindparam("t"),
+        )
+        .values(points=bindparam("p"))
+    )
+    db.session.connection().execute(
+        statement, [{"r": r, "d": d, "t": t, "p": p} for (r, d, t), p in sorted(points.items())]
+    )
+
+
+@dataclass(frozen=True)
+class Earning:
+    """An approved action's credit: its earn entry (when it has points) and its CO2e."""
+
+    resident_id: int
+    ref: str
+    points: int
+    co2e_g: int
+
+
+def post_earnings(earnings: list[Earning]) -> None:
+    """Post many actions' earn entries and CO2e at once, in order, for many residents.
+
+    The accounts are opened if missing and locked in resident order (the order `lock_days`
+    keeps), then each entry's `balance_after` follows from the locked balance: the same
+    entries and balances as `post_entry` and `add_co2e` per action, in a few statements.
+    """
+    now = utcnow()
+    table = Account.__table__
+    residents = sorted({e.resident_id for e in earnings})
+    connection = db.session.connection()
+    connection.execute(
+        db.upsert(table).on_conflict_do_nothing(),
+        [{"resident_id": r, "balance": 0, "co2e_g_total": 0, "updated_at": now} for r in residents],
+    )
+    locked = connection.execute(
+        select(table.c.resident_id, table.c.balance, table.c.co2e_g_total)
+        .where(table.c.resident_id.in_(residents))
+        .order_by(table.c.resident_id)
+        .with_for_update()
+    )
+    accounts = {resident_id: [balance, co2e] for resident_id, balance, co2e in locked}
+    entries = []
+    for earning in earnings:
+        account = accounts[earning.resident_id]
+        account[1] += earning.co2e_g
+        if earning.points:
+            account[0] += earning.points
+            entries.append(
+                {
+                    "resident_id": earning.resident_id,
+                    "kind": "earn",
+                    "ref": earning.ref,
+                    "delta": earning.points,
+                    "balance_after": account[0],
+                    "created_at": now,
+                }
+            )
+    if entries:
+        connection.execute(insert(LedgerEntry.__table__), entries)
+    column = table.c
+    connection.execute(
+        update(table)
+        .where(column.resident_id == bindparam("r"))
+        .values(balance=bindparam("b"), co2e_g_total=bindparam("c"), updated_at=now),
+        [{"r": r, "b": b, "c": c} for r, (b, c) in sorted(accounts.items())],
+    )
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
-"""Partner batches: verify the signature, then take each event on its own.
+"""Partner batches: verify the signature, check every event, record them in groups.
 
-One bad event never sinks the batch: each gets its own result and is committed on its
-own, like a resident's request. A batch therefore never holds the rows of many residents
-and districts at once (which deadlocked against residents' own actions on PostgreSQL and
-held SQLite's write lock for seconds). A fault (an unexpected error) fails the batch at
-that event: the events before it are kept whole, nothing of it is, and resending the
-batch is safe, since a resent event id is a duplicate ((partner, event id) is a unique
-key).
+One bad event never sinks the batch: each gets its own result. The events that pass the
+checks are recorded together (`actions.record_verified`: caps, actions, ledger entries and
+balances in a few statements), `PARTNER_EVENTS_PER_TRANSACTION` per transaction, so a
+batch holds SQLite's write lock for one group at a time and takes PostgreSQL's row locks in
+one order (caps, then accounts, by resident). What the approvals derive (campaigns, badges,
+leaderboards, statistics) is applied after the response (`points.actions.deferred`).
+
+A fault (an unexpected error) fails the batch at that group: the groups before it are kept
+whole, nothing of it is, and resending the batch is safe, since a resent event id is a
+duplicate ((partner, event id) is a unique key).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import marshmallow as ma
 from flask import current_app
@@ -162,13 +165,7 @@ def _usable(value: object) -> bool:
 def _look_up(partner: PartnerClient, events: list) -> _Known:
     sent = [event for event in events if isinstance(event, dict)]
     event_ids = {e.get("event_id") for e in sent if _usable(e.get("event_id"))}
-    recorded = dict(
-        db.session.execute(
-            select(PartnerEvent.event_id, PartnerEvent.action_id).where(
-                PartnerEvent.partner_id == partner.id, PartnerEvent.event_id.in_(event_ids)
-            )
-        ).all()
-    )
+    recorded = _recorded(partner, event_ids)
     by_digest: dict[str, list[str]] = {}
     external_ids = set()
     for reference in {e.get("resident") for e in sent if _usable(e.get("resident"))}:
@@ -191,15 +188,12 @@ def _look_up(partner: PartnerClient, events: list) -> _Known:
     return _Known(recorded, residents)
 
 
-def _recorded_event(partner: PartnerClient, event_id: str) -> PartnerEvent | None:
-    return db.session.scalar(
-        select(PartnerEvent).where(
-            PartnerEvent.partner_id == partner.id, PartnerEvent.event_id == event_id
-        )
-    )
+def _check_event(partner: PartnerClient, event: object, known: _Known, first: dict[str, int]):
+    """The event's result if it is decided without recording it, else (its id, resident, body).
 
-
-def _ingest_event(partner: PartnerClient, event: dict, known: _Known) -> EventResult:
+    `first` holds the ids of this batch's earlier events that are to be recorded: a repeat
+    of one is a duplicate (whose action is filled in once the first is recorded).
+    """
     event_id = event.get("event_id") if isinstance(event, dict) else None
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
         return _rejected(
@@ -217,6 +211,8 @@ def _ingest_event(partner: PartnerClient, event: dict, known: _Known) -> EventRe
         )
     if event_id in known.recorded:
         return EventResult(event_id, "duplicate", action_id=known.recorded[event_id])
+    if event_id in first:
+        return EventResult(event_id, "duplicate")
     reference = event.get("resident")
     body = {k: v for k, v in event.items() if k not in ("event_id", "resident")}
     schema = body_schema(body)
@@ -241,36 +237,94 @@ def _ingest_event(partner: PartnerClient, event: dict, known: _Known) -> EventRe
     resident = known.residents.get(reference) if _usable(reference) else None
     if resident is None or resident.status != "active":
         return _rejected(event_id, "resident_unknown", _l("No active resident matches this event."))
-    # The event is its own transaction (`ingest_batch` commits after each): a refusal rolls
-    # back what the event wrote, without a savepoint.
+    return event_id, resident, parsed
+
+
+def _recorded(partner: PartnerClient, event_ids: list[str]) -> dict[str, int]:
+    return dict(
+        db.session.execute(
+            select(PartnerEvent.event_id, PartnerEvent.action_id).where(
+                PartnerEvent.partner_id == partner.id, PartnerEvent.event_id.in_(event_ids)
+            )
+        ).all()
+    )
+
+
+def _record(partner: PartnerClient, chunk: list[tuple[int, str, Resident, dict]], results):
+    """Record one transaction's events and commit; fill in their results."""
     try:
-        action = actions.record_action(resident, parsed, source="partner", partner_id=partner.id)
-        db.session.add(PartnerEvent(partner_id=partner.id, event_id=event_id, action_id=action.id))
-        db.session.flush()
+        _record_once(partner, chunk, results)
     except IntegrityError:
         db.session.rollback()
-        # A copy of this event recorded concurrently is a duplicate. Any other constraint
-        # failing is a fault, not a verdict on the event: the batch fails (5xx, nothing
-        # kept) and the partner resends it, instead of the event being dropped as seen.
-        earlier = _recorded_event(partner, event_id)
-        if earlier is None:
+        recorded = _recorded(partner, [event_id for _, event_id, _, _ in chunk])
+        if not recorded:
+            # Not a concurrent copy of these events: a fault, not a verdict on an event.
+            # The batch fails (5xx, nothing of this group kept) and the partner resends it,
+            # instead of events being dropped as seen. (Two partners racing on one EV
+            # session end here too; the resend finds it recorded.)
             raise
-        return EventResult(event_id, "duplicate", action_id=earlier.action_id)
-    except AppError as exc:
-        db.session.rollback()
-        if exc.code == "duplicate_action":
-            return EventResult(event_id, "duplicate")
-        return _rejected(event_id, exc.code, exc.message, exc.fields)
-    known.recorded[event_id] = action.id  # the same id again in this batch is a duplicate
-    return EventResult(event_id, "accepted", action.id, action.co2e_g, action.points, action.capped)
+        # A concurrent copy of some of these events was committed first: they are
+        # duplicates, and the rest are recorded again.
+        rest = []
+        for index, event_id, resident, body in chunk:
+            if event_id in recorded:
+                results[index] = EventResult(event_id, "duplicate", action_id=recorded[event_id])
+            else:
+                rest.append((index, event_id, resident, body))
+        _record_once(partner, rest, results)
+
+
+def _record_once(partner: PartnerClient, chunk, results) -> None:
+    outcomes = actions.record_verified(
+        [(resident, body) for _, _, resident, body in chunk],
+        source="partner",
+        partner_id=partner.id,
+    )
+    for (index, event_id, _, _), outcome in zip(chunk, outcomes, strict=True):
+        if isinstance(outcome, AppError):
+            if outcome.code == "duplicate_action":
+                results[index] = EventResult(event_id, "duplicate")
+            else:
+                results[index] = _rejected(event_id, outcome.code, outcome.message, outcome.fields)
+            continue
+        db.session.add(PartnerEvent(partner_id=partner.id, event_id=event_id, action_id=outcome.id))
+        results[index] = EventResult(
+            event_id, "accepted", outcome.id, outcome.co2e_g, outcome.points, outcome.capped
+        )
+    db.session.flush()
+    db.session.commit()
 
 
 def ingest_batch(partner: PartnerClient, events: list) -> list[EventResult]:
+    """Each event's result, in order: accepted, duplicate or rejected.
+
+    Events are checked first, then recorded `PARTNER_EVENTS_PER_TRANSACTION` at a time
+    (`actions.record_verified`), each group committed on its own. An event id repeated in
+    the batch gets its first occurrence's verdict (a duplicate of its action if accepted).
+    """
     known = _look_up(partner, events)
-    results = []
-    for event in events:
-        results.append(_ingest_event(partner, event, known))
-        db.session.commit()
+    results: list[EventResult | None] = [None] * len(events)
+    candidates = []
+    first: dict[str, int] = {}  # event id -> index of the event to record under it
+    for index, event in enumerate(events):
+        checked = _check_event(partner, event, known, first)
+        if isinstance(checked, EventResult):
+            results[index] = checked
+        else:
+            first[checked[0]] = index
+            candidates.append((index, *checked))
+    size = current_app.config["PARTNER_EVENTS_PER_TRANSACTION"]
+    for start in range(0, len(candidates), size):
+        _record(partner, candidates[start : start + size], results)
+    for index, result in enumerate(results):
+        recorder = first.get(result.event_id, index)
+        if recorder != index and result.status == "duplicate" and result.action_id is None:
+            # A repeat gets its first occurrence's verdict.
+            earlier = results[recorder]
+            if earlier.status == "accepted":
+                result.action_id = earlier.action_id
+            else:
+                results[index] = replace(earlier)
     return results
 
 
