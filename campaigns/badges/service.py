@@ -114,13 +114,13 @@ def next_streak(streak: Streak | None, day: date) -> tuple[int, int, date]:
 def _extend_streak(resident_id: int, day: date) -> int:
     """Apply the streak rule; returns the current streak.
 
-    An approval has already moved the resident's account row (its CO2e total), which
-    stays locked until commit: one resident's approvals run one after the other, so the
-    row read here cannot change before it is written back. Most actions fall on the
-    streak's last day and write nothing.
+    An approval has already locked the resident's account row (moving its CO2e total, or
+    `deferred` taking it first) until commit: one resident's approvals run one after the
+    other, so the row read here cannot change before it is written back. Most actions
+    fall on the streak's last day and write nothing.
     """
-    # populate_existing: the session keeps objects across its commits (a partner batch
-    # commits event by event); the row is read again, not taken from an earlier one.
+    # populate_existing: the session keeps objects across its commits (deferred approvals
+    # commit action by action); the row is read again, not taken from an earlier one.
     streak = db.session.get(Streak, resident_id, populate_existing=True)
     current, best, last_day = next_streak(streak, day)
     if streak is None:
