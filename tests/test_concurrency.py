@@ -1,12 +1,14 @@
 """Caps and idempotency under real concurrency: many requests at once on a live server."""
 
+import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import today_minutes_ago, trip
+from tests.factories import partner_signature, today_minutes_ago, trip
 from tests.live_server import live_server
 
 
@@ -100,3 +102,48 @@ def test_concurrent_claims_of_one_charging_session_record_it_once(server):
 
     replies = fire_together(10, post)
     assert sorted(r.status for r in replies) == [201] + [409] * 9
+
+
+def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
+    created = server.flask("partner", "create", "并发公交", "--allow", "trip:bus")
+    key, secret = created.split("key:")[1].split()[0], created.split("secret:")[1].split()[0]
+    phones = [f"137000003{i:02d}" for i in range(4)]
+    for phone in phones:
+        server.sign_in(phone)
+    events = [
+        {
+            "event_id": f"race-{i}",
+            "resident": phones[i % 4],
+            **trip("bus", 6, 25, ended_minutes_ago=today_minutes_ago(10 + i)),
+        }
+        for i in range(32)
+    ]
+    body = {"events": events}
+    headers = partner_signature(key, secret, json.dumps(body).encode())
+
+    replies = fire_together(
+        6, lambda _: server.call("POST", "/api/v1/partner/events", body, headers)
+    )
+    assert [r.status for r in replies] == [200] * 6, [r.body for r in replies]
+    for i in range(len(events)):
+        results = [reply.body["results"][i] for reply in replies]
+        assert sorted(r["status"] for r in results) == ["accepted"] + ["duplicate"] * 5
+        assert len({r["action_id"] for r in results}) == 1
+    with server.engine.connect() as connection:
+        paid = connection.execute(
+            sa.text(
+                "SELECT COUNT(*), COUNT(DISTINCT e.ref) FROM action a "
+                "JOIN ledger_entry e ON e.ref = 'action:' || a.id "
+                "JOIN partner_event p ON p.action_id = a.id "
+                "WHERE p.event_id LIKE 'race-%'"
+            )
+        ).one()
+    assert tuple(paid) == (32, 32)
+    for _ in range(500):  # each reply's worker applies the derived figures after it
+        with server.engine.connect() as connection:
+            left = connection.execute(sa.text("SELECT COUNT(*) FROM deferred_approval")).scalar()
+        if left == 0:
+            break
+        time.sleep(0.02)
+    assert left == 0
+    server.flask("stats", "check")

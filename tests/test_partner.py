@@ -11,16 +11,19 @@ from points.actions.models import Action
 from tests.factories import new_phone, partner_signature, sign_in, today_minutes_ago, trip
 
 
+def _create_partner(app, name: str, *allowed: str) -> dict:
+    allow = [arg for entry in allowed for arg in ("--allow", entry)]
+    result = app.test_cli_runner().invoke(args=["partner", "create", name, *allow])
+    assert result.exit_code == 0, result.output
+    return {
+        "key": result.output.split("key:")[1].split()[0],
+        "secret": result.output.split("secret:")[1].split()[0],
+    }
+
+
 @pytest.fixture
 def partner(app, db_session):
-    runner = app.test_cli_runner()
-    result = runner.invoke(
-        args=["partner", "create", "肇庆公交", "--allow", "trip:bus", "--allow", "ev_charging"]
-    )
-    assert result.exit_code == 0, result.output
-    key = result.output.split("key:")[1].split()[0]
-    secret = result.output.split("secret:")[1].split()[0]
-    return {"key": key, "secret": secret}
+    return _create_partner(app, "肇庆公交", "trip:bus", "ev_charging")
 
 
 def send(client, partner, events, *, timestamp=None, secret=None, body=None):
@@ -116,15 +119,7 @@ def test_one_bad_event_never_sinks_the_batch(client, partner):
 @pytest.fixture
 def transit(app, db_session):
     """A partner that may report every trip mode and EV sessions."""
-    runner = app.test_cli_runner()
-    result = runner.invoke(
-        args=["partner", "create", "肇庆出行", "--allow", "trip", "--allow", "ev_charging"]
-    )
-    assert result.exit_code == 0, result.output
-    return {
-        "key": result.output.split("key:")[1].split()[0],
-        "secret": result.output.split("secret:")[1].split()[0],
-    }
+    return _create_partner(app, "肇庆出行", "trip", "ev_charging")
 
 
 def _day_of_events(tag: str, first, second) -> list[dict]:

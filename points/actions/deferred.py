@@ -13,7 +13,7 @@ Rows outlive a worker killed after its response: the next batch's run picks them
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from backend.extensions import db
 from points.actions.models import Action, DeferredApproval
@@ -55,7 +55,3 @@ def _apply_next() -> bool:
     action_approved.send("points", event=approved_event(action))
     db.session.execute(delete(DeferredApproval).where(DeferredApproval.action_id == action_id))
     return True
-
-
-def pending() -> int:
-    return db.session.scalar(select(func.count()).select_from(DeferredApproval))

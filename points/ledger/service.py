@@ -192,13 +192,7 @@ def lock_days(keys: set[DayKey]) -> dict[DayKey, int]:
             index_elements=[row.resident_id, row.local_day, row.action_type],
             set_={"points": row.points},
         )
-        .returning(
-            row.resident_id,
-            row.local_day,
-            row.action_type,
-            row.points,
-            sort_by_parameter_order=True,
-        )
+        .returning(row.resident_id, row.local_day, row.action_type, row.points)
     )
     ordered = sorted(keys)
     rows = db.session.connection().execute(
