@@ -262,7 +262,7 @@ class Database:
             self.upsert(model).values(**values).on_conflict_do_nothing().returning(sa.literal(1))
         )
         # rowcount is -1 for this statement on psycopg: RETURNING says whether a row was made.
-        return self.session.execute(statement).scalar() is not None
+        return self.session.connection().execute(statement).scalar() is not None
 
     @property
     def dialect(self) -> str:

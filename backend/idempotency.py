@@ -101,7 +101,7 @@ def _release(claim: IdempotencyRecord) -> None:
 
 def _complete(claim: IdempotencyRecord, response: Response) -> None:
     """Store the response with the work, if the claim is still ours."""
-    completed = db.session.execute(
+    statement = (
         update(IdempotencyRecord)
         .where(*_this_claim(claim))
         .values(
@@ -109,7 +109,8 @@ def _complete(claim: IdempotencyRecord, response: Response) -> None:
             response_body=response.get_json(),
             completed_at=utcnow(),
         )
-    ).rowcount
+    )
+    completed = db.session.connection().execute(statement).rowcount
     if completed != 1:
         # A retry took the claim over (this request outlived the claim timeout): its
         # answer stands, and this request's work is rolled back.

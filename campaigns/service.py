@@ -302,7 +302,7 @@ def _add_progress(campaign_id: int, action_id: int, grams: int) -> None:
         return
     shard = action_id % PROGRESS_SHARDS
     db.insert_ignoring_conflict(CampaignProgress, campaign_id=campaign_id, shard=shard, co2e_g=0)
-    db.session.execute(
+    db.session.connection().execute(
         update(CampaignProgress)
         .where(CampaignProgress.campaign_id == campaign_id, CampaignProgress.shard == shard)
         .values(co2e_g=CampaignProgress.co2e_g + grams)

@@ -60,7 +60,7 @@ def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
     # Usual case, one statement for the three periods: same district as before, the
     # totals grow in place.
     grown = set(
-        db.session.scalars(
+        db.session.connection().scalars(
             update(row)
             .where(
                 row.period_key.in_(keys),
@@ -132,7 +132,7 @@ def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
     if not changes:
         return
     now = utcnow()
-    db.session.execute(
+    db.session.connection().execute(
         db.upsert_adding(
             DistrictPeriodTotal,
             ("period_key", "district_code"),
