@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from points.actions import deferred
 from points.actions.models import Action
+from points.partner import api as partner_api
 from tests.factories import new_phone, partner_signature, sign_in, today_minutes_ago, trip
 
 
@@ -203,7 +204,7 @@ def test_figures_a_killed_worker_left_to_apply_are_applied_by_the_cli(
     me = sign_in(client)
     with monkeypatch.context() as mp:
         # The worker dies after answering, before it applies the batch's approvals.
-        mp.setattr(deferred, "apply_deferred", lambda: 0)
+        mp.setattr(deferred, "apply_deferred", lambda limit=None: 0)
         paid = send(client, partner, [bus_event("k1", me.phone)]).json["results"][0]
     assert paid["status"] == "accepted"
     # Paid at once; the leaderboard waits for the approval's listeners.
@@ -349,3 +350,21 @@ def test_an_event_no_database_can_hold_is_rejected_alone(client, partner, change
     response = send(client, partner, [bad, good])
     assert response.status_code == 200, response.json
     assert [r["status"] for r in response.json["results"]] == ["rejected", "accepted"]
+
+
+def test_a_batch_applies_a_bounded_number_of_leftovers_after_its_answer(
+    app, client, partner, monkeypatch
+):
+    me = sign_in(client)
+    with monkeypatch.context() as mp:
+        mp.setattr(deferred, "apply_deferred", lambda limit=None: 0)  # killed workers
+        for i in range(3):
+            send(client, partner, [bus_event(f"left-{i}", me.phone, **trip("bus", 8, 30, i * 40))])
+    monkeypatch.setattr(partner_api, "AFTER_RESPONSE_LIMIT", 2)
+    send(client, partner, [bus_event("next", me.phone)])
+    runner = app.test_cli_runner()
+    # The next batch applied two of the four; the CLI applies the rest.
+    assert "applied 2 deferred" in runner.invoke(args=["points", "apply-deferred"]).output
+    board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
+    actions = client.get("/api/v1/actions", headers=me.headers).json["items"]
+    assert board["me"]["co2e_g"] == sum(a["co2e_g"] for a in actions) and len(actions) == 4

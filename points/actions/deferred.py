@@ -7,8 +7,9 @@ applied here afterwards, oldest first, one action per transaction under the resi
 account row, as an inline approval is. Each listener counts an action once anyway: an
 action applied twice would change nothing.
 
-Rows outlive a worker killed after its response: the next batch's run picks them up, and
-`flask points apply-deferred` applies them on demand.
+Rows outlive a worker killed after its response: the next batches pick them up (each
+applies a bounded number after its response, so a backlog never keeps one worker busy
+past its timeout), and `flask points apply-deferred` applies them all on demand.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ from points.ledger import service as ledger
 from points.signals import action_approved
 
 
-def apply_deferred() -> int:
-    """Apply every deferred approval; how many this call applied."""
+def apply_deferred(limit: int | None = None) -> int:
+    """Apply deferred approvals, oldest first, all or up to `limit`; how many it applied."""
     applied = 0
-    while True:
+    while limit is None or applied < limit:
         with db.write_intent():
             done = _apply_next()
             db.session.commit()
         if not done:
-            return applied
+            break
         applied += 1
+    return applied
 
 
 def _apply_next() -> bool:

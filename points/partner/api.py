@@ -56,6 +56,12 @@ class PartnerEvents(MethodView):
         }
 
 
+# Twice a full batch: a batch applies its own events and as many left over by earlier ones
+# (a killed worker's), yet a backlog (say, after an outage) never holds a sync worker past
+# its timeout (~4 s for 500 on PostgreSQL); `flask points apply-deferred` clears a backlog.
+AFTER_RESPONSE_LIMIT = 1000
+
+
 def _apply_deferred_after_response() -> None:
     """The batch's derived figures are applied once the partner has its answer."""
     app = current_app._get_current_object()
@@ -63,7 +69,7 @@ def _apply_deferred_after_response() -> None:
     def apply() -> None:
         with app.app_context():
             try:
-                deferred.apply_deferred()
+                deferred.apply_deferred(limit=AFTER_RESPONSE_LIMIT)
             except Exception:
                 # The rows stay: the next batch, or `flask points apply-deferred`, applies them.
                 log.exception("deferred approvals not applied")
