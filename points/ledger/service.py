@@ -142,17 +142,8 @@ def lock_day(resident_id: int, day: date, action_type: str) -> int:
     Rules that count the day's actions (caps, meals per day) take this lock first, so
     concurrent requests of one resident are decided one after the other.
     """
-    row = DailyPoints
-    statement = (
-        db.upsert(row)
-        .values(resident_id=resident_id, local_day=day, action_type=action_type, points=0)
-        .on_conflict_do_update(
-            index_elements=[row.resident_id, row.local_day, row.action_type],
-            set_={"points": row.points},
-        )
-        .returning(row.points)
-    )
-    return db.session.connection().execute(statement).scalar_one()
+    key = (resident_id, day, action_type)
+    return lock_days({key})[key]
 
 
 def within_cap(wanted: int, cap: int, so_far: int) -> int:
@@ -186,7 +177,8 @@ DayKey = tuple[int, date, str]  # resident, local day, action type
 
 
 def lock_days(keys: set[DayKey]) -> dict[DayKey, int]:
-    """`lock_day` for many rows at once, in key order; each row's points so far.
+    """`lock_day` for many rows at once, in key order; each row's points so far (the one
+    statement that makes and locks points rows).
 
     Key order is the lock order: two batches, or a batch and a resident's own request
     (one row, then the account), cannot wait on each other in a circle.
