@@ -159,22 +159,16 @@ def time_partner_batches(server: Server, database_url: str, phones: list[str], c
     )
     bounds, rng = bodies.Bounds.from_methodology(methodology), random.Random(8)
     seconds, applied, problems = [], [], []
-    engine = sa.create_engine(database_url)
-    try:
-        for _ in range(count):
-            events = bodies.partner_events(rng, bounds, phones, 500)
-            body, headers = bodies.signed_batch(credentials["key"], credentials["secret"], events)
-            started = time.perf_counter()
-            status, answer = server.call(
-                "POST", "/api/v1/partner/events", data=body, headers=headers
-            )
-            seconds.append(round(time.perf_counter() - started, 3))
-            if status != 200 or answer.get("accepted") != 500:
-                problems.append(f"{status}: {str(answer)[:300]}")
-            wait_until_applied(engine)
-            applied.append(round(time.perf_counter() - started, 3))
-    finally:
-        engine.dispose()
+    for _ in range(count):
+        events = bodies.partner_events(rng, bounds, phones, 500)
+        body, headers = bodies.signed_batch(credentials["key"], credentials["secret"], events)
+        started = time.perf_counter()
+        status, answer = server.call("POST", "/api/v1/partner/events", data=body, headers=headers)
+        seconds.append(round(time.perf_counter() - started, 3))
+        if status != 200 or answer.get("accepted") != 500:
+            problems.append(f"{status}: {str(answer)[:300]}")
+        wait_until_applied(database_url)
+        applied.append(round(time.perf_counter() - started, 3))
     return {
         "events": 500,
         "seconds": seconds,
@@ -186,15 +180,19 @@ def time_partner_batches(server: Server, database_url: str, phones: list[str], c
     }
 
 
-def wait_until_applied(engine: sa.Engine, timeout_s: float = 120) -> None:
+def wait_until_applied(database_url: str, timeout_s: float = 120) -> None:
     """Until no deferred approval is left (polled every 10 ms)."""
+    engine = sa.create_engine(database_url)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with engine.connect() as connection:
-            left = connection.execute(sa.text("SELECT COUNT(*) FROM deferred_approval")).scalar()
-        if left == 0:
-            return
-        time.sleep(0.01)
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                query = sa.text("SELECT COUNT(*) FROM deferred_approval")
+                if connection.execute(query).scalar() == 0:
+                    return
+            time.sleep(0.01)
+    finally:
+        engine.dispose()
     raise RuntimeError(f"deferred approvals still pending after {timeout_s} s")
 
 
@@ -323,11 +321,7 @@ def bench_database(kind: str, args, out: Path) -> dict:
             print(f"[{kind}] timing {args.batches} partner batches of 500 events")
             batches = time_partner_batches(server, url, [r.phone for r in residents], args.batches)
         print(f"[{kind}] checking the ledger and the statistics rollups")
-        engine = sa.create_engine(url)
-        try:
-            wait_until_applied(engine)  # the rollups are compared once all are applied
-        finally:
-            engine.dispose()
+        wait_until_applied(url)  # the rollups are compared once all are applied
         invariants = check_invariants(url)
         rollups = check_rollups(env)
         keep = out / kind

@@ -175,7 +175,7 @@ def period_days(connection: Connection, days) -> Iterator[None]:
         PERIOD_DAY.drop(connection)
 
 
-APPROVED = (
+APPROVED = (  # COUNTED, for the SQL below
     "a.status = 'approved' AND NOT EXISTS "
     "(SELECT 1 FROM deferred_approval d WHERE d.action_id = a.id)"
 )
