@@ -182,12 +182,69 @@ def _upsert_adding(dialect: str, model, keys: tuple, sums: tuple, replaced: tupl
     return statement.on_conflict_do_update(index_elements=list(keys), set_=added | taken)
 
 
+# session.info keys of the counter additions a transaction writes when it commits
+_AT_COMMIT = "counters_at_commit"
+_SAVEPOINT_MARKS = "counters_at_savepoints"
+
+
+def _listen_for_counters(factory: sessionmaker) -> None:
+    """Write `add_at_commit` additions just before the outermost commit; forget those of a
+    transaction or savepoint that is rolled back."""
+
+    @event.listens_for(factory, "after_transaction_create")
+    def _mark_savepoint(session: Session, transaction) -> None:
+        if transaction.nested:
+            marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
+            marks[transaction] = len(session.info.get(_AT_COMMIT, ()))
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _forget(session: Session, previous_transaction) -> None:
+        # Runs after "after_transaction_end" of the same savepoint: its mark is kept to here.
+        mark = session.info.get(_SAVEPOINT_MARKS, {}).pop(previous_transaction, None)
+        if mark is not None:
+            del session.info.get(_AT_COMMIT, [])[mark:]
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _end(session: Session, transaction) -> None:
+        if transaction.parent is None:  # ended whichever way: nothing carries over
+            session.info.pop(_AT_COMMIT, None)
+            session.info.pop(_SAVEPOINT_MARKS, None)
+
+    @event.listens_for(factory, "before_commit")
+    def _write(session: Session) -> None:
+        if session.in_nested_transaction() or not session.info.get(_AT_COMMIT):
+            return
+        session.flush()  # the transaction's other rows first: counters are its last locks
+        merged: dict[tuple, dict[tuple, dict]] = {}
+        for shape, row in session.info.pop(_AT_COMMIT):
+            _model, keys, sums, replaced = shape
+            rows = merged.setdefault(shape, {})
+            key = tuple(row[name] for name in keys)
+            if key not in rows:
+                rows[key] = dict(row)
+                continue
+            for name in sums:
+                rows[key][name] += row[name]
+            for name in replaced:
+                rows[key][name] = row[name]
+        connection = session.connection()
+        dialect = connection.dialect.name
+        # One order for every transaction (table, then key): none waits on another
+        # holding a counter it needs while it holds one that other needs.
+        for shape in sorted(merged, key=lambda shape: shape[0].__tablename__):
+            rows = merged[shape]
+            statement = _upsert_adding(dialect, *shape)
+            connection.execute(statement, [rows[key] for key in sorted(rows)])
+
+
 class Database:
     """The app's engine and request-scoped session, bound in `init_app`."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.session: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+        factory = sessionmaker(expire_on_commit=False)
+        _listen_for_counters(factory)
+        self.session: scoped_session[Session] = scoped_session(factory)
 
     @property
     def metadata(self) -> MetaData:
@@ -252,6 +309,28 @@ class Database:
         already there: counters kept in one statement without a read. `replaced` columns
         take the new row's value. Execute it with the rows as a parameter list."""
         return _upsert_adding(self.dialect, model, keys, sums, replaced)
+
+    def add_at_commit(
+        self,
+        model,
+        keys: tuple[str, ...],
+        sums: tuple[str, ...],
+        rows: list[dict],
+        replaced: tuple[str, ...] = (),
+    ) -> None:
+        """Add to shared counter rows as `upsert_adding` does, when the transaction commits.
+
+        Rows that every approval adds to (a district's board, a day's statistics) are
+        hot: a row updated now stays locked to the commit, and every other approval of
+        that district waits behind the rest of this transaction. Written just before the
+        commit, in one order, they are held for the commit alone. Nothing reads them back
+        in the transaction that adds to them; a rolled-back savepoint takes its additions
+        with it.
+        """
+        self.session.connection()  # they belong to the transaction in progress: begin it
+        pending = self.session.info.setdefault(_AT_COMMIT, [])
+        shape = (model, keys, sums, replaced)
+        pending.extend((shape, row) for row in rows)
 
     def insert_ignoring_conflict(self, model, **values) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING: make a row that may exist, without a race.

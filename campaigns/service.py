@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import utcnow
@@ -300,12 +300,11 @@ def on_action_approved(sender, event: ActionApproved) -> None:
 def _add_progress(campaign_id: int, action_id: int, grams: int) -> None:
     if not grams:
         return
-    shard = action_id % PROGRESS_SHARDS
-    db.insert_ignoring_conflict(CampaignProgress, campaign_id=campaign_id, shard=shard, co2e_g=0)
-    db.session.connection().execute(
-        update(CampaignProgress)
-        .where(CampaignProgress.campaign_id == campaign_id, CampaignProgress.shard == shard)
-        .values(co2e_g=CampaignProgress.co2e_g + grams)
+    db.add_at_commit(
+        CampaignProgress,
+        ("campaign_id", "shard"),
+        ("co2e_g",),
+        [{"campaign_id": campaign_id, "shard": action_id % PROGRESS_SHARDS, "co2e_g": grams}],
     )
 
 

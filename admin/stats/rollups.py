@@ -3,10 +3,12 @@
 `on_action_approved` (points' signal) counts each action once over all actions. A
 campaign's copy is counted when its `campaign_action` row is inserted (an ORM insert
 event): blinker does not order listeners, so the campaigns listener may run after ours.
-Both write with Core statements on the transaction's connection, in one fixed order. A
-resident's first action of a day in a cell also counts that day by the resident's previous
-active day there (`stats_participant_previous`), which answers distinct residents over any
-range of days without reading a row per resident.
+Both write with Core statements on the transaction's connection; the counters every
+approval shares (day sums, participant counts) are added just before the commit
+(`db.add_at_commit`), so a busy day's rows are not held locked through the rest of the
+approval. A resident's first action of a day in a cell also counts that day by the
+resident's previous active day there (`stats_participant_previous`), which answers
+distinct residents over any range of days without reading a row per resident.
 """
 
 from __future__ import annotations
@@ -159,8 +161,7 @@ def _first_count(connection: Connection, action_id: int, campaign_id: int) -> bo
 
 def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
     """Day sums, first-seen participant rows, and the counters of rows first seen now."""
-    _add_to_rows(
-        connection,
+    db.add_at_commit(
         StatsDay,
         DAY_KEY,
         DAY_SUMS,
@@ -194,8 +195,7 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
     )
     if not first_seen:
         return
-    _add_to_rows(
-        connection,
+    db.add_at_commit(
         StatsParticipantCount,
         CELL_KEY,
         ("participants",),
@@ -261,12 +261,4 @@ def _add_previous(connection: Connection, fact: Fact, cells: list[tuple]) -> Non
                 changes[key] = changes.get(key, 0) + delta
     names = (*CELL_KEY, "previous_key")
     rows = [dict(zip(names, key, strict=True), residents=n) for key, n in sorted(changes.items())]
-    _add_to_rows(connection, StatsParticipantPrevious, names, ("residents",), rows)
-
-
-def _add_to_rows(
-    connection: Connection, model, keys: tuple[str, ...], sums: tuple[str, ...], rows: list[dict]
-) -> None:
-    # A parameter list (one statement, "insertmanyvalues"): SQLAlchemy compiles it once
-    # instead of building a VALUES clause per call.
-    connection.execute(db.upsert_adding(model, keys, sums), rows)
+    db.add_at_commit(StatsParticipantPrevious, names, ("residents",), rows)

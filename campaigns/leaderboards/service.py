@@ -124,21 +124,13 @@ def _first_or_moved(
 
 
 def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
-    """Add (grams, participants) to district rows.
-
-    Always in one order (period keys, then district codes): concurrent approvals take the
-    shared district rows in that order and cannot deadlock on them.
-    """
-    if not changes:
-        return
+    """Add (grams, participants) to district rows, when the transaction commits: every
+    approval of the district shares them (`db.add_at_commit` keeps them in one order)."""
     now = utcnow()
-    db.session.connection().execute(
-        db.upsert_adding(
-            DistrictPeriodTotal,
-            ("period_key", "district_code"),
-            ("co2e_g", "participants"),
-            replaced=("updated_at",),
-        ),
+    db.add_at_commit(
+        DistrictPeriodTotal,
+        ("period_key", "district_code"),
+        ("co2e_g", "participants"),
         [
             dict(
                 period_key=key,
@@ -147,8 +139,9 @@ def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
                 participants=participants,
                 updated_at=now,
             )
-            for (key, code), (grams, participants) in sorted(changes.items())
+            for (key, code), (grams, participants) in changes.items()
         ],
+        replaced=("updated_at",),
     )
 
 
