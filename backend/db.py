@@ -173,6 +173,8 @@ def _insert(dialect: str):
 
 @functools.cache
 def _upsert_adding(dialect: str, model, keys: tuple, sums: tuple, replaced: tuple):
+    """INSERT ... ON CONFLICT (keys) DO UPDATE adding the new row's sums: a counter kept in
+    one statement without a read. Executed with its rows as a parameter list."""
     # Built once per shape and shared (statements are immutable): building the excluded
     # expressions cost more than executing the statement, on every action.
     statement = _insert(dialect)(model)
@@ -298,18 +300,6 @@ class Database:
         """An INSERT that takes ON CONFLICT clauses (both dialects spell them alike)."""
         return _insert(self.dialect)(model)
 
-    def upsert_adding(
-        self,
-        model,
-        keys: tuple[str, ...],
-        sums: tuple[str, ...],
-        replaced: tuple[str, ...] = (),
-    ):
-        """INSERT ... ON CONFLICT (keys) DO UPDATE that adds the new row's `sums` to the row
-        already there: counters kept in one statement without a read. `replaced` columns
-        take the new row's value. Execute it with the rows as a parameter list."""
-        return _upsert_adding(self.dialect, model, keys, sums, replaced)
-
     def add_at_commit(
         self,
         model,
@@ -318,7 +308,8 @@ class Database:
         rows: list[dict],
         replaced: tuple[str, ...] = (),
     ) -> None:
-        """Add to shared counter rows as `upsert_adding` does, when the transaction commits.
+        """Add `rows`' `sums` to the counter rows of the same `keys` (made if missing;
+        `replaced` columns take the new value), when the transaction commits.
 
         Rows that every approval adds to (a district's board, a day's statistics) are
         hot: a row updated now stays locked to the commit, and every other approval of

@@ -69,7 +69,9 @@ def expect(response, status: int, refusals: dict[int, set[str]] | None = None) -
         response.request_meta["name"] += f" (refused: {code})"
         response.success()
     else:
-        response.failure(f"{response.status_code} {code}: {(response.text or '')[:300]}")
+        # Status 0 is no answer at all: the connection's error says why.
+        why = response.text or getattr(response, "error", None) or ""
+        response.failure(f"{response.status_code} {code}: {str(why)[:300]}")
     return False
 
 

@@ -102,6 +102,9 @@ def flask(env: dict, *args: str) -> str:
     return done.stdout
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,6 +139,11 @@ def gunicorn(
             str(threads),
             "--bind",
             f"127.0.0.1:{port}",
+            # Longer than any client stays idle between requests (locust's think time,
+            # a partner's pacing): a connection the server closes just as the client
+            # sends on it again is a request lost without an answer.
+            "--keep-alive",
+            str(KEEP_ALIVE_SECONDS),
             "wsgi:app",
         ],
         env=env,
