@@ -186,3 +186,18 @@ def test_mixed_scenario_runs_without_failures(server, credentials, tmp_path):
 def test_benchmark_users_run_without_failures(server, credentials, tmp_path):
     run = run_locust(server, credentials, tmp_path, list(BENCHMARK), users=6)
     assert_clean_run(run, BENCHMARK)
+
+
+def test_in_process_costs_run(tmp_path):
+    """`python -m loadtests.in_process` (the app's own cost per request) still runs."""
+    done = subprocess.run(
+        [BIN / "python", "-m", "loadtests.in_process", "--requests", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": str(BIN), "TMPDIR": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = re.findall(r"^\((a|f|b)\) .* ms per request", done.stdout, re.MULTILINE)
+    assert printed == ["a", "f", "b"], done.stdout

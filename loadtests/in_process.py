@@ -1,0 +1,143 @@
+"""What one request costs in the app alone: no HTTP, no gunicorn, no locust, one thread.
+
+    .venv/bin/python -m loadtests.in_process [--requests 1000]
+
+On a fresh SQLite file (migrated, reference data loaded), through Flask's test client:
+
+(a) the calibration write (one INSERT and its commit);
+(f) the floor of `POST /api/v1/actions`: its decorators and schemas (the bearer token,
+    the resident's rate limit, the body schema, the response schema) around a view that
+    does no work and returns an action recorded before;
+(b) recording actions, as the benchmark's action writers do (50 residents, each request
+    with its own Idempotency-Key).
+
+(a)/(f) is the highest ratio any action could reach behind that machinery, before it
+writes anything; (a)/(b) is the ratio the benchmark would print if HTTP, gunicorn and
+locust cost nothing. Speed is printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flask.views import MethodView
+
+from loadtests import bodies
+from loadtests.server import flask, server_env
+
+RESIDENTS = 50
+WARM_UP = 100
+
+
+def _floor_blueprint(sample: dict):
+    """The action endpoint's machinery with no work behind it: it answers sample["action"]."""
+    from backend.api import Blueprint
+    from backend.auth.guard import resident_required
+    from points.actions.api import action_flood_limit
+    from points.actions.schemas import ActionCreateSchema, ActionSchema
+
+    blp = Blueprint("floor", __name__, url_prefix="/bench-floor")
+
+    @blp.route("")
+    class Floor(MethodView):
+        decorators = [action_flood_limit, resident_required]
+
+        @blp.arguments(ActionCreateSchema)
+        @blp.response(201, ActionSchema)
+        def post(self, _body):
+            return sample["action"]
+
+    return blp
+
+
+def created(response) -> None:
+    """A timing counts only requests that did what they are timed for."""
+    if response.status_code != 201:
+        raise RuntimeError(f"{response.status_code}: {response.get_data(as_text=True)[:500]}")
+
+
+def per_request_ms(call: Callable[[int], None], count: int) -> float:
+    for i in range(WARM_UP):
+        call(i)
+    started = time.perf_counter()
+    for i in range(WARM_UP, WARM_UP + count):
+        call(i)
+    return (time.perf_counter() - started) / count * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="timed requests of each")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="zq-in-process-"))
+    env = server_env(f"sqlite:///{workdir / 'in_process.db'}", workdir)
+    flask(env, "db", "upgrade")
+    flask(env, "refdata", "load")
+    os.environ.update(env)
+
+    from backend.app import create_app
+    from backend.extensions import api, db
+    from points.actions.models import Action
+
+    app = create_app()
+    sample: dict = {}  # an action recorded below; routes are set before the first request
+    api.register_blueprint(_floor_blueprint(sample))
+    client = app.test_client()
+    rng = random.Random(8)
+    headers = []
+    for _ in range(RESIDENTS):
+        phone = bodies.new_phone(rng)
+        code = client.post("/api/v1/auth/otp", json={"phone": phone}).json["dev_code"]
+        login = client.post("/api/v1/auth/login", json={"phone": phone, "code": code}).json
+        headers.append({"Authorization": f"Bearer {login['access_token']}"})
+    bounds = bodies.Bounds.from_methodology(client.get("/api/v1/methodology").json)
+
+    def record(i: int) -> None:
+        created(
+            client.post(
+                "/api/v1/actions",
+                json=bodies.resident_action(rng, bounds),
+                headers={**headers[i % RESIDENTS], "Idempotency-Key": secrets.token_hex(10)},
+            )
+        )
+
+    recorded = client.post(
+        "/api/v1/actions",
+        json=bodies.trip(rng, bounds, "bike"),
+        headers={**headers[0], "Idempotency-Key": secrets.token_hex(10)},
+    ).json
+    with app.app_context():
+        sample["action"] = db.session.get(Action, recorded["id"])
+        db.session.expunge(sample["action"])  # detached, its columns loaded
+    floor_body = bodies.trip(rng, bounds, "bike")
+
+    def floor(i: int) -> None:
+        created(client.post("/bench-floor", json=floor_body, headers=headers[i % RESIDENTS]))
+
+    def calibrate(_i: int) -> None:
+        created(client.post("/api/v1/bench/calibrate"))
+
+    count = args.requests
+    calibration = per_request_ms(calibrate, count)
+    machinery = per_request_ms(floor, count)
+    action = per_request_ms(record, count)
+    for label, ms in (
+        ("(a) calibration write", calibration),
+        ("(f) action machinery, no work", machinery),
+        ("(b) recorded action", action),
+    ):
+        ratio = "" if ms is calibration else f"   (a)/{label[:3]} = {calibration / ms:.2f}"
+        print(f"{label:32} {ms:6.2f} ms per request{ratio}")
+    print(f"SQLite in {workdir}, {count} timed requests of each after {WARM_UP}")
+
+
+if __name__ == "__main__":
+    main()
