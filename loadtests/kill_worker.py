@@ -32,7 +32,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.factories import partner_signature, trip
+from tests.factories import partner_credentials, partner_signature, trip
 from tests.live_server import LiveServer, Reply, live_server
 
 CLAIM_TIMEOUT_SECONDS = 3
@@ -156,11 +156,9 @@ def _insist(server: LiveServer, job: Job, partner: dict, deadline: float, sent: 
 
 def _setup(server: LiveServer, rng: random.Random, residents: int):
     admin = server.staff_headers("kill-admin", "campaign_admin")
-    created = server.flask("partner", "create", "肇庆公交", "--allow", "trip:bus")
-    partner = {
-        "key": created.split("key:")[1].split()[0],
-        "secret": created.split("secret:")[1].split()[0],
-    }
+    partner = partner_credentials(
+        server.flask("partner", "create", "肇庆公交", "--allow", "trip:bus")
+    )
     now = time.time()
     reward = server.call(
         "POST",

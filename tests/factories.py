@@ -61,6 +61,22 @@ def make_resident(client, **profile) -> SignedIn:
 _keys = itertools.count(1)
 
 
+def partner_credentials(cli_output: str) -> dict:
+    """The key and secret `flask partner create` prints (once)."""
+    return {
+        "key": cli_output.split("key:")[1].split()[0],
+        "secret": cli_output.split("secret:")[1].split()[0],
+    }
+
+
+def create_partner(app, name: str, *allowed: str) -> dict:
+    """A partner made by `flask partner create` in the app under test; its credentials."""
+    allow = [arg for entry in allowed for arg in ("--allow", entry)]
+    result = app.test_cli_runner().invoke(args=["partner", "create", name, *allow])
+    assert result.exit_code == 0, result.output
+    return partner_credentials(result.output)
+
+
 def partner_signature(key: str, secret: str, raw: bytes, timestamp: int | None = None) -> dict:
     """The headers that sign a partner request: key, timestamp, HMAC of `timestamp.body`."""
     import time

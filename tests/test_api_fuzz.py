@@ -31,6 +31,7 @@ from backend.config import Config
 from backend.extensions import limiter
 from tests.factories import (
     SignedIn,
+    create_partner,
     make_campaign,
     make_reward,
     partner_signature,
@@ -112,12 +113,8 @@ class Identities:
 
     @cached_property
     def partner(self) -> tuple[str, str]:
-        out = (
-            self.app.test_cli_runner()
-            .invoke(args=["partner", "create", "肇庆公交", "--allow", "trip:bus"])
-            .output
-        )
-        return out.split("key:")[1].split()[0], out.split("secret:")[1].split()[0]
+        created = create_partner(self.app, "肇庆公交", "trip:bus")
+        return created["key"], created["secret"]
 
     def headers_for(self, operation) -> dict:
         schemes = {

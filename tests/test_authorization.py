@@ -27,6 +27,7 @@ from backend.staff.permissions import (
 )
 from tests.factories import (
     console_sign_in,
+    create_partner,
     csrf_token,
     database_rows,
     make_campaign,
@@ -250,14 +251,7 @@ def drb_key(app) -> str:
 
 @pytest.fixture
 def partner(app) -> dict:
-    result = app.test_cli_runner().invoke(
-        args=["partner", "create", "肇庆公交", "--allow", "trip:bus"]
-    )
-    assert result.exit_code == 0, result.output
-    return {
-        "key": result.output.split("key:")[1].split()[0],
-        "secret": result.output.split("secret:")[1].split()[0],
-    }
+    return create_partner(app, "肇庆公交", "trip:bus")
 
 
 # --- the table ---------------------------------------------------------------------------

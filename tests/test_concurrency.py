@@ -2,13 +2,13 @@
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import partner_signature, today_minutes_ago, trip
+from loadtests.bench import wait_until_applied
+from tests.factories import partner_credentials, partner_signature, today_minutes_ago, trip
 from tests.live_server import live_server
 
 
@@ -105,8 +105,9 @@ def test_concurrent_claims_of_one_charging_session_record_it_once(server):
 
 
 def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
-    created = server.flask("partner", "create", "并发公交", "--allow", "trip:bus")
-    key, secret = created.split("key:")[1].split()[0], created.split("secret:")[1].split()[0]
+    partner = partner_credentials(
+        server.flask("partner", "create", "并发公交", "--allow", "trip:bus")
+    )
     phones = [f"137000003{i:02d}" for i in range(4)]
     for phone in phones:
         server.sign_in(phone)
@@ -119,7 +120,7 @@ def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
         for i in range(32)
     ]
     body = {"events": events}
-    headers = partner_signature(key, secret, json.dumps(body).encode())
+    headers = partner_signature(partner["key"], partner["secret"], json.dumps(body).encode())
 
     replies = fire_together(
         6, lambda _: server.call("POST", "/api/v1/partner/events", body, headers)
@@ -139,11 +140,6 @@ def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
             )
         ).one()
     assert tuple(paid) == (32, 32)
-    for _ in range(500):  # each reply's worker applies the derived figures after it
-        with server.engine.connect() as connection:
-            left = connection.execute(sa.text("SELECT COUNT(*) FROM deferred_approval")).scalar()
-        if left == 0:
-            break
-        time.sleep(0.02)
-    assert left == 0
+    # Each reply's worker applies the derived figures after it.
+    wait_until_applied(server.env["DATABASE_URL"], timeout_s=10)
     server.flask("stats", "check")

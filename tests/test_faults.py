@@ -25,6 +25,7 @@ from points.ledger import service as ledger
 from points.partner import service as partner_service
 from points.rewards.models import Redemption
 from tests.factories import (
+    create_partner,
     database_rows,
     make_campaign,
     make_reward,
@@ -255,14 +256,7 @@ def test_an_action_failing_midway_pays_nothing_and_the_retry_pays_once(
 
 @pytest.fixture
 def partner(app):
-    result = app.test_cli_runner().invoke(
-        args=["partner", "create", "肇庆公交", "--allow", "trip:bus"]
-    )
-    assert result.exit_code == 0, result.output
-    return {
-        "key": result.output.split("key:")[1].split()[0],
-        "secret": result.output.split("secret:")[1].split()[0],
-    }
+    return create_partner(app, "肇庆公交", "trip:bus")
 
 
 def send(client, partner, events):

@@ -9,22 +9,19 @@ from sqlalchemy import func, select
 from points.actions import deferred
 from points.actions.models import Action
 from points.partner import api as partner_api
-from tests.factories import new_phone, partner_signature, sign_in, today_minutes_ago, trip
-
-
-def _create_partner(app, name: str, *allowed: str) -> dict:
-    allow = [arg for entry in allowed for arg in ("--allow", entry)]
-    result = app.test_cli_runner().invoke(args=["partner", "create", name, *allow])
-    assert result.exit_code == 0, result.output
-    return {
-        "key": result.output.split("key:")[1].split()[0],
-        "secret": result.output.split("secret:")[1].split()[0],
-    }
+from tests.factories import (
+    create_partner,
+    new_phone,
+    partner_signature,
+    sign_in,
+    today_minutes_ago,
+    trip,
+)
 
 
 @pytest.fixture
 def partner(app, db_session):
-    return _create_partner(app, "肇庆公交", "trip:bus", "ev_charging")
+    return create_partner(app, "肇庆公交", "trip:bus", "ev_charging")
 
 
 def send(client, partner, events, *, timestamp=None, secret=None, body=None):
@@ -120,7 +117,7 @@ def test_one_bad_event_never_sinks_the_batch(client, partner):
 @pytest.fixture
 def transit(app, db_session):
     """A partner that may report every trip mode and EV sessions."""
-    return _create_partner(app, "肇庆出行", "trip", "ev_charging")
+    return create_partner(app, "肇庆出行", "trip", "ev_charging")
 
 
 def _day_of_events(tag: str, first, second) -> list[dict]:
@@ -328,12 +325,10 @@ def test_batches_hold_one_to_500_events(client, partner):
 
 
 def test_partners_cannot_send_clean_plate_meals(client, app):
-    runner = app.test_cli_runner()
-    out = runner.invoke(args=["partner", "create", "x", "--allow", "clean_plate"]).output
-    key, secret = out.split("key:")[1].split()[0], out.split("secret:")[1].split()[0]
+    meals = create_partner(app, "x", "clean_plate")
     me = sign_in(client)
     event = {"event_id": "m", "resident": me.phone, "type": "clean_plate", "photo_id": "a" * 32}
-    result = send(client, {"key": key, "secret": secret}, [event]).json["results"][0]
+    result = send(client, meals, [event]).json["results"][0]
     assert result["status"] == "rejected"
 
 
