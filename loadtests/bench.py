@@ -54,6 +54,7 @@ from loadtests.server import (
     serve,
     server_env,
 )
+from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
 
 USERS = 50
 DISTRICTS = ["441202", "441203", "441204", "441223", "441284", "zq-newarea"]
@@ -284,6 +285,31 @@ def prepare(env: dict, workdir: Path) -> str | None:
     return str(tokens) if tokens.exists() else None
 
 
+def sign_in(
+    server: Server, generated: str | None, count: int, workdir: Path
+) -> tuple[list[Resident], dict]:
+    """The load's residents (the generator's, or `count` signed in now), and the locust
+    environment that names them and the seed's credentials."""
+    if generated:
+        entries = json.loads(Path(generated).read_text())["residents"]
+        residents = [Resident(e["phone"], e["access_token"]) for e in entries]
+    else:
+        residents = server.sign_in_many(count, DISTRICTS)
+    tokens = workdir / "tokens.json"
+    tokens.write_text(json.dumps({"residents": [vars(r) for r in residents]}))
+    locust_env = {
+        "ZQ_LOADTEST_CREDENTIALS": str(workdir / "demo-credentials.json"),
+        "ZQ_LOADTEST_TOKENS": str(tokens),
+    }
+    return residents, locust_env
+
+
+def keep_output(workdir: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for path in [*workdir.glob("*.csv"), *workdir.glob("*.log")]:
+        shutil.copy(path, out)
+
+
 def bench_database(kind: str, args, out: Path) -> dict:
     with (
         tempfile.TemporaryDirectory(prefix=f"zq-bench-{kind}-") as tmp,
@@ -295,17 +321,7 @@ def bench_database(kind: str, args, out: Path) -> dict:
         generated = prepare(env, workdir)
         with serve(env, workdir, args.workers, args.threads) as server:
             print(f"[{kind}] gunicorn {args.workers}x{args.threads} at {server.base_url}")
-            if generated:
-                entries = json.loads(Path(generated).read_text())["residents"]
-                residents = [Resident(e["phone"], e["access_token"]) for e in entries]
-            else:
-                residents = server.sign_in_many(args.residents, DISTRICTS)
-            tokens = workdir / "tokens.json"
-            tokens.write_text(json.dumps({"residents": [vars(r) for r in residents]}))
-            locust_env = {
-                "ZQ_LOADTEST_CREDENTIALS": str(workdir / "demo-credentials.json"),
-                "ZQ_LOADTEST_TOKENS": str(tokens),
-            }
+            residents, locust_env = sign_in(server, generated, args.residents, workdir)
             runs = {}
             for phase, classes, ramp in (
                 ("calibrate", ["CalibrationUser"], []),
@@ -324,12 +340,7 @@ def bench_database(kind: str, args, out: Path) -> dict:
         wait_until_applied(url)  # the rollups are compared once all are applied
         invariants = check_invariants(url)
         rollups = check_rollups(env)
-        keep = out / kind
-        keep.mkdir(parents=True, exist_ok=True)
-        for path in workdir.glob("*.csv"):
-            shutil.copy(path, keep)
-        for path in workdir.glob("*.log"):
-            shutil.copy(path, keep)
+        keep_output(workdir, out / kind)
     calibrate = runs["calibrate"]["rows"].get("/api/v1/bench/calibrate", {})
     actions = runs["actions"]["rows"].get("/api/v1/actions", {})
     ratio = actions.get("rps", 0) / calibrate["rps"] if calibrate.get("rps") else 0.0
@@ -343,6 +354,62 @@ def bench_database(kind: str, args, out: Path) -> dict:
         "invariants": invariants,
         "rollups": rollups,
     }
+
+
+# --- yardsticks --------------------------------------------------------------------------
+
+YARDSTICK_APP = "loadtests.yardsticks:create_app()"
+YARDSTICK_PHASES = (
+    ("(a) calibration write", "CalibrationUser", "/api/v1/bench/calibrate"),
+    ("(f) action machinery, no work", "FloorUser", FLOOR_PATH),
+    ("(m) least durable action", "LeastActionUser", LEAST_ACTION_PATH),
+    ("(b) POST /api/v1/actions", "ActionWriter", "/api/v1/actions"),
+)
+
+
+def bench_yardsticks(kind: str, args, out: Path) -> dict:
+    """(a), the two yardsticks of `loadtests.yardsticks` and (b), flat out, one after the
+    other on one server. Its own database: the least durable action's rows are not in the
+    statistics, so no invariant or rollup is checked here."""
+    with (
+        tempfile.TemporaryDirectory(prefix=f"zq-yardsticks-{kind}-") as tmp,
+        database(kind, Path(tmp)) as url,
+    ):
+        workdir = Path(tmp)
+        env = server_env(url, workdir)
+        print(f"[{kind}] migrating and seeding")
+        generated = prepare(env, workdir)
+        with serve(env, workdir, args.workers, args.threads, app=YARDSTICK_APP) as server:
+            print(f"[{kind}] gunicorn {args.workers}x{args.threads} at {server.base_url}")
+            _residents, locust_env = sign_in(server, generated, args.residents, workdir)
+            rows, runs = {}, {}
+            for label, user, path in YARDSTICK_PHASES:
+                print(f"[{kind}] {label}: {args.duration} s at {USERS} users")
+                prefix = workdir / user
+                runs[label] = run_locust(server, [user], args.duration, prefix, locust_env)
+                rows[label] = runs[label]["rows"].get(path, {})
+        keep_output(workdir, out / f"yardsticks-{kind}")
+    calibration = rows[YARDSTICK_PHASES[0][0]].get("rps") or 0
+    ratios = {
+        label: round(row.get("rps", 0) / calibration, 3) if calibration else 0.0
+        for label, row in rows.items()
+    }
+    failed = sum(failures(run) for run in runs.values())
+    return {"database": kind, "rows": rows, "ratios": ratios, "failed": failed}
+
+
+def report_yardsticks(results: dict) -> None:
+    print()
+    print(f"  {'':<40} {'requests':>8} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6}")
+    for kind, r in results["yardsticks"].items():
+        print(f"{kind} (ms; 50 users; {results['settings']['duration']} s each)")
+        for label, row in r["rows"].items():
+            print(_row(label, row) + f"   ratio to (a) {r['ratios'][label]}")
+    print(
+        f"\n(f) is the most any action could reach behind the endpoint's machinery, (m) the "
+        f"most an action that writes could reach on this machine; the target for (b) is "
+        f"{RATIO_TARGET}. Load average before the run {results['host']['load_before']}."
+    )
 
 
 # --- the big database --------------------------------------------------------------------
@@ -491,6 +558,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-db-tokens", help="tokens file of `flask bench generate`")
     parser.add_argument("--big-db-users", type=int, default=10)
     parser.add_argument("--raw-runs", type=int, default=3)
+    parser.add_argument(
+        "--yardsticks",
+        action="store_true",
+        help="only (a), the floor and least-action yardsticks and (b), on databases of their own",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.batches, args.residents = 10, 3, 100
@@ -510,6 +582,14 @@ def main(argv: list[str] | None = None) -> int:
         },
         "databases": {},
     }
+    if args.yardsticks:
+        results["yardsticks"] = {
+            kind: bench_yardsticks(kind, args, out) for kind in args.databases.split(",")
+        }
+        report_yardsticks(results)
+        (ARTIFACTS / f"{stamp}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+        print(f"figures in {ARTIFACTS / f'{stamp}.json'}, locust CSVs in {out}")
+        return 1 if any(r["failed"] for r in results["yardsticks"].values()) else 0
     if args.big_db:
         results["big_db"] = bench_big_db(args, out)
     else:

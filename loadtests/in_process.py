@@ -7,14 +7,17 @@ On a fresh SQLite file (migrated, reference data loaded), through Flask's test c
 (a) the calibration write (one INSERT and its commit);
 (f) the floor of `POST /api/v1/actions`: its decorators and schemas (the bearer token,
     the resident's rate limit, the body schema, the response schema) around a view that
-    does no work and returns an action recorded before;
+    does no work (`loadtests.yardsticks`);
+(m) the least durable action: the same machinery around the least a correct action
+    writes, in one transaction (`loadtests.yardsticks`);
 (b) recording actions, as the benchmark's action writers do (50 residents, each request
     with its own Idempotency-Key).
 
 Each is printed with its ratio to (a) in requests per second, as the benchmark's ratio
 (b)/(a): (f)'s is the highest any action could reach behind that machinery, before it
-writes anything; (b)'s is what the benchmark would print if HTTP, gunicorn and locust
-cost nothing. Speed is printed, never asserted.
+writes anything, and (m)'s the highest an action that writes could reach here; (b)'s is
+what the benchmark would print if HTTP, gunicorn and locust cost nothing. Speed is
+printed, never asserted.
 """
 
 from __future__ import annotations
@@ -28,34 +31,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flask.views import MethodView
-
 from loadtests import bodies
 from loadtests.server import flask, server_env
 
 RESIDENTS = 50
 WARM_UP = 100
-
-
-def _floor_blueprint(sample: dict):
-    """The action endpoint's machinery with no work behind it: it answers sample["action"]."""
-    from backend.api import Blueprint
-    from backend.auth.guard import resident_required
-    from points.actions.api import action_flood_limit
-    from points.actions.schemas import ActionCreateSchema, ActionSchema
-
-    blp = Blueprint("floor", __name__, url_prefix="/bench-floor")
-
-    @blp.route("")
-    class Floor(MethodView):
-        decorators = [action_flood_limit, resident_required]
-
-        @blp.arguments(ActionCreateSchema)
-        @blp.response(201, ActionSchema)
-        def post(self, _body):
-            return sample["action"]
-
-    return blp
 
 
 def created(response) -> None:
@@ -87,19 +67,15 @@ def main() -> None:
 
 
 def measure(workdir: Path, count: int) -> dict[str, float]:
-    """Milliseconds per request of (a), (f) and (b), on a new database in `workdir`."""
+    """Milliseconds per request of (a), (f), (m) and (b), on a new database in `workdir`."""
     env = server_env(f"sqlite:///{workdir / 'in_process.db'}", workdir)
     flask(env, "db", "upgrade")
     flask(env, "refdata", "load")
     os.environ.update(env)
 
-    from backend.app import create_app
-    from backend.extensions import api, db
-    from points.actions.models import Action
+    from loadtests import yardsticks
 
-    app = create_app()
-    sample: dict = {}  # an action recorded below; routes are set before the first request
-    api.register_blueprint(_floor_blueprint(sample))
+    app = yardsticks.create_app()
     client = app.test_client()
     rng = random.Random(8)
     headers = []
@@ -110,27 +86,22 @@ def measure(workdir: Path, count: int) -> dict[str, float]:
         headers.append({"Authorization": f"Bearer {login['access_token']}"})
     bounds = bodies.Bounds.from_methodology(client.get("/api/v1/methodology").json)
 
-    def record(i: int) -> None:
-        created(
-            client.post(
-                "/api/v1/actions",
-                json=bodies.resident_action(rng, bounds),
-                headers={**headers[i % RESIDENTS], "Idempotency-Key": secrets.token_hex(10)},
+    def writer(path: str) -> Callable[[int], None]:
+        def write(i: int) -> None:
+            created(
+                client.post(
+                    path,
+                    json=bodies.resident_action(rng, bounds),
+                    headers={**headers[i % RESIDENTS], "Idempotency-Key": secrets.token_hex(10)},
+                )
             )
-        )
 
-    recorded = client.post(
-        "/api/v1/actions",
-        json=bodies.trip(rng, bounds, "bike"),
-        headers={**headers[0], "Idempotency-Key": secrets.token_hex(10)},
-    ).json
-    with app.app_context():
-        sample["action"] = db.session.get(Action, recorded["id"])
-        db.session.expunge(sample["action"])  # detached, its columns loaded
+        return write
+
     floor_body = bodies.trip(rng, bounds, "bike")
 
     def floor(i: int) -> None:
-        created(client.post("/bench-floor", json=floor_body, headers=headers[i % RESIDENTS]))
+        created(client.post(yardsticks.FLOOR_PATH, json=floor_body, headers=headers[i % RESIDENTS]))
 
     def calibrate(_i: int) -> None:
         created(client.post("/api/v1/bench/calibrate"))
@@ -138,7 +109,8 @@ def measure(workdir: Path, count: int) -> dict[str, float]:
     return {
         "(a) calibration write": per_request_ms(calibrate, count),
         "(f) action machinery, no work": per_request_ms(floor, count),
-        "(b) recorded action": per_request_ms(record, count),
+        "(m) least durable action": per_request_ms(writer(yardsticks.LEAST_ACTION_PATH), count),
+        "(b) recorded action": per_request_ms(writer("/api/v1/actions"), count),
     }
 
 

@@ -35,7 +35,7 @@ from locust import FastHttpUser, constant, constant_pacing, events, task
 
 from loadtests import bodies
 from loadtests.reports import PERIODS, REPORT_READS, STATS_REPORT
-from loadtests.settings import Settings
+from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH, Settings
 
 SETTINGS = Settings.from_env()
 DISTRICTS = ("441202", "441203", "441204", "441223", "441224", "441284", "zq-newarea")
@@ -314,6 +314,7 @@ class ActionWriter(FastHttpUser):
 
     bench_only = True
     wait_time = constant(0)
+    path = "/api/v1/actions"
 
     def on_start(self) -> None:
         self.rng = random.Random()
@@ -323,12 +324,24 @@ class ActionWriter(FastHttpUser):
     @task
     def record_action(self) -> None:
         with self.client.post(
-            "/api/v1/actions",
+            self.path,
             json=bodies.resident_action(self.rng, self.bounds),
             headers={**self.auth, "Idempotency-Key": f"lt-{secrets.token_hex(10)}"},
             catch_response=True,
         ) as response:
             expect(response, 201)
+
+
+class FloorUser(ActionWriter):
+    """The action endpoint's machinery around no work (`loadtests.yardsticks`), flat out."""
+
+    path = FLOOR_PATH
+
+
+class LeastActionUser(ActionWriter):
+    """The least a correct action writes, behind the same machinery, flat out."""
+
+    path = LEAST_ACTION_PATH
 
 
 class ReportReader(FastHttpUser):

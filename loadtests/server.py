@@ -149,6 +149,8 @@ def drb_key(env: dict) -> str:
 
 
 @contextlib.contextmanager
-def serve(env: dict, workdir: Path, workers: int, threads: int) -> Iterator[Server]:
-    with gunicorn(env, workdir, workers, threads, start_timeout=60) as base_url:
+def serve(
+    env: dict, workdir: Path, workers: int, threads: int, app: str = "wsgi:app"
+) -> Iterator[Server]:
+    with gunicorn(env, workdir, workers, threads, start_timeout=60, app=app) as base_url:
         yield Server(base_url, env, workdir)

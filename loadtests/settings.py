@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CREDENTIALS = ROOT / "instance" / "demo-credentials.json"
+# The yardsticks' paths (served by `loadtests.yardsticks:create_app()`, never by the app)
+FLOOR_PATH = "/bench/floor"
+LEAST_ACTION_PATH = "/bench/least-action"
 
 
 def _residents(raw) -> list[dict]:

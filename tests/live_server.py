@@ -122,9 +122,14 @@ def _answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def gunicorn(
-    env: dict, workdir: Path, workers: int, threads: int, start_timeout: float = 30
+    env: dict,
+    workdir: Path,
+    workers: int,
+    threads: int,
+    start_timeout: float = 30,
+    app: str = "wsgi:app",
 ) -> Iterator[str]:
-    """gunicorn serving wsgi:app on a free 127.0.0.1 port while the block runs; its URL.
+    """gunicorn serving `app` on a free 127.0.0.1 port while the block runs; its URL.
 
     Its output goes to workdir/gunicorn.log, which is raised if it does not come up.
     """
@@ -144,7 +149,7 @@ def gunicorn(
             # sends on it again is a request lost without an answer.
             "--keep-alive",
             str(KEEP_ALIVE_SECONDS),
-            "wsgi:app",
+            app,
         ],
         env=env,
         cwd=ROOT,
@@ -187,7 +192,7 @@ def _own_database(workdir: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def live_server(
-    workdir: Path, workers: int = 4, extra_env: dict | None = None
+    workdir: Path, workers: int = 4, extra_env: dict | None = None, app: str = "wsgi:app"
 ) -> Iterator[LiveServer]:
     with _own_database(workdir) as url:
         env = {
@@ -207,7 +212,7 @@ def live_server(
             flask(env, *command)
         engine = sa.create_engine(url)
         try:
-            with gunicorn(env, workdir, workers, threads=4) as base_url:
+            with gunicorn(env, workdir, workers, threads=4, app=app) as base_url:
                 yield LiveServer(base_url, engine, env)
         finally:
             engine.dispose()

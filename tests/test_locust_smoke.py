@@ -199,5 +199,5 @@ def test_in_process_costs_run(tmp_path):
         env={"PATH": str(BIN), "TMPDIR": str(tmp_path), "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    printed = re.findall(r"^\((a|f|b)\) .* ms per request", done.stdout, re.MULTILINE)
-    assert printed == ["a", "f", "b"], done.stdout
+    printed = re.findall(r"^\((a|f|m|b)\) .* ms per request", done.stdout, re.MULTILINE)
+    assert printed == ["a", "f", "m", "b"], done.stdout

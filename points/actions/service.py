@@ -149,7 +149,7 @@ def _quantity_milli(action: ActionInput, unit: str) -> int:
     return int((quantity * 1000).to_integral_value(rounding=ROUND_DOWN))
 
 
-def _new_action(
+def new_action(
     resident: Resident,
     incoming: ActionInput,
     methodology: Methodology,
@@ -200,7 +200,7 @@ def record_action(
     factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
     check_plausibility(methodology, incoming, now)
 
-    action = _new_action(resident, incoming, methodology, factor, source, partner_id)
+    action = new_action(resident, incoming, methodology, factor, source, partner_id)
     # Same-day decisions of one resident are taken one at a time from here on.
     points_so_far = ledger.lock_day(resident.id, action.local_day, action.type)
     if action.type == "clean_plate":
@@ -263,7 +263,7 @@ def record_verified(
             continue
         if incoming.photo_id is not None:
             raise ValueError("a verified report carries no photo")
-        outcomes.append(_new_action(resident, incoming, methodology, factor, source, partner_id))
+        outcomes.append(new_action(resident, incoming, methodology, factor, source, partner_id))
     _refuse_recorded_events(outcomes)
     actions = [outcome for outcome in outcomes if isinstance(outcome, Action)]
     if not actions:

@@ -1,0 +1,115 @@
+"""The benchmark's yardsticks (loadtests/yardsticks.py): served only by their own app, and
+the least durable action pays what the real endpoint pays."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
+from tests.live_server import live_server
+from tests.test_locust_smoke import assert_clean_run, run_locust
+
+
+def test_the_app_does_not_serve_the_yardsticks(client):
+    for path in (FLOOR_PATH, LEAST_ACTION_PATH):
+        assert client.post(path, json={}).status_code == 404
+        assert path not in client.get("/api/openapi.json").json["paths"]
+
+
+@pytest.fixture(scope="module")
+def yardstick_server(tmp_path_factory):
+    with live_server(
+        tmp_path_factory.mktemp("live-yardsticks"),
+        workers=1,
+        app="loadtests.yardsticks:create_app()",
+    ) as live:
+        yield live
+
+
+def _bike_trips(count: int) -> list[dict]:
+    ended = datetime.now(UTC) - timedelta(minutes=10)
+    return [
+        {
+            "type": "trip",
+            "mode": "bike",
+            "distance_km": 10,
+            "started_at": (ended - timedelta(minutes=40 + i)).isoformat(),
+            "ended_at": (ended - timedelta(minutes=i)).isoformat(),
+        }
+        for i in range(count)
+    ]
+
+
+def _post_all(server, path: str, phone: str, bodies: list[dict]) -> tuple[int, list[dict]]:
+    """The resident signed in with `phone`, and the answers to posting each body."""
+    auth = server.sign_in(phone)
+    replies = []
+    for body in bodies:
+        reply = server.call("POST", path, body, {**auth, "Idempotency-Key": uuid.uuid4().hex})
+        assert reply.status == 201, reply.body
+        replies.append(reply.body)
+    return server.call("GET", "/api/v1/me", headers=auth).body["id"], replies
+
+
+def _ledger(server, resident_id: int) -> tuple[int, list[int]]:
+    with server.engine.connect() as connection:
+        balance = connection.scalar(
+            sa.text("SELECT balance FROM account WHERE resident_id = :r"), {"r": resident_id}
+        )
+        deltas = connection.scalars(
+            sa.text("SELECT delta FROM ledger_entry WHERE resident_id = :r ORDER BY id"),
+            {"r": resident_id},
+        ).all()
+    return balance, list(deltas)
+
+
+def test_least_action_pays_what_the_action_endpoint_pays(yardstick_server):
+    trips = _bike_trips(3)  # 30 km of cycling in a day: past the trip cap
+    least = _post_all(yardstick_server, LEAST_ACTION_PATH, "13800000301", trips)
+    real = _post_all(yardstick_server, "/api/v1/actions", "13800000302", trips)
+
+    paid = ("co2e_g", "points", "capped", "status", "factor_version", "unit", "quantity")
+    assert [{k: a[k] for k in paid} for a in least[1]] == [{k: a[k] for k in paid} for a in real[1]]
+    assert [a["capped"] for a in least[1]] == [False, False, True]
+    balance, deltas = _ledger(yardstick_server, least[0])
+    # Its earn entries only: the listeners' badges and bonuses are what it leaves out.
+    assert balance == sum(deltas) == sum(reply["points"] for reply in least[1])
+    balance, deltas = _ledger(yardstick_server, real[0])
+    assert balance == sum(deltas)
+    with yardstick_server.engine.connect() as connection:
+        stored = connection.execute(
+            sa.text(
+                "SELECT response_status, response_body FROM idempotency_record"
+                " WHERE principal = :p ORDER BY id"
+            ),
+            {"p": f"resident:{least[0]}"},
+        ).all()
+    assert [(status, json_body(body)["id"]) for status, body in stored] == [
+        (201, reply["id"]) for reply in least[1]
+    ]
+
+
+def json_body(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_floor_answers_without_writing_and_refuses_without_a_token(yardstick_server):
+    with yardstick_server.engine.connect() as connection:
+        before = connection.scalar(sa.text("SELECT count(*) FROM action"))
+    assert yardstick_server.call("POST", FLOOR_PATH, _bike_trips(1)[0]).status == 401
+    _resident, replies = _post_all(yardstick_server, FLOOR_PATH, "13800000303", _bike_trips(2))
+    assert [reply["status"] for reply in replies] == ["approved", "approved"]
+    with yardstick_server.engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM action")) == before
+
+
+def test_yardstick_users_run_without_failures(yardstick_server, tmp_path):
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text(json.dumps({}))
+    run = run_locust(
+        yardstick_server, credentials, tmp_path, ["FloorUser", "LeastActionUser"], users=4
+    )
+    assert_clean_run(run, {"FloorUser": [FLOOR_PATH], "LeastActionUser": [LEAST_ACTION_PATH]})
