@@ -11,6 +11,8 @@ speed is reported, never asserted.
     .venv/bin/python -m loadtests.bench [--quick] [--duration 30] [--databases sqlite]
     .venv/bin/python -m loadtests.bench --big-db postgresql+psycopg://.../zq_big \
         [--big-db-tokens tokens.json]   # only the statistics/leaderboard phase
+    .venv/bin/python -m loadtests.bench --yardsticks   # (a), the floor, the least durable
+        # action (loadtests/yardsticks.py) and (b), on databases of their own
 
 Gunicorn: 2 workers x 8 threads by default, for 2 cores. Requests are CPU-bound Python,
 so more processes than cores only add context switches (and locust needs a core share
@@ -310,15 +312,22 @@ def keep_output(workdir: Path, out: Path) -> None:
         shutil.copy(path, out)
 
 
-def bench_database(kind: str, args, out: Path) -> dict:
+@contextlib.contextmanager
+def seeded(kind: str, purpose: str) -> Iterator[tuple[str, dict, Path, str | None]]:
+    """A fresh database of `kind` in a temporary directory, migrated and seeded (`prepare`):
+    its URL, the server's environment, the directory, and the generator's tokens file."""
     with (
-        tempfile.TemporaryDirectory(prefix=f"zq-bench-{kind}-") as tmp,
+        tempfile.TemporaryDirectory(prefix=f"zq-{purpose}-{kind}-") as tmp,
         database(kind, Path(tmp)) as url,
     ):
         workdir = Path(tmp)
         env = server_env(url, workdir)
         print(f"[{kind}] migrating and seeding")
-        generated = prepare(env, workdir)
+        yield url, env, workdir, prepare(env, workdir)
+
+
+def bench_database(kind: str, args, out: Path) -> dict:
+    with seeded(kind, "bench") as (url, env, workdir, generated):
         with serve(env, workdir, args.workers, args.threads) as server:
             print(f"[{kind}] gunicorn {args.workers}x{args.threads} at {server.base_url}")
             residents, locust_env = sign_in(server, generated, args.residents, workdir)
@@ -371,14 +380,7 @@ def bench_yardsticks(kind: str, args, out: Path) -> dict:
     """(a), the two yardsticks of `loadtests.yardsticks` and (b), flat out, one after the
     other on one server. Its own database: the least durable action's rows are not in the
     statistics, so no invariant or rollup is checked here."""
-    with (
-        tempfile.TemporaryDirectory(prefix=f"zq-yardsticks-{kind}-") as tmp,
-        database(kind, Path(tmp)) as url,
-    ):
-        workdir = Path(tmp)
-        env = server_env(url, workdir)
-        print(f"[{kind}] migrating and seeding")
-        generated = prepare(env, workdir)
+    with seeded(kind, "yardsticks") as (_url, env, workdir, generated):
         with serve(env, workdir, args.workers, args.threads, app=YARDSTICK_APP) as server:
             print(f"[{kind}] gunicorn {args.workers}x{args.threads} at {server.base_url}")
             _residents, locust_env = sign_in(server, generated, args.residents, workdir)
