@@ -168,7 +168,7 @@ def least_action_blueprint() -> Blueprint:
 
 
 def create_app() -> Flask:
-    """The app with both yardsticks (and the benchmark configuration's calibration write)."""
+    """The app with both yardsticks (and the calibration write, with BENCHMARK_ENDPOINTS on)."""
     app = create_service_app()
     api.register_blueprint(floor_blueprint())
     api.register_blueprint(least_action_blueprint())

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
 from tests.live_server import live_server
-from tests.test_locust_smoke import assert_clean_run, run_locust
+from tests.locust_runs import assert_clean_run, run_locust
 
 
 def test_the_app_does_not_serve_the_yardsticks(client):
@@ -66,6 +66,10 @@ def _ledger(server, resident_id: int) -> tuple[int, list[int]]:
     return balance, list(deltas)
 
 
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value  # SQLite: text; psycopg: parsed
+
+
 def test_least_action_pays_what_the_action_endpoint_pays(yardstick_server):
     trips = _bike_trips(3)  # 30 km of cycling in a day: past the trip cap
     least = _post_all(yardstick_server, LEAST_ACTION_PATH, "13800000301", trips)
@@ -87,13 +91,9 @@ def test_least_action_pays_what_the_action_endpoint_pays(yardstick_server):
             ),
             {"p": f"resident:{least[0]}"},
         ).all()
-    assert [(status, json_body(body)["id"]) for status, body in stored] == [
+    assert [(status, _json(body)["id"]) for status, body in stored] == [
         (201, reply["id"]) for reply in least[1]
     ]
-
-
-def json_body(value):
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def test_floor_answers_without_writing_and_refuses_without_a_token(yardstick_server):

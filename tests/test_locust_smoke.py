@@ -4,7 +4,6 @@ Speed is never asserted here (`make bench` prints it): this only keeps the scena
 rotting as the API changes. Locust runs as a subprocess, since it monkey-patches with gevent.
 """
 
-import csv
 import json
 import re
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.live_server import BIN, ROOT, live_server
+from tests.locust_runs import assert_clean_run, run_locust
 
 MIXED = {
     "ResidentUser": [
@@ -107,75 +107,6 @@ def credentials(server, tmp_path_factory) -> Path:
         )
     )
     return path
-
-
-def run_locust(server, credentials: Path, out: Path, classes: list[str], users: int) -> dict:
-    """Locust headless for 8 s; its CSV stats by request name, and its exceptions."""
-    prefix = out / "locust"
-    done = subprocess.run(
-        [
-            BIN / "locust",
-            "-f",
-            "loadtests/locustfile.py",
-            "--headless",
-            "--only-summary",
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "-t",
-            "8s",
-            # Users finish the request they are in when time is up: on a busy CI machine a
-            # partner batch may still be on its way at the end, and it must be counted.
-            "--stop-timeout",
-            "30",
-            "-H",
-            server.base_url,
-            "--csv",
-            str(prefix),
-            *classes,
-        ],
-        env={
-            **server.env,
-            "ZQ_LOADTEST_CREDENTIALS": str(credentials),
-            "ZQ_LOADTEST_PACE": "0",  # no think time: every task comes round in 8 s
-            "ZQ_PARTNER_BATCH": "50",  # a full batch of 500 is what the benchmark times
-        },
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    with open(f"{prefix}_stats.csv", newline="") as stats:
-        rows = {row["Name"]: row for row in csv.DictReader(stats)}
-    with open(f"{prefix}_exceptions.csv", newline="") as exceptions:
-        errors = list(csv.DictReader(exceptions))
-    return {
-        "exit": done.returncode,
-        "output": done.stdout + done.stderr,
-        "rows": rows,
-        "errors": errors,
-    }
-
-
-def assert_clean_run(run: dict, scenarios: dict) -> None:
-    failed = {
-        name: row["Failure Count"]
-        for name, row in run["rows"].items()
-        if row["Failure Count"] != "0"
-    }
-    assert failed == {}, run["output"][-3000:]
-    assert run["errors"] == [], run["errors"]
-    assert run["exit"] == 0, run["output"][-3000:]
-    counts = {}
-    for name, row in run["rows"].items():
-        base = name.split(" (refused: ")[0]  # a legitimate refusal is counted under its own name
-        counts[base] = counts.get(base, 0) + int(row["Request Count"])
-    missing = {
-        scenario: [name for name in names if counts.get(name, 0) == 0]
-        for scenario, names in scenarios.items()
-    }
-    assert all(not names for names in missing.values()), (missing, sorted(counts))
 
 
 def test_mixed_scenario_runs_without_failures(server, credentials, tmp_path):
