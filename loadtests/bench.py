@@ -79,6 +79,10 @@ RATIO_TARGET = 0.6
 P95_TARGET_MS = 100
 BATCH_TARGET_S = 1.0
 SPEEDUP_TARGET = 50
+# Above the rows of `_row`
+TABLE_HEADER = (
+    f"  {'':<40} {'requests':>8} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6}"
+)
 
 
 # --- locust ------------------------------------------------------------------------------
@@ -402,7 +406,7 @@ def bench_yardsticks(kind: str, args, out: Path) -> dict:
 
 def report_yardsticks(results: dict) -> None:
     print()
-    print(f"  {'':<40} {'requests':>8} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6}")
+    print(TABLE_HEADER)
     for kind, r in results["yardsticks"].items():
         print(f"{kind} (ms; 50 users; {results['settings']['duration']} s each)")
         for label, row in r["rows"].items():
@@ -516,7 +520,7 @@ def targets(results: dict) -> list[tuple[bool, str]]:
 
 def report(results: dict) -> None:
     print()
-    print(f"  {'':<40} {'requests':>8} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6}")
+    print(TABLE_HEADER)
     for kind, r in results["databases"].items():
         print(f"{kind} (ms; 50 users; {results['settings']['duration']} s each)")
         print(_row("(a) POST /api/v1/bench/calibrate", r["calibrate"]))
@@ -545,6 +549,14 @@ def report(results: dict) -> None:
         "\nThe machine is shared and locust runs on it too: figures are noisy, "
         f"load average before the run {results['host']['load_before']}."
     )
+
+
+def save(results: dict, out: Path) -> None:
+    """The figures to test-artifacts/bench/<started_at>.json, beside `out` (locust's files)."""
+    out.mkdir(parents=True, exist_ok=True)
+    figures = ARTIFACTS / f"{results['started_at']}.json"
+    figures.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    print(f"figures in {figures}, locust CSVs in {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -589,8 +601,7 @@ def main(argv: list[str] | None = None) -> int:
             kind: bench_yardsticks(kind, args, out) for kind in args.databases.split(",")
         }
         report_yardsticks(results)
-        (ARTIFACTS / f"{stamp}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
-        print(f"figures in {ARTIFACTS / f'{stamp}.json'}, locust CSVs in {out}")
+        save(results, out)
         return 1 if any(r["failed"] for r in results["yardsticks"].values()) else 0
     if args.big_db:
         results["big_db"] = bench_big_db(args, out)
@@ -600,9 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = targets(results)
     results["targets"] = [{"met": met, "target": text} for met, text in verdicts]
     report(results)
-    out.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"{stamp}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
-    print(f"figures in {ARTIFACTS / f'{stamp}.json'}, locust CSVs in {out}")
+    save(results, out)
     correctness = [
         text
         for met, text in verdicts

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
+from tests.conftest import assert_ledger_invariants
 from tests.live_server import live_server
 from tests.locust_runs import assert_clean_run, run_locust
 
@@ -43,27 +44,16 @@ def _bike_trips(count: int) -> list[dict]:
     ]
 
 
-def _post_all(server, path: str, phone: str, bodies: list[dict]) -> tuple[int, list[dict]]:
-    """The resident signed in with `phone`, and the answers to posting each body."""
+def _post_all(server, path: str, phone: str, bodies: list[dict]) -> tuple[int, list[dict], dict]:
+    """The resident signed in with `phone`, the answers to posting each body, and the
+    resident's Authorization header."""
     auth = server.sign_in(phone)
     replies = []
     for body in bodies:
         reply = server.call("POST", path, body, {**auth, "Idempotency-Key": uuid.uuid4().hex})
         assert reply.status == 201, reply.body
         replies.append(reply.body)
-    return server.call("GET", "/api/v1/me", headers=auth).body["id"], replies
-
-
-def _ledger(server, resident_id: int) -> tuple[int, list[int]]:
-    with server.engine.connect() as connection:
-        balance = connection.scalar(
-            sa.text("SELECT balance FROM account WHERE resident_id = :r"), {"r": resident_id}
-        )
-        deltas = connection.scalars(
-            sa.text("SELECT delta FROM ledger_entry WHERE resident_id = :r ORDER BY id"),
-            {"r": resident_id},
-        ).all()
-    return balance, list(deltas)
+    return server.call("GET", "/api/v1/me", headers=auth).body["id"], replies, auth
 
 
 def _json(value):
@@ -78,12 +68,11 @@ def test_least_action_pays_what_the_action_endpoint_pays(yardstick_server):
     paid = ("co2e_g", "points", "capped", "status", "factor_version", "unit", "quantity")
     assert [{k: a[k] for k in paid} for a in least[1]] == [{k: a[k] for k in paid} for a in real[1]]
     assert [a["capped"] for a in least[1]] == [False, False, True]
-    balance, deltas = _ledger(yardstick_server, least[0])
     # Its earn entries only: the listeners' badges and bonuses are what it leaves out.
-    assert balance == sum(deltas) == sum(reply["points"] for reply in least[1])
-    balance, deltas = _ledger(yardstick_server, real[0])
-    assert balance == sum(deltas)
+    account = yardstick_server.call("GET", "/api/v1/me/account", headers=least[2]).body
+    assert account["balance"] == sum(reply["points"] for reply in least[1])
     with yardstick_server.engine.connect() as connection:
+        assert_ledger_invariants(connection)
         stored = connection.execute(
             sa.text(
                 "SELECT response_status, response_body FROM idempotency_record"
@@ -100,7 +89,9 @@ def test_floor_answers_without_writing_and_refuses_without_a_token(yardstick_ser
     with yardstick_server.engine.connect() as connection:
         before = connection.scalar(sa.text("SELECT count(*) FROM action"))
     assert yardstick_server.call("POST", FLOOR_PATH, _bike_trips(1)[0]).status == 401
-    _resident, replies = _post_all(yardstick_server, FLOOR_PATH, "13800000303", _bike_trips(2))
+    _resident, replies, _auth = _post_all(
+        yardstick_server, FLOOR_PATH, "13800000303", _bike_trips(2)
+    )
     assert [reply["status"] for reply in replies] == ["approved", "approved"]
     with yardstick_server.engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM action")) == before

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.server import drb_key
+from tests.factories import partner_credentials
 from tests.live_server import BIN, ROOT, live_server
 from tests.locust_runs import assert_clean_run, run_locust
 
@@ -58,10 +60,11 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def credentials(server, tmp_path_factory) -> Path:
     """What the scenarios need: a partner, a DRB key, a campaign and a reward."""
-    partner = server.flask(
-        "partner", "create", "压测公交", "--allow", "trip:bus", "--allow", "ev_charging"
+    partner = partner_credentials(
+        server.flask(
+            "partner", "create", "压测公交", "--allow", "trip:bus", "--allow", "ev_charging"
+        )
     )
-    drb = server.flask("drb-key", "create", "压测发改局")
     staff = server.staff_headers("locust-admin", "campaign_admin")
     now = datetime.now(UTC)
     campaign = server.call(
@@ -98,11 +101,8 @@ def credentials(server, tmp_path_factory) -> Path:
     path.write_text(
         json.dumps(
             {
-                "partner": {
-                    "key": re.search(r"key:\s+(\S+)", partner).group(1),
-                    "secret": re.search(r"secret:\s+(\S+)", partner).group(1),
-                },
-                "drb_api_key": re.search(r"\b(drb_\S+)", drb).group(1),
+                "partner": partner,
+                "drb_api_key": drb_key(server.env),
             }
         )
     )
