@@ -15,3 +15,9 @@ def utcnow() -> datetime:
 def local_day(moment: datetime) -> date:
     """The Asia/Shanghai calendar day a moment falls on (caps, streaks, daily statistics)."""
     return moment.astimezone(LOCAL_TZ).date()
+
+
+def period_keys(day: date) -> dict[str, str]:
+    """The keys of the periods a local day belongs to: all time, its ISO week, its month."""
+    iso_year, iso_week, _ = day.isocalendar()
+    return {"all": "all", "week": f"w{iso_year}-{iso_week:02d}", "month": f"m{day:%Y-%m}"}

@@ -97,6 +97,13 @@ class Config:
     # is taken over by a retry after this long; keep it above the longest request
     idempotency_claim_timeout_seconds: int = 60
 
+    # Completed Idempotency-Key records are kept this long, then the worker deletes them
+    idempotency_retention_hours: int = 48
+
+    # The worker: outbox rows applied per transaction, and how long it sleeps when idle
+    worker_batch_size: int = 200
+    worker_idle_ms: int = 50
+
     # Partner feeds: signed batches older or newer than this are refused
     partner_signature_window_seconds: int = 300
     # ... and are recorded this many events per transaction: a fault keeps the chunks

@@ -39,6 +39,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
 
 
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
 

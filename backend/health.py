@@ -1,6 +1,10 @@
-"""/healthz (the process answers) and /readyz (the database answers)."""
+"""/healthz (the process answers) and /readyz (the database answers, and how far behind
+the worker's queues are)."""
+
+from collections.abc import Callable
 
 import marshmallow as ma
+from flask import Flask, current_app
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
@@ -23,6 +27,24 @@ class HealthSchema(Schema):
     status = ma.fields.String(metadata={"example": "ok"})
 
 
+class BacklogSchema(Schema):
+    rows = ma.fields.Integer(metadata={"description": "items waiting for the worker"})
+    oldest_age_s = ma.fields.Float(metadata={"description": "seconds the oldest has waited"})
+
+
+class ReadySchema(HealthSchema):
+    backlog = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(BacklogSchema),
+        metadata={"description": "per worker queue"},
+    )
+
+
+def register_backlog(app: Flask, name: str, reader: Callable) -> None:
+    """A worker queue's backlog reader: an object with `rows` and `oldest_age_s`."""
+    app.extensions.setdefault("backlog_readers", {})[name] = reader
+
+
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
@@ -33,12 +55,14 @@ class Health(MethodView):
 
 @blp.route("/readyz")
 class Ready(MethodView):
-    @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=ErrorSchema, description="service_unavailable: no database")
+    @blp.response(200, ReadySchema)
+    @blp.alt_response(503, schema=ErrorSchema, description="not_ready: no database")
     def get(self):
-        """The database answers a query"""
+        """The database answers a query; the worker's backlog"""
         try:
             db.session.execute(text("SELECT 1"))
+            readers = current_app.extensions.get("backlog_readers", {})
+            backlog = {name: reader() for name, reader in readers.items()}
         except SQLAlchemyError as exc:
             raise NotReady() from exc
-        return {"status": "ok"}
+        return {"status": "ok", "backlog": backlog}

@@ -27,6 +27,7 @@ from backend.clock import utcnow
 from backend.db import Base
 from backend.errors import BadRequest, Conflict, ValidationFailed
 from backend.extensions import db
+from backend.worker import register_periodic
 
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -124,7 +125,23 @@ def _in_flight() -> Conflict:
     )
 
 
+def forget_answered() -> str:
+    """Delete answered records older than IDEMPOTENCY_RETENTION_HOURS: a client retries
+    within minutes, and a key kept longer only grows the table. The worker runs it hourly."""
+    hours = current_app.config["IDEMPOTENCY_RETENTION_HOURS"]
+    with db.write_intent():
+        deleted = db.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.completed_at < utcnow() - timedelta(hours=hours)
+            )
+        ).rowcount
+        db.session.commit()
+    return f"{deleted} answered Idempotency-Key records deleted"
+
+
 def init_app(app: Flask) -> None:
+    register_periodic(app, "idempotency_cleanup", "hourly", forget_answered)
+
     @app.teardown_request
     def _release_uncommitted_claim(exc: BaseException | None) -> None:
         # The view succeeded but the request did not: its commit failed, so the work and

@@ -150,10 +150,6 @@ def check_in(resident: Resident, token: str, now: datetime | None = None) -> Che
         ) from exc
     campaigns.ensure_enrolled(campaign, resident.id)
     if point.points:
-        ledger.post_entry(
-            resident.id,
-            "checkin",
-            f"checkin:{point.id}/resident:{resident.id}/day:{day}",
-            point.points,
-        )
+        ref = f"checkin:{point.id}/resident:{resident.id}/day:{day}"
+        ledger.credit([ledger.Credit(resident.id, "checkin", ref, point.points)])
     return checkin

@@ -21,8 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 
 CAMPAIGN_STATUSES = ("draft", "published", "ended")
 PROGRESS_SHARDS = 8  # concurrent awards spread their goal-progress updates over rows

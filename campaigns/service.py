@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import utcnow
@@ -21,9 +21,7 @@ from backend.extensions import db
 from backend.residents.models import Resident
 from campaigns.badges import service as badges
 from campaigns.models import (
-    PROGRESS_SHARDS,
     Campaign,
-    CampaignAction,
     CampaignProgress,
     CampaignRules,
     Enrolment,
@@ -31,7 +29,6 @@ from campaigns.models import (
 from points.actions.models import ACTION_TYPES
 from points.ledger import service as ledger
 from points.methodology.service import read_packaged_file as read_methodology
-from points.signals import ActionApproved
 
 RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
 
@@ -208,6 +205,11 @@ def is_enrolled(campaign_id: int, resident_id: int) -> bool:
     return db.session.get(Enrolment, (campaign_id, resident_id)) is not None
 
 
+def join_ref(campaign_id: int, resident_id: int) -> str:
+    """The cause of a campaign's join bonus."""
+    return f"campaign:{campaign_id}/join/resident:{resident_id}"
+
+
 def enrol(resident: Resident, campaign_id: int) -> tuple[Enrolment, int]:
     """Join a campaign: once; pays the join bonus once. Returns the enrolment and the bonus."""
     campaign = visible_campaign(resident, campaign_id)
@@ -239,73 +241,15 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
         ) from exc
     bonus = campaign.rules_at(utcnow()).join_bonus
     if bonus:
-        ledger.post_entry(
-            resident_id,
-            "campaign_bonus",
-            f"campaign:{campaign.id}/join/resident:{resident_id}",
-            bonus,
+        ledger.credit(
+            [
+                ledger.Credit(
+                    resident_id, "campaign_bonus", join_ref(campaign.id, resident_id), bonus
+                )
+            ]
         )
     badges.award_badge(resident_id, "campaign_participant")
     return enrolment, bonus
-
-
-def bonus_points(base_points: int, percent: int) -> int:
-    return base_points * (percent - 100) // 100 if percent > 100 else 0
-
-
-def on_action_approved(sender, event: ActionApproved) -> None:
-    """Count the action for every running campaign the resident joined; pay their bonuses."""
-    running = db.session.scalars(
-        select(Campaign).where(
-            Campaign.status.in_(("published", "ended")),
-            Campaign.starts_at <= event.occurred_at,
-            Campaign.ends_at > event.occurred_at,
-            exists().where(
-                and_(
-                    Enrolment.campaign_id == Campaign.id, Enrolment.resident_id == event.resident_id
-                )
-            ),
-        )
-    )
-    for campaign in running:
-        if not campaign.targets(event.district_code):
-            continue
-        percent = campaign.rules_at(event.occurred_at).multiplier_percent(
-            event.action_type, event.variant
-        )
-        bonus = bonus_points(event.points, percent)
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    CampaignAction(
-                        campaign_id=campaign.id,
-                        action_id=event.action_id,
-                        resident_id=event.resident_id,
-                        co2e_g=event.co2e_g,
-                        bonus_points=bonus,
-                    )
-                )
-        except IntegrityError:
-            continue  # this action was already counted for this campaign
-        _add_progress(campaign.id, event.action_id, event.co2e_g)
-        if bonus:
-            ledger.post_entry(
-                event.resident_id,
-                "campaign_bonus",
-                f"campaign:{campaign.id}/action:{event.action_id}",
-                bonus,
-            )
-
-
-def _add_progress(campaign_id: int, action_id: int, grams: int) -> None:
-    if not grams:
-        return
-    db.add_at_commit(
-        CampaignProgress,
-        ("campaign_id", "shard"),
-        ("co2e_g",),
-        [{"campaign_id": campaign_id, "shard": action_id % PROGRESS_SHARDS, "co2e_g": grams}],
-    )
 
 
 def describe(campaign: Campaign, resident_id: int | None = None) -> dict:

@@ -188,19 +188,19 @@ def time_partner_batches(server: Server, database_url: str, phones: list[str], c
 
 
 def wait_until_applied(database_url: str, timeout_s: float = 120) -> None:
-    """Until no deferred approval is left (polled every 10 ms)."""
+    """Until the approval outbox is empty (polled every 10 ms)."""
     engine = sa.create_engine(database_url)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                query = sa.text("SELECT COUNT(*) FROM deferred_approval")
+                query = sa.text("SELECT COUNT(*) FROM approval_outbox")
                 if connection.execute(query).scalar() == 0:
                     return
             time.sleep(0.01)
     finally:
         engine.dispose()
-    raise RuntimeError(f"deferred approvals still pending after {timeout_s} s")
+    raise RuntimeError(f"approvals still in the outbox after {timeout_s} s")
 
 
 # --- invariants --------------------------------------------------------------------------

@@ -353,9 +353,9 @@ def _check(server: LiveServer, jobs: list[Job], people, report: Report) -> None:
                     f"resident {me}: redemptions {codes} but acknowledged {acked_codes[me]}"
                 )
     try:
-        # A worker killed after a batch's answer leaves its derived figures to apply: the
-        # recovery an operator runs (the next batch would run it too).
-        server.flask("points", "apply-deferred")
+        # Whatever the outbox still holds is applied first (the worker runs beside the
+        # server; this makes the check wait for nothing).
+        server.flask("points", "apply-outbox")
         server.flask("stats", "check")
     except Exception as exc:  # noqa: BLE001 - a failed check is a finding, reported as such
         problems.append(f"stats check failed: {getattr(exc, 'stdout', exc)}")

@@ -1,24 +1,29 @@
-"""What points tells the packages above it, without knowing them (blinker signals).
+"""What points tells the packages above it, without knowing them: approved actions, a
+batch at a time, handed by the worker to each package's applier in one fixed order.
 
-Listeners run inside the transaction that approved the action: what they write commits
-or rolls back with it.
+The order is the lock order of every batch (accounts first, then each package's rows,
+then the shared counters at commit), so two workers, or a worker and a request, never
+wait on each other in a circle. Appliers run in the worker's transaction: what they write
+commits or rolls back with the batch's outbox rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from blinker import Namespace
+from flask import Flask, current_app
 
-signals = Namespace()
-
-#: Sent once per action, when it is approved (at once, or by a reviewer).
-action_approved = signals.signal("action-approved")
+# Campaigns count an action (and pay its bonus) before statistics read which campaigns
+# counted it; organisations follow the residents' own figures.
+APPLIER_ORDER = ("campaigns", "badges", "leaderboards", "statistics")
 
 
 @dataclass(frozen=True)
-class ActionApproved:
+class ApprovedAction:
+    """An approved action as the derived figures see it (read from its row)."""
+
     action_id: int
     resident_id: int
     action_type: str
@@ -32,3 +37,19 @@ class ActionApproved:
     source: str
     distance_m: int | None
     factor_version: str
+
+
+Applier = Callable[[list[ApprovedAction]], None]
+
+
+def register_applier(app: Flask, name: str, applier: Applier) -> None:
+    """A package's `init_app` registers what it derives from approved actions."""
+    if name not in APPLIER_ORDER:
+        raise ValueError(f"{name} has no place in APPLIER_ORDER")
+    app.extensions.setdefault("approval_appliers", {})[name] = applier
+
+
+def appliers() -> list[Applier]:
+    """The registered appliers of the current app, in APPLIER_ORDER."""
+    registered = current_app.extensions.get("approval_appliers", {})
+    return [registered[name] for name in APPLIER_ORDER if name in registered]

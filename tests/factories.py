@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import itertools
 import random
@@ -13,6 +12,8 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFilter
 
 from backend.db import Base
+from backend.extensions import db
+from points.actions.models import ApprovalOutbox
 
 _phones = itertools.count(1)
 
@@ -205,21 +206,22 @@ def make_campaign(client, staff: dict, *, publish: bool = True, **fields) -> dic
     return campaign
 
 
-@contextlib.contextmanager
-def captured_approvals():
-    """Every ActionApproved event sent while the block runs."""
-    from points.signals import action_approved
+def run_worker(client) -> str:
+    """What the worker does between requests: apply every approval waiting in the outbox
+    (and the periodic jobs due), through `flask worker --drain`."""
+    result = client.application.test_cli_runner().invoke(args=["worker", "--drain"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
 
-    received = []
 
-    def listener(sender, event):
-        received.append(event)
-
-    action_approved.connect(listener)
-    try:
-        yield received
-    finally:
-        action_approved.disconnect(listener)
+def requeue(client, action_ids: list[int]) -> None:
+    """Put applied actions back in the outbox, as a second delivery of the same approval
+    would: the worker must count nothing twice (each derived table's own key)."""
+    with client.application.app_context():
+        db.session.execute(
+            sa.insert(ApprovalOutbox), [{"action_id": action_id} for action_id in action_ids]
+        )
+        db.session.commit()
 
 
 def make_reward(client, staff: dict, **fields) -> dict:

@@ -171,6 +171,35 @@ def gunicorn(
 
 
 @contextlib.contextmanager
+def worker_processes(env: dict, workdir: Path, count: int = 1) -> Iterator[list]:
+    """`flask worker` processes applying the outbox while the block runs (output in
+    workdir/worker-N.log); stopped with SIGTERM afterwards, as a supervisor does."""
+    processes = []
+    logs = []
+    try:
+        for n in range(count):
+            log = open(workdir / f"worker-{n}.log", "ab")  # noqa: SIM115 - closed below
+            logs.append(log)
+            processes.append(
+                subprocess.Popen(
+                    [BIN / "flask", "--app", "wsgi", "worker"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        for log in logs:
+            log.close()
+
+
+@contextlib.contextmanager
 def _own_database(workdir: Path) -> Iterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL")
     if not server_url:
@@ -192,8 +221,13 @@ def _own_database(workdir: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def live_server(
-    workdir: Path, workers: int = 4, extra_env: dict | None = None, app: str = "wsgi:app"
+    workdir: Path,
+    workers: int = 4,
+    extra_env: dict | None = None,
+    app: str = "wsgi:app",
+    outbox_workers: int = 1,
 ) -> Iterator[LiveServer]:
+    """gunicorn with `workers` processes and `outbox_workers` `flask worker` processes."""
     with _own_database(workdir) as url:
         env = {
             **os.environ,
@@ -212,7 +246,10 @@ def live_server(
             flask(env, *command)
         engine = sa.create_engine(url)
         try:
-            with gunicorn(env, workdir, workers, threads=4, app=app) as base_url:
+            with (
+                gunicorn(env, workdir, workers, threads=4, app=app) as base_url,
+                worker_processes(env, workdir, outbox_workers),
+            ):
                 yield LiveServer(base_url, engine, env)
         finally:
             engine.dispose()

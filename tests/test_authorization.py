@@ -35,6 +35,7 @@ from tests.factories import (
     partner_signature,
     record,
     redeem,
+    run_worker,
     sign_in,
     staff_headers,
     trip,
@@ -456,6 +457,7 @@ def test_ledger_account_badges_and_export_are_only_ever_the_callers(client, admi
     alice = _resident_with_everything(client, admin, partner, reward)
     bob = sign_in(client)
     record(client, bob, trip("walk", 2, 30))
+    run_worker(client)  # badges and bonuses are the worker's entries
     alice_headers, bob_headers = alice["who"].headers, bob.headers
 
     def get(path, headers):

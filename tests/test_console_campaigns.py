@@ -186,6 +186,7 @@ def test_the_campaign_page_shows_live_progress_against_the_goal(client, admin, a
     enrolled = client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=me.headers)
     assert enrolled.status_code == 201
     action = record(client, me, trip("bus")).json
+    run_worker(client)
     progress = client.get(f"{CAMPAIGNS}/{campaign['id']}/progress").get_data(as_text=True)
     assert 'id="campaign-participants">1<' in progress
     grams = action["co2e_g"]

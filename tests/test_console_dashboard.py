@@ -5,13 +5,14 @@ import io
 
 import openpyxl
 
-from tests.factories import console_sign_in, make_resident, record, trip
+from tests.factories import console_sign_in, make_resident, record, run_worker, trip
 
 
 def residents_with_trips(client, count: int, district: str = "441202"):
     for _ in range(count):
         who = make_resident(client, district_code=district)
         assert record(client, who, trip("bus")).status_code == 201
+    run_worker(client)
 
 
 def test_dashboard_shows_this_weeks_figures_and_the_green_travel_gauge(app, client):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from tests.factories import make_campaign, make_resident, record, staff_headers
+from tests.factories import make_campaign, make_resident, record, run_worker, staff_headers
 from tests.stats_checks import (
     assert_nothing_recoverable,
     green_cells,
@@ -105,6 +105,7 @@ def town(client):
     actions["alice_walk"] = recorded(client, alice, trip_ending("walk", 2.0, at(1, 8, 0)))
     actions["bob_car"] = recorded(client, bob, trip_ending("car", 12.0, at(1, 9, 0), 20))
     actions["carol_garbage"] = recorded(client, carol, garbage(100, at(1, 10, 0)))
+    run_worker(client)
     return {"residents": (alice, bob, carol), "actions": actions}
 
 
@@ -213,6 +214,7 @@ def test_campaign_filter_counts_only_the_actions_a_campaign_counted(app, client,
     assert enrolled.status_code in (200, 201), enrolled.json
     counted = recorded(client, member, garbage(200, datetime.now(UTC)))
     recorded(client, outsider, garbage(500, datetime.now(UTC)))
+    run_worker(client)
     body = get(client, drb, "summary", campaign_id=campaign["id"])
     assert (body["participants"], body["actions"], body["co2e_g"]) == (1, 1, counted["co2e_g"])
     assert body["meta"]["campaign_id"] == campaign["id"]
@@ -230,6 +232,7 @@ def test_small_cells_are_suppressed_with_their_complements(client, drb, threshol
         recorded(client, make_resident(client, district_code="441202"), garbage(100, now))
     lone = make_resident(client, district_code="441203")
     recorded(client, lone, trip_ending("bus", 5.0, now))
+    run_worker(client)
     body = get(client, drb, "summary")
     trip = body["by_type"]["trip"]
     assert trip == {m: None for m in MEASURES} | {"suppressed": True}

@@ -4,10 +4,11 @@ order in which a resident's days are approved."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from admin.stats import service
-from tests.factories import make_resident, record
+from tests.factories import make_resident, record, run_worker
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -26,8 +27,9 @@ def garbage(days_ago: int) -> dict:
     }
 
 
+@pytest.mark.parametrize("batches", ["one batch", "a batch per action"])
 def test_range_participants_are_exact_when_days_arrive_out_of_order(
-    app, client, db_session, monkeypatch
+    app, client, db_session, monkeypatch, batches
 ):
     monkeypatch.setitem(app.config, "STATS_MIN_RESIDENTS", 1)
     first = make_resident(client, district_code="441202")
@@ -35,6 +37,9 @@ def test_range_participants_are_exact_when_days_arrive_out_of_order(
     # Later days first, then the days between them: each fills a gap of the resident.
     for who, days_ago in ((first, 5), (first, 1), (first, 3), (second, 3), (first, 4)):
         assert record(client, who, garbage(days_ago)).status_code == 201
+        if batches == "a batch per action":
+            run_worker(client)
+    run_worker(client)
     assert app.test_cli_runner().invoke(args=["stats", "check"]).exit_code == 0
 
     today = noon(0).date()

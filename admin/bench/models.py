@@ -8,8 +8,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 
 
 class BenchCalibration(Base):

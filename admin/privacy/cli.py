@@ -1,4 +1,5 @@
-"""`flask privacy retention`: the job that erases data past its keeping time (run daily)."""
+"""`flask privacy retention`: the job that erases data past its keeping time (the worker
+runs it daily)."""
 
 import click
 from flask.cli import AppGroup
@@ -9,9 +10,15 @@ from backend.extensions import db
 privacy_cli = AppGroup("privacy", help="Residents' data: retention.")
 
 
+def apply_retention() -> str:
+    """Erase evidence photos and one-time code records older than their retention period."""
+    with db.write_intent():
+        erased = service.apply_retention()
+        db.session.commit()
+    return ", ".join(f"{name}: {count} erased" for name, count in erased.items())
+
+
 @privacy_cli.command("retention")
 def retention() -> None:
     """Erase evidence photos and one-time code records older than their retention period."""
-    erased = service.apply_retention()
-    db.session.commit()
-    click.echo(", ".join(f"{name}: {count} erased" for name, count in erased.items()))
+    click.echo(apply_retention())

@@ -13,8 +13,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 
 ALL = "*"  # a participant row or counter over every action type, or every district
 NO_DISTRICT = ""  # actions of residents who had not chosen a district

@@ -32,10 +32,10 @@ from admin.stats.models import (
     StatsParticipantPrevious,
 )
 from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, FACT_COLUMNS, Fact, period_keys
+from backend.clock import period_keys as board_period_keys
 from backend.extensions import db
-from campaigns.leaderboards.service import period_keys as board_period_keys
 from campaigns.models import CampaignAction
-from points.actions.models import Action, DeferredApproval
+from points.actions.models import Action, ApprovalOutbox
 
 ROLLUPS = (
     StatsDay,
@@ -60,9 +60,9 @@ class Chunk:
         return Counter(row[:-1] for row in self.participants)
 
 
-# An approved action is in the rollups once its approval's listeners ran: one still in
-# `deferred_approval` (a partner batch's, applied after the response) is counted then.
-COUNTED = (Action.status == "approved") & ~exists().where(DeferredApproval.action_id == Action.id)
+# An approved action is in the rollups once the worker applied it: one still in the
+# approval outbox is counted then.
+COUNTED = (Action.status == "approved") & ~exists().where(ApprovalOutbox.action_id == Action.id)
 
 
 def _raw_rows():
@@ -177,7 +177,7 @@ def period_days(connection: Connection, days) -> Iterator[None]:
 
 APPROVED = (  # COUNTED, for the SQL below
     "a.status = 'approved' AND NOT EXISTS "
-    "(SELECT 1 FROM deferred_approval d WHERE d.action_id = a.id)"
+    "(SELECT 1 FROM approval_outbox d WHERE d.action_id = a.id)"
 )
 DISTRICT = f"COALESCE(a.district_code, '{NO_DISTRICT}')"
 _DAY_COLUMNS = (

@@ -1,14 +1,12 @@
-"""Keeping the rollups: every approved action is added in the transaction that approves it.
+"""Keeping the rollups: the worker adds each batch of approved actions, set-based.
 
-`on_action_approved` (points' signal) counts each action once over all actions. A
-campaign's copy is counted when its `campaign_action` row is inserted (an ORM insert
-event): blinker does not order listeners, so the campaigns listener may run after ours.
-Both write with Core statements on the transaction's connection; the counters every
-approval shares (day sums, participant counts) are added just before the commit
-(`db.add_at_commit`), so a busy day's rows are not held locked through the rest of the
-approval. A resident's first action of a day in a cell also counts that day by the
-resident's previous active day there (`stats_participant_previous`), which answers
-distinct residents over any range of days without reading a row per resident.
+Each action is counted once over all actions and once for every campaign that counted
+it (`stats_counted_action`), one statement per table for the whole batch; the counters
+every batch shares (day sums, participant counts) are added just before the commit
+(`db.add_at_commit`), in one order. A resident's first action of a day in a cell also
+counts that day by the resident's previous active day there
+(`stats_participant_previous`), which answers distinct residents over any range of days
+without reading a row per resident.
 """
 
 from __future__ import annotations
@@ -16,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
-from sqlalchemy import case, event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from admin.stats.models import (
@@ -31,11 +28,11 @@ from admin.stats.models import (
     StatsParticipantCount,
     StatsParticipantPrevious,
 )
+from backend.clock import period_keys as board_period_keys
 from backend.extensions import db
-from campaigns.leaderboards.service import period_keys as leaderboard_period_keys
 from campaigns.models import CampaignAction
 from points.actions.models import Action
-from points.signals import ActionApproved
+from points.signals import ApprovedAction
 
 # What a rollup needs of an action, read from the action row itself (as the rebuild does).
 FACT_COLUMNS = (
@@ -69,17 +66,17 @@ class Fact:
     factor_version: str
 
     @classmethod
-    def from_event(cls, event: ActionApproved) -> Fact:
+    def from_approved(cls, action: ApprovedAction) -> Fact:
         return cls(
-            resident_id=event.resident_id,
-            action_type=event.action_type,
-            variant=event.variant,
-            district_code=event.district_code or NO_DISTRICT,
-            local_day=event.local_day,
-            co2e_g=event.co2e_g,
-            points=event.points,
-            distance_m=event.distance_m or 0,
-            factor_version=event.factor_version,
+            resident_id=action.resident_id,
+            action_type=action.action_type,
+            variant=action.variant,
+            district_code=action.district_code or NO_DISTRICT,
+            local_day=action.local_day,
+            co2e_g=action.co2e_g,
+            points=action.points,
+            distance_m=action.distance_m or 0,
+            factor_version=action.factor_version,
         )
 
     @classmethod
@@ -121,46 +118,44 @@ def day_period_key(day: date) -> str:
 
 def period_keys(day: date) -> tuple[str, str, str]:
     """The day's own key, its ISO week's and its month's (the leaderboards' spelling)."""
-    keys = leaderboard_period_keys(day)
+    keys = board_period_keys(day)
     return day_period_key(day), keys["week"], keys["month"]
 
 
-# Listeners
+# Applying approved actions
 
 
-def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
-    """Listener of `points.signals.action_approved`: add the action to the rollups once."""
+def add_to_rollups(batch: list[ApprovedAction]) -> None:
+    """Applier of approved actions: count each once over all actions and once for each
+    campaign that counted it (the campaigns' applier runs first)."""
     connection = db.session.connection()
-    if _first_count(connection, event.action_id, ALL_ACTIONS):
-        add_fact(connection, ALL_ACTIONS, Fact.from_event(event))
-
-
-def on_campaign_action_inserted(_mapper, connection: Connection, target: CampaignAction) -> None:
-    """After a `campaign_action` insert: add the action to that campaign's rollups once."""
-    if _first_count(connection, target.action_id, target.campaign_id):
-        row = connection.execute(select(*FACT_COLUMNS).where(Action.id == target.action_id)).one()
-        add_fact(connection, target.campaign_id, Fact.from_row(row))
-
-
-def count_campaign_actions() -> None:
-    """Listen for `campaign_action` inserts (SQLAlchemy ignores a second registration)."""
-    event.listen(CampaignAction, "after_insert", on_campaign_action_inserted)
-
-
-def _first_count(connection: Connection, action_id: int, campaign_id: int) -> bool:
-    """Mark the action counted for this campaign (or all actions); False if it was
-    already (a repeated signal)."""
-    first = (
+    facts = {a.action_id: Fact.from_approved(a) for a in batch}
+    pairs = [{"action_id": a.action_id, "campaign_id": ALL_ACTIONS} for a in batch]
+    pairs += [
+        {"action_id": action_id, "campaign_id": campaign_id}
+        for campaign_id, action_id in connection.execute(
+            select(CampaignAction.campaign_id, CampaignAction.action_id).where(
+                CampaignAction.action_id.in_(facts)
+            )
+        )
+    ]
+    pairs.sort(key=lambda pair: (pair["action_id"], pair["campaign_id"]))
+    first = connection.execute(
         db.upsert(StatsCountedAction)
-        .values(action_id=action_id, campaign_id=campaign_id)
         .on_conflict_do_nothing()
-        .returning(sa.literal(1))
+        .returning(StatsCountedAction.campaign_id, StatsCountedAction.action_id),
+        pairs,
     )
-    return connection.execute(first).scalar() is not None
+    counted = [
+        (campaign_id, facts[action_id]) for campaign_id, action_id in sorted(map(tuple, first))
+    ]
+    if counted:
+        add_facts(connection, counted)
 
 
-def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
-    """Day sums, first-seen participant rows, and the counters of rows first seen now."""
+def add_facts(connection: Connection, counted: list[tuple[int, Fact]]) -> None:
+    """Day sums, first-seen participant rows, and the counters of rows first seen now,
+    for (campaign or ALL_ACTIONS, fact) pairs counted for the first time."""
     db.add_at_commit(
         StatsDay,
         DAY_KEY,
@@ -168,29 +163,26 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
         [
             dict(zip(DAY_KEY, fact.day_key(campaign_id), strict=True))
             | dict(zip(DAY_SUMS, fact.sums(), strict=True))
+            for campaign_id, fact in counted
         ],
     )
-    # Sorted keys: concurrent approvals take shared rows in one order and cannot deadlock.
-    cells = sorted(
-        (campaign_id, kind, district, key)
-        for key in period_keys(fact.local_day)
-        for kind, district in fact.cells()
+    # Sorted keys: concurrent batches take shared rows in one order and cannot deadlock.
+    sightings = sorted(
+        {
+            (campaign_id, kind, district, key, fact.resident_id)
+            for campaign_id, fact in counted
+            for key in period_keys(fact.local_day)
+            for kind, district in fact.cells()
+        }
     )
-    # Rows go as parameter lists (one statement, "insertmanyvalues"): SQLAlchemy compiles
-    # the statement once instead of building a VALUES clause of a dozen rows each time.
-    seen = (
-        db.upsert(StatsParticipant)
-        .on_conflict_do_nothing()
-        .returning(*(StatsParticipant.__table__.c[name] for name in CELL_KEY))
-    )
+    names = (*CELL_KEY, "resident_id")
     first_seen = sorted(
         tuple(row)
         for row in connection.execute(
-            seen,
-            [
-                dict(zip(CELL_KEY, cell, strict=True), resident_id=fact.resident_id)
-                for cell in cells
-            ],
+            db.upsert(StatsParticipant)
+            .on_conflict_do_nothing()
+            .returning(*(StatsParticipant.__table__.c[name] for name in names)),
+            [dict(zip(names, sighting, strict=True)) for sighting in sightings],
         )
     )
     if not first_seen:
@@ -199,66 +191,65 @@ def add_fact(connection: Connection, campaign_id: int, fact: Fact) -> None:
         StatsParticipantCount,
         CELL_KEY,
         ("participants",),
-        [dict(zip(CELL_KEY, cell, strict=True), participants=1) for cell in first_seen],
+        [dict(zip(CELL_KEY, row[:4], strict=True), participants=1) for row in first_seen],
     )
-    day_key = day_period_key(fact.local_day)
-    new_days = [cell[:3] for cell in first_seen if cell[3] == day_key]
+    new_days = [row for row in first_seen if row[3].startswith(DAY_PREFIX)]
     if new_days:
-        _add_previous(connection, fact, new_days)
+        _add_previous(connection, new_days)
 
 
-def _neighbour_days(connection: Connection, fact: Fact, cell: tuple) -> tuple[str, str | None]:
-    """The resident's active days in the cell just before and just after the fact's day.
+DAY_PREFIX = "d"  # day keys sort among themselves: "d2026-11-24" < "d2026-11-25" < "e"
 
-    Read from the resident's actions already counted in this rollup (not merely approved:
-    an approved action whose figures are still to be applied is not a neighbour yet, it
-    will find this day when it is counted). One resident's actions are counted one after
-    the other (each first updates the resident's account row), so a concurrent count
-    cannot slip a day in between unseen.
+
+def _add_previous(connection: Connection, new_days: list[tuple]) -> None:
+    """Days newly active in their cells: count each by the resident's previous active day
+    there, and re-link the resident's next active day (an approval out of order).
+
+    The resident's active days in a cell are their day rows in `stats_participant`. Only
+    days from the batch's earliest new day on can change their previous day: those rows
+    are read, with the latest day before them per cell.
     """
-    campaign_id, kind, district = cell
-    day = Action.local_day
-    query = (
-        select(
-            func.max(case((day < fact.local_day, day))),
-            func.min(case((day > fact.local_day, day))),
+    residents = sorted({row[4] for row in new_days})
+    campaigns = sorted({row[0] for row in new_days})
+    earliest = min(row[3] for row in new_days)
+    p = StatsParticipant
+    group = (p.campaign_id, p.action_type, p.district_code, p.resident_id)
+    mine = p.resident_id.in_(residents) & p.campaign_id.in_(campaigns)
+    before = {
+        tuple(row[:4]): row[4]
+        for row in connection.execute(
+            select(*group, func.max(p.period_key))
+            .where(mine, p.period_key >= DAY_PREFIX, p.period_key < earliest)
+            .group_by(*group)
         )
-        .join(
-            StatsCountedAction,
-            (StatsCountedAction.action_id == Action.id)
-            & (StatsCountedAction.campaign_id == campaign_id),
+    }
+    days: dict[tuple, list[str]] = {}
+    for row in connection.execute(
+        select(*group, p.period_key).where(
+            mine, p.period_key >= earliest, p.period_key < chr(ord(DAY_PREFIX) + 1)
         )
-        .where(Action.resident_id == fact.resident_id)
-    )
-    if kind != ALL:
-        query = query.where(Action.type == kind)
-    if district != ALL:
-        query = query.where(func.coalesce(Action.district_code, NO_DISTRICT) == district)
-    before, after = connection.execute(query).one()
-    return (
-        NO_PREVIOUS if before is None else day_period_key(_as_date(before)),
-        None if after is None else day_period_key(_as_date(after)),
-    )
-
-
-def _as_date(value) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _add_previous(connection: Connection, fact: Fact, cells: list[tuple]) -> None:
-    """A day newly active in these cells: count it by the resident's previous day, and
-    the resident's next active day (an approval out of order) now follows this one."""
-    day_key = day_period_key(fact.local_day)
+    ):
+        days.setdefault(tuple(row[:4]), []).append(row[4])
+    new_by_group: dict[tuple, set[str]] = {}
+    for campaign_id, kind, district, key, resident_id in new_days:
+        new_by_group.setdefault((campaign_id, kind, district, resident_id), set()).add(key)
     changes: dict[tuple, int] = {}
-    for cell in cells:
-        before, after = _neighbour_days(connection, fact, cell)
-        for key, delta in (
-            ((*cell, day_key, before), 1),
-            ((*cell, after, before), -1),
-            ((*cell, after, day_key), 1),
-        ):
-            if key[3] is not None:
-                changes[key] = changes.get(key, 0) + delta
+    for group_key, new in new_by_group.items():
+        campaign_id, kind, district, _resident = group_key
+        start = before.get(group_key, NO_PREVIOUS)
+        after = sorted(days.get(group_key, []))  # includes the new days (inserted above)
+        old = [day for day in after if day not in new]
+        for sequence, delta in ((old, -1), (after, 1)):
+            previous = start
+            for day in sequence:
+                link = (campaign_id, kind, district, day, previous)
+                changes[link] = changes.get(link, 0) + delta
+                previous = day
     names = (*CELL_KEY, "previous_key")
-    rows = [dict(zip(names, key, strict=True), residents=n) for key, n in sorted(changes.items())]
-    db.add_at_commit(StatsParticipantPrevious, names, ("residents",), rows)
+    rows = [
+        dict(zip(names, key, strict=True), residents=n)
+        for key, n in sorted(changes.items())
+        if n != 0
+    ]
+    if rows:
+        db.add_at_commit(StatsParticipantPrevious, names, ("residents",), rows)

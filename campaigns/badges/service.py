@@ -24,7 +24,7 @@ from campaigns.badges.models import BadgeAward, Streak
 from points.ledger import service as ledger
 from points.ledger.models import Account
 from points.methodology.service import current_methodology
-from points.signals import ActionApproved
+from points.signals import ApprovedAction
 
 CRITERIA = ("green_trip", "co2e_total", "streak_days", "awarded_by")
 
@@ -86,7 +86,9 @@ def award_badge(resident_id: int, key: str) -> BadgeAward | None:
             return None
         raise
     if badge.points > 0:
-        ledger.post_entry(resident_id, "badge", ledger_ref(resident_id, key), badge.points)
+        ledger.credit(
+            [ledger.Credit(resident_id, "badge", ledger_ref(resident_id, key), badge.points)]
+        )
     return award
 
 
@@ -101,36 +103,21 @@ def _earned_keys(resident_id: int) -> set[str]:
 # Streaks
 
 
-def next_streak(streak: Streak | None, day: date) -> tuple[int, int, date]:
-    """(current, best, last_day) after an action with CO2e on local `day`: the streak rule."""
+@dataclass(frozen=True)
+class StreakState:
+    current: int
+    best: int
+    last_day: date
+
+
+def next_streak(streak: Streak | StreakState | None, day: date) -> StreakState:
+    """The streak after an action with CO2e on local `day`: the streak rule."""
     if streak is None or streak.current == 0:
-        return 1, max(streak.best if streak else 0, 1), day
+        return StreakState(1, max(streak.best if streak else 0, 1), day)
     if day <= streak.last_day:
-        return streak.current, streak.best, streak.last_day
+        return StreakState(streak.current, streak.best, streak.last_day)
     current = streak.current + 1 if day == streak.last_day + timedelta(days=1) else 1
-    return current, max(streak.best, current), day
-
-
-def _extend_streak(resident_id: int, day: date) -> int:
-    """Apply the streak rule; returns the current streak.
-
-    An approval has already locked the resident's account row (moving its CO2e total, or
-    `deferred` taking it first) until commit: one resident's approvals run one after the
-    other, so the row read here cannot change before it is written back. Most actions
-    fall on the streak's last day and write nothing.
-    """
-    # populate_existing: the session keeps objects across its commits (deferred approvals
-    # commit action by action); the row is read again, not taken from an earlier one.
-    streak = db.session.get(Streak, resident_id, populate_existing=True)
-    current, best, last_day = next_streak(streak, day)
-    if streak is None:
-        db.session.add(
-            Streak(resident_id=resident_id, current=current, best=best, last_day=last_day)
-        )
-    elif (current, best, last_day) != (streak.current, streak.best, streak.last_day):
-        streak.current, streak.best, streak.last_day = current, best, last_day
-    db.session.flush()  # writes only what changed
-    return current
+    return StreakState(current, max(streak.best, current), day)
 
 
 def shown_streak(streak: Streak | None, today: date) -> tuple[int, int]:
@@ -141,31 +128,20 @@ def shown_streak(streak: Streak | None, today: date) -> tuple[int, int]:
     return (streak.current if alive else 0), streak.best
 
 
-# The listener
+# Applying approved actions
 
 
-class _Facts:
-    """What the criteria ask about one approved action, each read at most once."""
+@dataclass(frozen=True)
+class MilestoneFacts:
+    """What the criteria ask about a resident after some approved actions."""
 
-    def __init__(self, event: ActionApproved, streak: int) -> None:
-        self.event = event
-        self.streak = streak
-
-    @functools.cached_property
-    def green_trip(self) -> bool:
-        green_modes = current_methodology().green_travel["green_modes"]
-        return self.event.action_type == "trip" and self.event.variant in green_modes
-
-    @functools.cached_property
-    def co2e_total(self) -> int:
-        # A column query, never a cached Account: the approval has just moved the total.
-        total = db.session.scalar(
-            select(Account.co2e_g_total).where(Account.resident_id == self.event.resident_id)
-        )
-        return total or 0
+    green_trip: bool  # one of them was a green trip
+    co2e_total: int  # the resident's lifetime CO2e avoided
+    streak: int  # the longest current streak reached meanwhile
 
 
-def _qualifies(badge: Badge, facts: _Facts) -> bool:
+def qualifies(badge: Badge, facts: MilestoneFacts) -> bool:
+    """The badge rule: whether `facts` earn `badge`."""
     criterion = badge.criterion
     kind = criterion["type"]
     if kind == "green_trip":
@@ -177,21 +153,101 @@ def _qualifies(badge: Badge, facts: _Facts) -> bool:
     return False  # "awarded_by": another feature awards it through award_badge
 
 
-def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
-    """Listener of `points.signals.action_approved`: streaks and milestone badges.
+def award_milestones(batch: list[ApprovedAction]) -> None:
+    """Applier of approved actions: streaks and milestone badges, for the whole batch.
 
-    Runs in the approving transaction. Actions without CO2e (car trips) neither extend a
-    streak nor earn a badge. A repeated signal changes nothing: the streak day is already
-    counted and each award is unique.
+    Actions without CO2e (car trips) neither extend a streak nor earn a badge. The
+    worker holds the batch's accounts, so no one else moves these residents' streaks.
     """
-    if event.co2e_g <= 0:
+    counted = [a for a in batch if a.co2e_g > 0]
+    if not counted:
         return
-    facts = _Facts(event, streak=_extend_streak(event.resident_id, event.local_day))
-    # Reading what is earned only saves needless inserts; award_badge still decides.
-    earned = _earned_keys(event.resident_id)
-    for badge in catalogue():
-        if badge.key not in earned and _qualifies(badge, facts):
-            award_badge(event.resident_id, badge.key)
+    residents = sorted({a.resident_id for a in counted})
+    streaks = _extend_streaks(residents, counted)
+    green_modes = current_methodology().green_travel["green_modes"]
+    green = {a.resident_id for a in counted if a.action_type == "trip" and a.variant in green_modes}
+    totals = dict(
+        db.session.execute(
+            select(Account.resident_id, Account.co2e_g_total).where(
+                Account.resident_id.in_(residents)
+            )
+        ).all()
+    )
+    earned = set(
+        db.session.execute(
+            select(BadgeAward.resident_id, BadgeAward.badge_key).where(
+                BadgeAward.resident_id.in_(residents)
+            )
+        ).all()
+    )
+    now = utcnow()
+    wanted = []
+    for resident_id in residents:
+        facts = MilestoneFacts(
+            resident_id in green, totals.get(resident_id, 0), streaks[resident_id]
+        )
+        for badge in catalogue():
+            if (resident_id, badge.key) not in earned and qualifies(badge, facts):
+                wanted.append(
+                    {"resident_id": resident_id, "badge_key": badge.key, "awarded_at": now}
+                )
+    if not wanted:
+        return
+    # The unique (resident, badge) decides; reading what is earned only saves inserts.
+    awarded = db.session.connection().execute(
+        db.upsert(BadgeAward)
+        .on_conflict_do_nothing()
+        .returning(BadgeAward.resident_id, BadgeAward.badge_key),
+        wanted,
+    )
+    points = {badge.key: badge.points for badge in catalogue()}
+    credits = [
+        ledger.Credit(resident_id, "badge", ledger_ref(resident_id, key), points[key])
+        for resident_id, key in sorted(map(tuple, awarded))
+        if points[key] > 0
+    ]
+    if credits:
+        ledger.credit(credits)
+
+
+def _extend_streaks(residents: list[int], counted: list[ApprovedAction]) -> dict[int, int]:
+    """Apply the streak rule to each action in order; per resident the longest current
+    streak reached (what a streak badge asks). Writes only the rows that changed."""
+    stored = {
+        streak.resident_id: streak
+        for streak in db.session.scalars(
+            select(Streak)
+            .where(Streak.resident_id.in_(residents))
+            .execution_options(populate_existing=True)
+        )
+    }
+    state: dict[int, Streak | StreakState | None] = dict.fromkeys(residents)
+    state.update(stored)
+    reached = dict.fromkeys(residents, 0)
+    for action in counted:
+        after = next_streak(state[action.resident_id], action.local_day)
+        state[action.resident_id] = after
+        reached[action.resident_id] = max(reached[action.resident_id], after.current)
+    changed = [
+        {"resident_id": r, "current": s.current, "best": s.best, "last_day": s.last_day}
+        for r, s in state.items()
+        if isinstance(s, StreakState)
+        and (
+            r not in stored
+            or (s.current, s.best, s.last_day)
+            != (stored[r].current, stored[r].best, stored[r].last_day)
+        )
+    ]
+    if changed:
+        statement = db.upsert(Streak)
+        db.session.connection().execute(
+            statement.on_conflict_do_update(
+                index_elements=[Streak.resident_id],
+                set_={name: statement.excluded[name] for name in ("current", "best", "last_day")},
+            ),
+            changed,
+        )
+    return reached
 
 
 # Reading

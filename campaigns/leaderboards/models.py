@@ -12,8 +12,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 
 
 class ResidentPeriodTotal(Base):

@@ -10,31 +10,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from backend.clock import local_day, utcnow
+from backend.clock import local_day, period_keys, utcnow
 from backend.districts.models import District
 from backend.districts.service import get_district
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
 from campaigns.leaderboards.models import CountedAction, DistrictPeriodTotal, ResidentPeriodTotal
-from points.signals import ActionApproved
+from points.signals import ApprovedAction
 
 PERIODS = ("week", "month", "all")
 
 
 # Periods
-
-
-def period_keys(day: date) -> dict[str, str]:
-    """The keys of the periods a local day belongs to: all time, its ISO week, its month."""
-    iso_year, iso_week, _ = day.isocalendar()
-    return {"all": "all", "week": f"w{iso_year}-{iso_week:02d}", "month": f"m{day:%Y-%m}"}
 
 
 def current_period_key(period: str, now: datetime | None = None) -> str:
@@ -44,89 +38,83 @@ def current_period_key(period: str, now: datetime | None = None) -> str:
 # Keeping totals
 
 
-def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
-    """Listener of `points.signals.action_approved`: add the action's CO2e to the boards.
+def add_to_boards(batch: list[ApprovedAction]) -> None:
+    """Applier of approved actions: add their CO2e to the boards, once each.
 
-    Runs in the approving transaction. Actions without CO2e (car, taxi, motorbike trips)
-    make no rows; an action already counted (a repeated signal) is skipped.
+    Actions without CO2e (car, taxi, motorbike trips) make no rows. One statement per
+    table: the counted keys, the residents' rows as they were, the residents' new rows;
+    the district rows are added at commit.
     """
-    if event.co2e_g <= 0:
+    candidates = [a for a in batch if a.co2e_g > 0]
+    if not candidates:
         return
-    if not db.insert_ignoring_conflict(CountedAction, action_id=event.action_id):
-        return
-    resident_id, district_code, grams = event.resident_id, event.district_code, event.co2e_g
-    keys = sorted(period_keys(event.local_day).values())
-    row = ResidentPeriodTotal
-    # Usual case, one statement for the three periods: same district as before, the
-    # totals grow in place.
-    grown = set(
-        db.session.connection().scalars(
-            update(row)
-            .where(
-                row.period_key.in_(keys),
-                row.resident_id == resident_id,
-                row.district_code.is_not_distinct_from(district_code),
-            )
-            .values(co2e_g=row.co2e_g + grams, updated_at=utcnow())
-            .returning(row.period_key)
+    connection = db.session.connection()
+    first = set(
+        connection.scalars(
+            db.upsert(CountedAction).on_conflict_do_nothing().returning(CountedAction.action_id),
+            [{"action_id": a.action_id} for a in candidates],
         )
     )
-    changes: dict[tuple[str, str], tuple[int, int]] = {}
-    for key in keys:
-        if key in grown:
-            district_changes = [(district_code, (grams, 0))]
-        else:
-            district_changes = _first_or_moved(key, resident_id, district_code, grams)
-        for code, change in district_changes:
-            if code is not None:  # residents without a district add to no district row
-                changes[key, code] = change
-    _add_to_districts(changes)
-
-
-def _first_or_moved(
-    key: str, resident_id: int, district_code: str | None, grams: int
-) -> list[tuple[str | None, tuple[int, int]]]:
-    """A period the resident has no row in yet, or one whose district has changed.
-
-    Returns the (grams, participants) changes of the district rows.
-    """
-    session = db.session
+    # Per (period, resident), in batch order: the grams added and the latest district.
+    added: dict[tuple[str, int], list] = {}
+    for action in candidates:
+        if action.action_id not in first:
+            continue
+        for key in period_keys(action.local_day).values():
+            row = added.setdefault((key, action.resident_id), [0, None])
+            row[0] += action.co2e_g
+            row[1] = action.district_code
+    if not added:
+        return
     row = ResidentPeriodTotal
-    mine = (row.period_key == key) & (row.resident_id == resident_id)
-    # The unique key settles a race with a concurrent first action of the same resident:
-    # the loser finds the row and moves it or adds to it.
-    created = db.insert_ignoring_conflict(
-        ResidentPeriodTotal,
-        period_key=key,
-        resident_id=resident_id,
-        district_code=district_code,
-        co2e_g=grams,
-        updated_at=utcnow(),
-    )
-    if created:
-        return [(district_code, (grams, 1))]
-    previous_district, previous_total = session.execute(
-        select(row.district_code, row.co2e_g).where(mine).with_for_update()
-    ).one()
-    moving = previous_district != district_code
-    session.execute(
-        update(row)
-        .where(mine)
-        .values(co2e_g=row.co2e_g + grams, district_code=district_code, updated_at=utcnow())
-    )
-    if not moving:  # the concurrent first action was in this district
-        return [(district_code, (grams, 0))]
-    # The resident moved: their whole period total moves with them to the new district.
-    return [
-        (previous_district, (-previous_total, -1)),
-        (district_code, (previous_total + grams, 1)),
-    ]
-
-
-def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
-    """Add (grams, participants) to district rows, when the transaction commits: every
-    approval of the district shares them (`db.add_at_commit` keeps them in one order)."""
+    before = {
+        (key, resident_id): (district, total)
+        for key, resident_id, district, total in db.session.execute(
+            select(row.period_key, row.resident_id, row.district_code, row.co2e_g).where(
+                row.resident_id.in_({resident_id for _, resident_id in added}),
+                row.period_key.in_({key for key, _ in added}),
+            )
+        )
+    }
     now = utcnow()
+    residents = []
+    districts: dict[tuple[str, str], list[int]] = {}
+
+    def to_district(key: str, code: str | None, grams: int, participants: int) -> None:
+        if code is not None:  # residents without a district add to no district row
+            change = districts.setdefault((key, code), [0, 0])
+            change[0] += grams
+            change[1] += participants
+
+    for (key, resident_id), (grams, district) in sorted(added.items()):
+        previous_district, previous_total = before.get((key, resident_id), (None, None))
+        if previous_total is None:
+            to_district(key, district, grams, 1)
+        elif previous_district == district:
+            to_district(key, district, grams, 0)
+        else:
+            # The resident moved: their whole period total moves with them.
+            to_district(key, previous_district, -previous_total, -1)
+            to_district(key, district, previous_total + grams, 1)
+        residents.append(
+            {
+                "period_key": key,
+                "resident_id": resident_id,
+                "district_code": district,
+                "co2e_g": (previous_total or 0) + grams,
+                "updated_at": now,
+            }
+        )
+    statement = db.upsert(ResidentPeriodTotal)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[row.period_key, row.resident_id],
+            set_={
+                name: statement.excluded[name] for name in ("district_code", "co2e_g", "updated_at")
+            },
+        ),
+        residents,
+    )
     db.add_at_commit(
         DistrictPeriodTotal,
         ("period_key", "district_code"),
@@ -139,7 +127,7 @@ def _add_to_districts(changes: dict[tuple[str, str], tuple[int, int]]) -> None:
                 participants=participants,
                 updated_at=now,
             )
-            for (key, code), (grams, participants) in changes.items()
+            for (key, code), (grams, participants) in districts.items()
         ],
         replaced=("updated_at",),
     )

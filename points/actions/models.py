@@ -8,8 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 from points.methodology.models import Factor
 
 ACTION_TYPES = ("trip", "garbage_sorting", "clean_plate", "ev_charging")
@@ -65,17 +64,17 @@ class Action(Base):
         return self.quantity_milli / 1000
 
 
-class DeferredApproval(Base):
-    """An approved action whose listeners have not run yet (a partner batch's outbox).
+class ApprovalOutbox(Base):
+    """An approved action whose derived figures the worker has yet to apply.
 
-    The action, its points and its ledger entry are committed; what the listeners derive
-    from it (campaign counts and bonuses, streaks and badges, leaderboards, statistics)
-    is applied after the response, and the row goes when it is.
+    The approving transaction commits the action, its cap, ledger entry and balance (all
+    the caller is told) with this row; the worker applies campaign progress and bonuses,
+    streaks and badges, leaderboards and statistics in the transaction that deletes it.
+    The unique action id is what makes an action count once.
     """
 
-    __tablename__ = "deferred_approval"
+    __tablename__ = "approval_outbox"
 
-    action_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("action.id"), primary_key=True, autoincrement=False
-    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # the order of application
+    action_id: Mapped[int] = mapped_column(BigId, ForeignKey("action.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,11 +14,10 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
+from backend.db import Base, BigId
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
-from points.ledger.models import BigId
 from points.ledger.service import post_entry
 
 REASON_MAX_LENGTH = 200

@@ -32,11 +32,14 @@ def ensure_account(resident_id: int) -> None:
 
 
 def post_entry(resident_id: int, kind: str, ref: str, delta: int) -> LedgerEntry | None:
-    """Append an entry and move the balance with it; None if this cause was already posted.
+    """Append a spend, refund, adjustment or expiry and move the balance with it; None if
+    this cause was already posted. Earnings go through `credit`.
 
     The balance update holds the account row until commit, so concurrent entries for one
     resident are ordered and each `balance_after` is exact.
     """
+    if kind in EARNING_KINDS:
+        raise ValueError(f"{kind} is an earning: post it with credit()")
     balance = _move_balance(resident_id, delta)
     if balance is None:
         raise InsufficientPoints()
@@ -114,6 +117,32 @@ def expire_points(resident_id: int, cutoff, run_day: date) -> LedgerEntry | None
     )
 
 
+def earn_ref(action_id: int) -> str:
+    """The cause of an action's own points (an `earn` entry)."""
+    return f"action:{action_id}"
+
+
+def lock_accounts(resident_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Open missing accounts and hold them until commit, in resident order; each one's
+    (balance, CO2e total). The first lock a worker's batch takes, as a payment's last."""
+    table = Account.__table__
+    column = table.c
+    residents = sorted(set(resident_ids))
+    connection = db.session.connection()
+    now = utcnow()
+    connection.execute(
+        db.upsert(table).on_conflict_do_nothing(),
+        [{"resident_id": r, "balance": 0, "co2e_g_total": 0, "updated_at": now} for r in residents],
+    )
+    locked = connection.execute(
+        select(column.resident_id, column.balance, column.co2e_g_total)
+        .where(column.resident_id.in_(residents))
+        .order_by(column.resident_id)
+        .with_for_update()
+    )
+    return {resident_id: (balance, co2e) for resident_id, balance, co2e in locked}
+
+
 def lock_account(resident_id: int) -> None:
     """Hold the resident's account row until commit (opening it if missing), as a
     payment does: what is decided under it is decided one after the other."""
@@ -121,17 +150,6 @@ def lock_account(resident_id: int) -> None:
     db.session.connection().execute(
         update(Account).where(Account.resident_id == resident_id).values(updated_at=utcnow())
     )
-
-
-def add_co2e(resident_id: int, grams: int) -> None:
-    statement = (
-        update(Account)
-        .where(Account.resident_id == resident_id)
-        .values(co2e_g_total=Account.co2e_g_total + grams, updated_at=utcnow())
-    )
-    if db.session.connection().execute(statement).rowcount == 0:
-        ensure_account(resident_id)
-        db.session.connection().execute(statement)
 
 
 def lock_day(resident_id: int, day: date, action_type: str) -> int:
@@ -220,62 +238,80 @@ def set_day_points(points: dict[DayKey, int]) -> None:
 
 
 @dataclass(frozen=True)
-class Earning:
-    """An approved action's credit: its earn entry (when it has points) and its CO2e."""
+class Credit:
+    """Points (and CO2e avoided) earned for one cause: an action, a bonus, a badge..."""
 
     resident_id: int
+    kind: str  # one of EARNING_KINDS
     ref: str
     points: int
-    co2e_g: int
+    co2e_g: int = 0
 
 
-def post_earnings(earnings: list[Earning]) -> None:
-    """Post many actions' earn entries and CO2e at once, in order, for many residents.
+def credit(credits: list[Credit]) -> None:
+    """The one way points are earned: each credit's entry (when it has points) and CO2e.
 
-    The accounts are opened if missing and locked in resident order (the order `lock_days`
-    keeps), then each entry's `balance_after` follows from the locked balance: the same
-    entries and balances as `post_entry` and `add_co2e` per action, in a few statements.
+    Accounts are opened if missing and locked in resident order (the order `lock_days`
+    keeps), and each entry's `balance_after` follows from the locked balance, in list
+    order. A cause already posted breaks the unique (kind, ref): the transaction fails
+    rather than pay twice. Callers guard their causes with a key of their own (an action
+    id, a campaign_action or badge_award row), so that never happens by design.
     """
+    if any(c.kind not in EARNING_KINDS or c.points < 0 for c in credits):
+        raise ValueError("credit takes earnings of zero or more points")
     now = utcnow()
     table = Account.__table__
-    residents = sorted({e.resident_id for e in earnings})
+    column = table.c
     connection = db.session.connection()
-    connection.execute(
-        db.upsert(table).on_conflict_do_nothing(),
-        [{"resident_id": r, "balance": 0, "co2e_g_total": 0, "updated_at": now} for r in residents],
-    )
-    locked = connection.execute(
-        select(table.c.resident_id, table.c.balance, table.c.co2e_g_total)
-        .where(table.c.resident_id.in_(residents))
-        .order_by(table.c.resident_id)
-        .with_for_update()
-    )
-    accounts = {resident_id: [balance, co2e] for resident_id, balance, co2e in locked}
+    residents = sorted({c.resident_id for c in credits})
+    if len(residents) == 1:
+        # One resident (a resident's own action): one statement locks and moves the account.
+        statement = (
+            update(table)
+            .where(column.resident_id == residents[0])
+            .values(
+                balance=column.balance + sum(c.points for c in credits),
+                co2e_g_total=column.co2e_g_total + sum(c.co2e_g for c in credits),
+                updated_at=now,
+            )
+            .returning(column.balance, column.co2e_g_total)
+        )
+        moved = connection.execute(statement).one_or_none()
+        if moved is None:
+            ensure_account(residents[0])
+            moved = connection.execute(statement).one()
+        opening = moved.balance - sum(c.points for c in credits)
+        accounts = {residents[0]: [opening, moved.co2e_g_total]}
+        write_back = False
+    else:
+        accounts = {r: list(amounts) for r, amounts in lock_accounts(residents).items()}
+        write_back = True
     entries = []
-    for earning in earnings:
-        account = accounts[earning.resident_id]
-        account[1] += earning.co2e_g
-        if earning.points:
-            account[0] += earning.points
+    for c in credits:
+        account = accounts[c.resident_id]
+        if write_back:
+            account[1] += c.co2e_g
+        if c.points:
+            account[0] += c.points
             entries.append(
                 {
-                    "resident_id": earning.resident_id,
-                    "kind": "earn",
-                    "ref": earning.ref,
-                    "delta": earning.points,
+                    "resident_id": c.resident_id,
+                    "kind": c.kind,
+                    "ref": c.ref,
+                    "delta": c.points,
                     "balance_after": account[0],
                     "created_at": now,
                 }
             )
     if entries:
         connection.execute(insert(LedgerEntry.__table__), entries)
-    column = table.c
-    connection.execute(
-        update(table)
-        .where(column.resident_id == bindparam("r"))
-        .values(balance=bindparam("b"), co2e_g_total=bindparam("c"), updated_at=now),
-        [{"r": r, "b": b, "c": c} for r, (b, c) in sorted(accounts.items())],
-    )
+    if write_back:
+        connection.execute(
+            update(table)
+            .where(column.resident_id == bindparam("r"))
+            .values(balance=bindparam("b"), co2e_g_total=bindparam("c"), updated_at=now),
+            [{"r": r, "b": b, "c": c} for r, (b, c) in sorted(accounts.items())],
+        )
 
 
 @dataclass(frozen=True)

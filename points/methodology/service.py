@@ -308,11 +308,14 @@ def methodology_of(version: str) -> Methodology:
     return _terms(identity)
 
 
-def factor_for(methodology: Methodology, action_type: str, variant: str) -> FactorTerms:
+def factor_for(
+    methodology: Methodology, action_type: str, variant: str, field: str = "type"
+) -> FactorTerms:
+    """The factor of a type's variant; a field error on `field` (the body field naming the
+    variant) when the methodology has none."""
     for factor in methodology.factors:
         if factor.action_type == action_type and factor.variant == variant:
             return factor
-    field = {"trip": "mode", "garbage_sorting": "category"}.get(action_type, "type")
     known = sorted(f.variant for f in methodology.factors if f.action_type == action_type)
     raise ValidationFailed(
         fields={field: [_l("Must be one of: %(choices)s.", choices=", ".join(known))]},

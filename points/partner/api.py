@@ -1,14 +1,11 @@
 """POST /api/v1/partner/events (signed batches); residents link their partner accounts."""
 
-import logging
 from dataclasses import asdict
 
-from flask import after_this_request, current_app
 from flask.views import MethodView
 
 from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
-from points.actions import deferred
 from points.partner import service
 from points.partner.guard import current_partner, partner_signed
 from points.partner.schemas import (
@@ -19,8 +16,6 @@ from points.partner.schemas import (
     PartnerBatchSchema,
     PartnerListSchema,
 )
-
-log = logging.getLogger(__name__)
 
 blp = Blueprint("partner", __name__, url_prefix="/api/v1", description="Partner feeds")
 
@@ -46,7 +41,6 @@ class PartnerEvents(MethodView):
     )
     def post(self, batch):
         """Push up to 500 verified events; each gets accepted, duplicate or rejected"""
-        _apply_deferred_after_response()  # also after a fault: earlier groups are kept
         results = service.ingest_batch(current_partner(), batch["events"])
         return {
             "accepted": sum(r.status == "accepted" for r in results),
@@ -54,30 +48,6 @@ class PartnerEvents(MethodView):
             "rejected": sum(r.status == "rejected" for r in results),
             "results": [asdict(r) for r in results],
         }
-
-
-# Twice a full batch: a batch applies its own events and as many left over by earlier ones
-# (a killed worker's), yet a backlog (say, after an outage) never holds a sync worker past
-# its timeout (~4 s for 500 on PostgreSQL); `flask points apply-deferred` clears a backlog.
-AFTER_RESPONSE_LIMIT = 1000
-
-
-def _apply_deferred_after_response() -> None:
-    """The batch's derived figures are applied once the partner has its answer."""
-    app = current_app._get_current_object()
-
-    def apply() -> None:
-        with app.app_context():
-            try:
-                deferred.apply_deferred(limit=AFTER_RESPONSE_LIMIT)
-            except Exception:
-                # The rows stay: the next batch, or `flask points apply-deferred`, applies them.
-                log.exception("deferred approvals not applied")
-
-    @after_this_request
-    def _on_close(response):
-        response.call_on_close(apply)
-        return response
 
 
 @blp.route("/partners")

@@ -32,7 +32,7 @@ from backend.extensions import db
 from backend.residents.models import Resident
 from backend.residents.phone import InvalidPhone, normalise_phone, phone_hmac
 from points.actions import service as actions
-from points.actions.schemas import BODIES, body_schema
+from points.actions.kinds import KINDS, kind_of
 from points.partner.models import PartnerClient, PartnerEvent, PartnerResidentLink
 
 
@@ -46,7 +46,7 @@ class PartnerError(ValueError):
 def create_partner(name: str, allowed: list[str]) -> tuple[PartnerClient, str]:
     """A new partner with a fresh key and secret; the secret is returned only now."""
     for entry in allowed:
-        if entry.split(":", 1)[0] not in BODIES:
+        if entry.split(":", 1)[0] not in KINDS:
             raise PartnerError(f"unknown action type in {entry!r}")
     if not allowed:
         raise PartnerError("a partner must be allowed at least one action type")
@@ -215,9 +215,8 @@ def _check_event(partner: PartnerClient, event: object, known: _Known, first: di
         return EventResult(event_id, "duplicate")
     reference = event.get("resident")
     body = {k: v for k, v in event.items() if k not in ("event_id", "resident")}
-    schema = body_schema(body)
-    if schema is None or body["type"] == "clean_plate":
-        # Clean Plate needs a resident's own photo: partners cannot send it.
+    kind = kind_of(body)
+    if kind is None or not kind.partner_reportable:
         return _rejected(
             event_id,
             "validation_error",
@@ -225,7 +224,7 @@ def _check_event(partner: PartnerClient, event: object, known: _Known, first: di
             {"type": [_l("Not an action type partners can report.")]},
         )
     try:
-        parsed = schema().load(body)
+        parsed = kind.schema().load(body)
     except ma.ValidationError as exc:
         return _rejected(
             event_id, "validation_error", _l("Some fields are not valid."), exc.messages

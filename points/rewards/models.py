@@ -8,8 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 
 REDEMPTION_STATUSES = ("issued", "used", "cancelled")
 

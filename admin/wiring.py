@@ -1,0 +1,30 @@
+"""What admin adds to the app: the console, the staff API, reporting, and their jobs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from admin.campaigns.api import blp as staff_campaigns_blp
+from admin.cli import demo_cli
+from admin.console.site import console, csrf
+from admin.privacy.api import blp as privacy_blp
+from admin.privacy.cli import apply_retention, privacy_cli
+from admin.review.api import blp as review_blp
+from admin.rewards.api import blp as staff_rewards_blp
+from admin.stats.api import blp as stats_blp
+from admin.stats.cli import drb_key_cli, stats_cli
+from admin.stats.rollups import add_to_rollups
+from backend.extensions import api
+from backend.worker import register_periodic
+from points.signals import register_applier
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.register_blueprint(console)
+    for blueprint in (staff_rewards_blp, review_blp, privacy_blp, staff_campaigns_blp, stats_blp):
+        api.register_blueprint(blueprint)
+    register_applier(app, "statistics", add_to_rollups)
+    register_periodic(app, "retention", "daily", apply_retention)
+    for group in (privacy_cli, demo_cli, stats_cli, drb_key_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,60 @@
+"""The one approve path: a resident's own action, a reviewer's approval, a partner's events.
+
+In the caller's transaction it writes only what the caller is told (each action's points
+within the day's cap, its ledger credit and balance) and one outbox row per action; the
+worker applies what approvals derive from the outbox (`points.actions.outbox`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+
+from backend.clock import utcnow
+from backend.extensions import db
+from points.actions.models import Action, ApprovalOutbox
+from points.ledger import service as ledger
+from points.methodology import service as methodology_service
+from points.methodology.service import Methodology
+
+
+def day_key(action: Action) -> ledger.DayKey:
+    return (action.resident_id, action.local_day, action.type)
+
+
+def approve(
+    actions: list[Action],
+    methodology: Methodology,
+    *,
+    so_far: dict[ledger.DayKey, int] | None = None,
+) -> None:
+    """Approve and pay `actions` (new or pending), in list order, under `methodology`'s
+    points rules: the version their CO2e was computed with.
+
+    `so_far` is what `ledger.lock_days` returned for their days, when the caller had to
+    take the day's lock before its own checks; otherwise the days are locked here.
+    """
+    if so_far is None:
+        so_far = ledger.lock_days({day_key(a) for a in actions})
+    totals = dict(so_far)
+    for action in actions:
+        key = day_key(action)
+        wanted = methodology_service.points_for(methodology, action.co2e_g)
+        action.points = ledger.within_cap(
+            wanted, methodology.daily_point_caps[action.type], totals[key]
+        )
+        action.capped = action.points < wanted
+        action.status = "approved"
+        totals[key] += action.points
+    db.session.add_all(actions)
+    db.session.flush()
+    ledger.set_day_points({key: n for key, n in totals.items() if n != so_far[key]})
+    ledger.credit(
+        [
+            ledger.Credit(a.resident_id, "earn", ledger.earn_ref(a.id), a.points, a.co2e_g)
+            for a in actions
+        ]
+    )
+    now = utcnow()
+    db.session.connection().execute(
+        insert(ApprovalOutbox), [{"action_id": a.id, "created_at": now} for a in actions]
+    )

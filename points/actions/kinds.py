@@ -1,0 +1,250 @@
+"""Each action type's rules in one place: its body schema, how a body becomes an input,
+which field names its factor's variant, and its plausibility bounds.
+
+The bounds themselves come from the methodology file; only their meaning is code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from backend.api import Schema
+from backend.clock import LOCAL_TZ
+from backend.errors import ValidationFailed
+from points.actions.models import ACTION_TYPES
+
+
+@dataclass
+class ActionInput:
+    """An action body reduced to what the rules need, whatever its type."""
+
+    type: str
+    variant: str
+    quantity: Decimal
+    occurred_at: datetime
+    distance_km: Decimal | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    photo_id: str | None = None
+    dedup_key: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+def implausible(fields: dict) -> ValidationFailed:
+    return ValidationFailed(
+        _l("The action is not plausible."), code="implausible_action", fields=fields
+    )
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    name: str
+    schema: type[Schema]
+    variant_field: str  # the body field a wrong variant is reported on
+    time_field: str  # the body field that says when it happened
+    to_input: Callable[[dict, datetime], ActionInput]
+    check: Callable[[dict, ActionInput], None]  # plausibility within the type's bounds
+    partner_reportable: bool = True
+
+
+# Body fields
+
+
+def _quantity(description: str) -> ma.fields.Decimal:
+    return ma.fields.Decimal(
+        required=True,
+        places=3,
+        validate=ma.validate.Range(min=0, min_inclusive=False, max=1_000_000),
+        metadata={"description": description},
+    )
+
+
+def _moment(required: bool, description: str) -> ma.fields.AwareDateTime:
+    # A time without an offset is read as Beijing time, the app's only time zone.
+    return ma.fields.AwareDateTime(
+        required=required, default_timezone=LOCAL_TZ, metadata={"description": description}
+    )
+
+
+def _label(max_length: int, required: bool = False) -> ma.fields.String:
+    return ma.fields.String(
+        required=required,
+        validate=ma.validate.Length(min=1, max=max_length),
+        metadata={"description": f"1 to {max_length} characters"},
+    )
+
+
+# Trips
+
+
+class TripSchema(Schema):
+    type = ma.fields.Constant("trip", required=True)
+    mode = ma.fields.String(
+        required=True, metadata={"description": "walk, bike, bus, rail, car..."}
+    )
+    distance_km = _quantity("km travelled")
+    started_at = _moment(True, "start of the trip")
+    ended_at = _moment(True, "end of the trip")
+
+
+def _trip_input(body: dict, now: datetime) -> ActionInput:
+    return ActionInput(
+        type="trip",
+        variant=body["mode"],
+        # A bus trip is counted per ride; the distance still bounds plausibility.
+        quantity=body["distance_km"],
+        distance_km=body["distance_km"],
+        started_at=body["started_at"],
+        ended_at=body["ended_at"],
+        occurred_at=body["ended_at"],
+    )
+
+
+def _check_trip(bounds: dict, trip: ActionInput) -> None:
+    mode_bounds = bounds[trip.variant]
+    if trip.ended_at <= trip.started_at:
+        raise implausible({"ended_at": [_l("Must be after started_at.")]})
+    if trip.distance_km > mode_bounds["max_km"]:
+        raise implausible(
+            {"distance_km": [_l("At most %(max)s km for this mode.", max=mode_bounds["max_km"])]}
+        )
+    hours = Decimal((trip.ended_at - trip.started_at).total_seconds()) / 3600
+    speed = trip.distance_km / hours
+    if speed > mode_bounds["max_kmh"]:
+        too_fast = _l(
+            "%(speed)s km/h is faster than the %(max)s km/h plausible for this mode.",
+            speed=speed.quantize(Decimal(1)),
+            max=mode_bounds["max_kmh"],
+        )
+        raise implausible({"distance_km": [too_fast]})
+
+
+# Garbage sorting
+
+
+class GarbageSortingSchema(Schema):
+    type = ma.fields.Constant("garbage_sorting", required=True)
+    category = ma.fields.String(required=True, metadata={"description": "recyclable, kitchen..."})
+    weight_kg = _quantity("kg sorted")
+    occurred_at = _moment(False, "when; now if omitted")
+
+
+def _garbage_input(body: dict, now: datetime) -> ActionInput:
+    return ActionInput(
+        "garbage_sorting", body["category"], body["weight_kg"], body.get("occurred_at") or now
+    )
+
+
+def _check_garbage(bounds: dict, sorting: ActionInput) -> None:
+    if sorting.quantity > bounds["max_kg_per_action"]:
+        raise implausible(
+            {"weight_kg": [_l("At most %(max)s kg per action.", max=bounds["max_kg_per_action"])]}
+        )
+
+
+# Clean Plate meals (meals a day are counted under the day's lock: see the service)
+
+
+class CleanPlateSchema(Schema):
+    type = ma.fields.Constant("clean_plate", required=True)
+    photo_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(equal=32),
+        metadata={"description": "from POST /api/v1/photos"},
+    )
+    venue = _label(64)
+    occurred_at = _moment(False, "when; now if omitted")
+
+
+def _meal_input(body: dict, now: datetime) -> ActionInput:
+    return ActionInput(
+        "clean_plate",
+        "meal",
+        Decimal(1),
+        body.get("occurred_at") or now,
+        photo_id=body["photo_id"],
+        details={"venue": body["venue"]} if body.get("venue") else {},
+    )
+
+
+def _no_bounds(bounds: dict, action: ActionInput) -> None:
+    return None
+
+
+# EV charging
+
+
+class EvChargingSchema(Schema):
+    type = ma.fields.Constant("ev_charging", required=True)
+    energy_kwh = _quantity("kWh charged")
+    station_id = _label(64, required=True)
+    session_id = _label(64, required=True)
+    occurred_at = _moment(False, "when the session ended; now if omitted")
+
+
+def _charging_input(body: dict, now: datetime) -> ActionInput:
+    return ActionInput(
+        "ev_charging",
+        "kwh",
+        body["energy_kwh"],
+        body.get("occurred_at") or now,
+        dedup_key=f"ev:{body['station_id']}:{body['session_id']}",
+        details={"station_id": body["station_id"], "session_id": body["session_id"]},
+    )
+
+
+def _check_charging(bounds: dict, charging: ActionInput) -> None:
+    if charging.quantity > bounds["max_kwh_per_session"]:
+        raise implausible(
+            {
+                "energy_kwh": [
+                    _l("At most %(max)s kWh per session.", max=bounds["max_kwh_per_session"])
+                ]
+            }
+        )
+
+
+KINDS: dict[str, ActionKind] = {
+    kind.name: kind
+    for kind in (
+        ActionKind("trip", TripSchema, "mode", "ended_at", _trip_input, _check_trip),
+        ActionKind(
+            "garbage_sorting",
+            GarbageSortingSchema,
+            "category",
+            "occurred_at",
+            _garbage_input,
+            _check_garbage,
+        ),
+        ActionKind(
+            "clean_plate",
+            CleanPlateSchema,
+            "type",
+            "occurred_at",
+            _meal_input,
+            _no_bounds,
+            partner_reportable=False,  # a photo is the evidence, and partners send none
+        ),
+        ActionKind(
+            "ev_charging",
+            EvChargingSchema,
+            "type",
+            "occurred_at",
+            _charging_input,
+            _check_charging,
+        ),
+    )
+}
+assert tuple(KINDS) == ACTION_TYPES, "every action type has its rules here"
+
+
+def kind_of(body: object) -> ActionKind | None:
+    """The kind a body names by its `type`; None when that is no action type (or no string)."""
+    name = body.get("type") if isinstance(body, Mapping) else None
+    return KINDS.get(name) if isinstance(name, str) else None

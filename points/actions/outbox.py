@@ -1,0 +1,113 @@
+"""Applying the approval outbox: what approvals derive, a batch of actions at a time.
+
+The worker claims the oldest rows (SKIP LOCKED, so workers at once take different rows),
+locks the batch's accounts in resident order (the lock a payment takes last), hands the
+batch to every package's applier in `points.signals.APPLIER_ORDER`, and deletes the rows
+in the same transaction: a batch is applied whole or not at all, and a row deleted is an
+action applied exactly once. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+
+from backend.clock import utcnow
+from backend.extensions import db
+from points.actions.models import Action, ApprovalOutbox
+from points.ledger import service as ledger
+from points.signals import ApprovedAction, appliers
+
+_FACT_COLUMNS = (
+    Action.id,
+    Action.resident_id,
+    Action.type,
+    Action.variant,
+    Action.co2e_g,
+    Action.points,
+    Action.capped,
+    Action.occurred_at,
+    Action.local_day,
+    Action.district_code,
+    Action.source,
+    Action.distance_m,
+    Action.factor_version,
+)
+
+
+def apply_batch(limit: int) -> int:
+    """Apply up to `limit` of the oldest outbox rows; how many were applied."""
+    claimed = db.session.execute(
+        select(ApprovalOutbox.id, ApprovalOutbox.action_id)
+        .order_by(ApprovalOutbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not claimed:
+        return 0
+    order = {action_id: position for position, (_, action_id) in enumerate(claimed)}
+    rows = db.session.execute(select(*_FACT_COLUMNS).where(Action.id.in_(order))).all()
+    batch = sorted((_approved(row) for row in rows), key=lambda a: order[a.action_id])
+    ledger.lock_accounts([a.resident_id for a in batch])
+    for applier in appliers():
+        applier(batch)
+    db.session.execute(
+        delete(ApprovalOutbox).where(ApprovalOutbox.id.in_([row_id for row_id, _ in claimed]))
+    )
+    return len(claimed)
+
+
+def _approved(row) -> ApprovedAction:
+    return ApprovedAction(
+        action_id=row.id,
+        resident_id=row.resident_id,
+        action_type=row.type,
+        variant=row.variant,
+        co2e_g=row.co2e_g,
+        points=row.points,
+        capped=row.capped,
+        occurred_at=row.occurred_at,
+        local_day=row.local_day,
+        district_code=row.district_code,
+        source=row.source,
+        distance_m=row.distance_m,
+        factor_version=row.factor_version,
+    )
+
+
+def drain(batch_size: int) -> int:
+    """Apply batches, each committed on its own, until the outbox is empty; how many.
+
+    For the worker's loop, the CLI and tests; several may drain at once.
+    """
+    applied = 0
+    while True:
+        with db.write_intent():
+            done = apply_batch(batch_size)
+            db.session.commit()
+        if not done:
+            return applied
+        applied += done
+
+
+@dataclass(frozen=True)
+class Backlog:
+    rows: int
+    oldest_created_at: datetime | None
+
+    @property
+    def oldest_age_s(self) -> float:
+        if self.oldest_created_at is None:
+            return 0.0
+        return max(0.0, (utcnow() - self.oldest_created_at).total_seconds())
+
+
+def backlog() -> Backlog:
+    """Rows waiting and when the oldest was written (readiness and metrics)."""
+    rows = db.session.scalar(select(func.count()).select_from(ApprovalOutbox))
+    oldest = db.session.scalar(
+        select(ApprovalOutbox.created_at).order_by(ApprovalOutbox.id).limit(1)
+    )
+    return Backlog(rows=rows, oldest_created_at=oldest)
