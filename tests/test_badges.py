@@ -10,8 +10,8 @@ import pytest
 from backend.extensions import db
 from campaigns.badges import service
 from campaigns.badges.models import Streak
-from points.signals import ActionApproved
-from tests.factories import captured_approvals, make_resident, record, staff_headers, trip
+from points.signals import ApprovedAction
+from tests.factories import make_resident, record, requeue, run_worker, staff_headers, trip
 from tests.test_leaderboards import earn
 
 BADGES = {
@@ -25,6 +25,8 @@ MAX_GARBAGE_G = 3000  # 30 kg at 100 g/kg, the most one garbage-sorting action m
 
 
 def my_badges(client, who, **headers) -> dict:
+    """The resident's badges once the worker has applied their approvals."""
+    run_worker(client)
     response = client.get("/api/v1/me/badges", headers={**who.headers, **headers})
     assert response.status_code == 200, response.json
     return response.json
@@ -35,6 +37,7 @@ def earned(client, who) -> set[str]:
 
 
 def badge_entries(client, who) -> list[tuple[str, int]]:
+    run_worker(client)
     entries = client.get("/api/v1/me/ledger?limit=100", headers=who.headers).json["items"]
     return [(e["ref"], e["delta"]) for e in entries if e["kind"] == "badge"]
 
@@ -64,7 +67,7 @@ def test_first_green_trip_is_awarded_once_and_pays_its_points_once(app, client):
     with app.app_context():
         # Even were a taxi ride to avoid CO2e, it is not in the methodology's green modes.
         taxi = approved_on(me.resident["id"], datetime.now(BEIJING).date(), "trip", "taxi")
-        service.on_action_approved("points", event=taxi)
+        service.award_milestones([taxi])
         db.session.commit()
     assert "first_green_trip" not in earned(client, me)
 
@@ -81,14 +84,11 @@ def test_first_green_trip_is_awarded_once_and_pays_its_points_once(app, client):
     assert balance == sum(action["points"] for action in actions) + points
 
 
-def test_a_repeated_signal_awards_nothing_twice(app, client):
+def test_an_approval_applied_again_awards_nothing_twice(app, client):
     me = make_resident(client)
-    with captured_approvals() as events:
-        record(client, me, trip("bike", 5, 30))
-    with app.app_context():
-        service.on_action_approved("points", event=events[0])
-        service.on_action_approved("points", event=events[0])
-        db.session.commit()
+    action = record(client, me, trip("bike", 5, 30)).json
+    run_worker(client)
+    requeue(client, [action["id"]])
     assert badge_entries(client, me) == [
         (ref(me, "first_green_trip"), BADGES["first_green_trip"]["points"])
     ]
@@ -180,13 +180,13 @@ def test_a_missed_day_starts_a_new_streak_and_car_trips_do_not_count(client):
 
 
 def test_thirty_consecutive_days_earn_the_month_streak(app, client):
-    """Through the listener: the API accepts actions of the last 7 days only."""
+    """Through the applier: the API accepts actions of the last 7 days only."""
     me = make_resident(client)
     today = datetime.now(BEIJING).date()
     with app.app_context():
-        for days in range(29, -1, -1):
-            day = today - timedelta(days=days)
-            service.on_action_approved("points", event=approved_on(me.resident["id"], day))
+        # One batch of thirty days, in the order the worker would hand them over.
+        days = [today - timedelta(days=days) for days in range(29, -1, -1)]
+        service.award_milestones([approved_on(me.resident["id"], day) for day in days])
         db.session.commit()
     assert my_badges(client, me)["streak"] == {"current": 30, "best": 30}
     assert {"streak_7", "streak_30"} <= earned(client, me)
@@ -194,9 +194,9 @@ def test_thirty_consecutive_days_earn_the_month_streak(app, client):
 
 def approved_on(
     resident_id: int, day: date, action_type: str = "garbage_sorting", variant: str = "kitchen"
-) -> ActionApproved:
+) -> ApprovedAction:
     moment = datetime(day.year, day.month, day.day, 12, tzinfo=BEIJING)
-    return ActionApproved(
+    return ApprovedAction(
         action_id=0,  # the badges read no action
         resident_id=resident_id,
         action_type=action_type,

@@ -13,6 +13,7 @@ from tests.factories import (
     local,
     make_campaign,
     record,
+    run_worker,
     sign_in,
     staff_headers,
     trip,

@@ -15,10 +15,10 @@ from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import backend.app
 from backend import idempotency
 from backend.clock import utcnow
 from backend.idempotency import IdempotencyRecord
+from points.actions import approval, outbox
 from points.actions import service as actions_service
 from points.actions.models import Action
 from points.ledger import service as ledger
@@ -32,6 +32,7 @@ from tests.factories import (
     partner_signature,
     record,
     redeem,
+    run_worker,
     sign_in,
     staff_headers,
     trip,
@@ -182,39 +183,56 @@ def test_a_cancellation_failing_after_the_refund_keeps_the_redemption(
     assert balance(client, me) == points + 5
 
 
-# --- an approved action and what its listeners write -------------------------------------
+# --- an approved action, and what the worker derives from it -------------------------
 
 
-def _explode_last(monkeypatch, _stack):
-    def last_listener(sender, event):
-        raise InjectedFault("after every listener")
-
-    monkeypatch.setattr(
-        backend.app, "APPROVAL_LISTENERS", (*backend.app.APPROVAL_LISTENERS, last_listener)
-    )
+def _credits_of(kind: str):
+    return lambda credits, *_: any(c.kind == kind for c in credits)
 
 
 ACTION_FAULTS = {
     "after the earn entry": lambda mp, _stack: after_calling(
-        mp, ledger, "post_entry", lambda _r, kind, *_: kind == "earn"
+        mp, ledger, "credit", _credits_of("earn")
     ),
-    "after the campaign bonus entry": lambda mp, _stack: after_calling(
-        mp, ledger, "post_entry", lambda _r, kind, *_: kind == "campaign_bonus"
-    ),
-    "after badges, leaderboards and rollups": _explode_last,
+    "before the outbox row": lambda mp, _stack: after_calling(mp, approval, "insert"),
     "storing the response": lambda mp, _stack: after_calling(mp, idempotency, "_complete"),
     "at commit": lambda mp, stack: stack.enter_context(failing_commit_once(Action)),
 }
+
+
+def _campaign_resident(client, admin):
+    campaign = make_campaign(client, admin, multipliers={"trip:bus": 2})
+    me = sign_in(client)
+    enrol = client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=me.headers)
+    assert enrol.status_code == 201
+    return campaign, me
+
+
+def _assert_paid_once_with_its_figures(app, client, campaign, me, paid) -> None:
+    entries = client.get("/api/v1/me/ledger", headers=me.headers).json["items"]
+    refs = sorted((e["kind"], e["ref"], e["delta"]) for e in entries if e["kind"] != "badge")
+    action_id = paid["id"]
+    assert refs == sorted(
+        [
+            ("earn", f"action:{action_id}", paid["points"]),
+            ("campaign_bonus", f"campaign:{campaign['id']}/action:{action_id}", paid["points"]),
+        ]
+    )
+    badges = [e["ref"] for e in entries if e["kind"] == "badge"]
+    assert len(badges) == len(set(badges)) > 0
+    board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
+    assert board["me"]["co2e_g"] == paid["co2e_g"]
+    progress = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=me.headers).json
+    assert progress["progress_co2e_g"] == paid["co2e_g"]
+    check = app.test_cli_runner().invoke(args=["stats", "check"])
+    assert check.exit_code == 0, check.output
 
 
 @pytest.mark.parametrize("fault", ACTION_FAULTS)
 def test_an_action_failing_midway_pays_nothing_and_the_retry_pays_once(
     app, client, db_session, admin, monkeypatch, fault
 ):
-    campaign = make_campaign(client, admin, multipliers={"trip:bus": 2})
-    me = sign_in(client)
-    enrol = client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=me.headers)
-    assert enrol.status_code == 201
+    campaign, me = _campaign_resident(client, admin)
     before = database_rows(db_session)
     body = trip("bus", 8, 30)
 
@@ -222,33 +240,54 @@ def test_an_action_failing_midway_pays_nothing_and_the_retry_pays_once(
         ACTION_FAULTS[fault](mp, stack)
         failed = record(client, me, body, key="trip-once")
     assert_internal_error(failed)
-    # action, earn and bonus entries, daily cap, badges, streak, leaderboards, campaign
-    # progress, statistics rollups and the idempotency key: all as before
+    # action, earn entry, daily cap, balance, outbox row, idempotency key: all as before
     assert database_rows(db_session) == before
 
     paid = record(client, me, body, key="trip-once")
     assert paid.status_code == 201, paid.json
     assert paid.json["points"] > 0 and not paid.json["capped"]
     assert record(client, me, body, key="trip-once").json == paid.json
-    entries = client.get("/api/v1/me/ledger", headers=me.headers).json["items"]
-    refs = sorted((e["kind"], e["ref"], e["delta"]) for e in entries if e["kind"] != "badge")
-    action_id = paid.json["id"]
-    assert refs == sorted(
-        [
-            ("earn", f"action:{action_id}", paid.json["points"]),
-            (
-                "campaign_bonus",
-                f"campaign:{campaign['id']}/action:{action_id}",
-                paid.json["points"],
-            ),
-        ]
-    )
-    board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
-    assert board["me"]["co2e_g"] == paid.json["co2e_g"]
-    progress = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=me.headers).json
-    assert progress["progress_co2e_g"] == paid.json["co2e_g"]
-    check = app.test_cli_runner().invoke(args=["stats", "check"])
-    assert check.exit_code == 0, check.output
+    run_worker(client)
+    _assert_paid_once_with_its_figures(app, client, campaign, me, paid.json)
+
+
+def _explode_after_every_applier(mp):
+    real = outbox.appliers
+
+    def with_a_failing_last():
+        def last(batch):
+            raise InjectedFault("after every applier")
+
+        return [*real(), last]
+
+    mp.setattr(outbox, "appliers", with_a_failing_last)
+
+
+WORKER_FAULTS = {
+    "after the campaign bonus entry": lambda mp: after_calling(
+        mp, ledger, "credit", _credits_of("campaign_bonus")
+    ),
+    "after the badge entries": lambda mp: after_calling(mp, ledger, "credit", _credits_of("badge")),
+    "after every applier": _explode_after_every_applier,
+}
+
+
+@pytest.mark.parametrize("fault", WORKER_FAULTS)
+def test_a_worker_batch_failing_midway_applies_nothing_and_the_next_run_applies_once(
+    app, client, db_session, admin, monkeypatch, fault
+):
+    campaign, me = _campaign_resident(client, admin)
+    paid = record(client, me, trip("bus", 8, 30)).json
+    before = database_rows(db_session)
+    with monkeypatch.context() as mp:
+        WORKER_FAULTS[fault](mp)
+        result = app.test_cli_runner().invoke(args=["worker", "--drain"])
+    assert isinstance(result.exception, InjectedFault)
+    # bonus and badge entries, balance, streak, boards, progress, rollups, outbox: as before
+    assert database_rows(db_session) == before
+    run_worker(client)
+    _assert_paid_once_with_its_figures(app, client, campaign, me, paid)
+    assert run_worker(client).startswith("applied 0")
 
 
 # --- partner batches --------------------------------------------------------------------------
@@ -310,12 +349,11 @@ def test_a_fault_inside_one_group_keeps_the_groups_before_it_and_the_resend_pays
         _failing_on_call(mp, 2, PARTNER_FAULTS[fault])
         assert_internal_error(send(client, partner, events))
     # Groups of two events are committed one by one: the group before the fault is kept
-    # whole, with its derived figures; nothing of the second group is.
+    # whole, with its outbox rows; nothing of the second group is.
     after_fault = database_rows(db_session)
     kept = after_fault["partner_event"]
     assert len(kept) == 2 and len(after_fault["action"]) == len(before["action"]) + 2
-    assert after_fault["deferred_approval"] == []
-    assert len(after_fault["leaderboard_action"]) == len(before["leaderboard_action"]) + 2
+    assert len(after_fault["approval_outbox"]) == len(before["approval_outbox"]) + 2
     for who in residents[2:]:
         assert client.get("/api/v1/me/account", headers=who.headers).json["balance"] == 0
 

@@ -6,13 +6,12 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from points.actions import deferred
 from points.actions.models import Action
-from points.partner import api as partner_api
 from tests.factories import (
     create_partner,
     new_phone,
     partner_signature,
+    run_worker,
     sign_in,
     today_minutes_ago,
     trip,
@@ -189,36 +188,34 @@ def test_a_batch_in_groups_pays_what_one_event_per_batch_pays(app, client, trans
         if r["status"] == "accepted" and r["event_id"] in ("g-1", "g-3", "g-5", "g-8")
     ]
     assert sum(trips) == 2000 and trips[-1] == 0 and [r["capped"] for r in results][4] is True
+    run_worker(client)
     for mine, theirs in zip(grouped, alone, strict=True):
-        assert _what_a_resident_sees(client, mine) == _what_a_resident_sees(client, theirs)
+        seen = _what_a_resident_sees(client, mine)
+        assert seen == _what_a_resident_sees(client, theirs)
+        assert seen["board"] > 0 and seen["badges"]
     check = app.test_cli_runner().invoke(args=["stats", "check"])
     assert check.exit_code == 0, check.output
 
 
-def test_figures_a_killed_worker_left_to_apply_are_applied_by_the_cli(
-    app, client, partner, monkeypatch
-):
+def test_a_batch_is_paid_at_once_and_its_figures_follow_from_the_worker(app, client, partner):
     me = sign_in(client)
-    with monkeypatch.context() as mp:
-        # The worker dies after answering, before it applies the batch's approvals.
-        mp.setattr(deferred, "apply_deferred", lambda limit=None: 0)
-        paid = send(client, partner, [bus_event("k1", me.phone)]).json["results"][0]
+    paid = send(client, partner, [bus_event("k1", me.phone)]).json["results"][0]
     assert paid["status"] == "accepted"
-    # Paid at once; the leaderboard waits for the approval's listeners.
+    # Paid at once; the leaderboard waits for the worker.
     assert client.get("/api/v1/me/account", headers=me.headers).json["balance"] == paid["points"]
     board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
     assert board["me"]["co2e_g"] == 0
     runner = app.test_cli_runner()
     # The statistics hold what is applied: the check agrees before and after.
     assert runner.invoke(args=["stats", "check"]).exit_code == 0
-    applied = runner.invoke(args=["points", "apply-deferred"])
-    assert applied.exit_code == 0 and "applied 1 deferred" in applied.output
+    applied = runner.invoke(args=["points", "apply-outbox"])
+    assert applied.exit_code == 0 and "applied 1 approvals" in applied.output
     board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
     assert board["me"]["co2e_g"] == paid["co2e_g"]
     check = runner.invoke(args=["stats", "check"])
     assert check.exit_code == 0, check.output
-    again = runner.invoke(args=["points", "apply-deferred"])
-    assert "applied 0 deferred" in again.output
+    again = runner.invoke(args=["points", "apply-outbox"])
+    assert "applied 0 approvals" in again.output
 
 
 def test_residents_are_matched_by_a_linked_partner_id(client, partner):
@@ -345,21 +342,3 @@ def test_an_event_no_database_can_hold_is_rejected_alone(client, partner, change
     response = send(client, partner, [bad, good])
     assert response.status_code == 200, response.json
     assert [r["status"] for r in response.json["results"]] == ["rejected", "accepted"]
-
-
-def test_a_batch_applies_a_bounded_number_of_leftovers_after_its_answer(
-    app, client, partner, monkeypatch
-):
-    me = sign_in(client)
-    with monkeypatch.context() as mp:
-        mp.setattr(deferred, "apply_deferred", lambda limit=None: 0)  # killed workers
-        for i in range(3):
-            send(client, partner, [bus_event(f"left-{i}", me.phone, **trip("bus", 8, 30, i * 40))])
-    monkeypatch.setattr(partner_api, "AFTER_RESPONSE_LIMIT", 2)
-    send(client, partner, [bus_event("next", me.phone)])
-    runner = app.test_cli_runner()
-    # The next batch applied two of the four; the CLI applies the rest.
-    assert "applied 2 deferred" in runner.invoke(args=["points", "apply-deferred"]).output
-    board = client.get("/api/v1/leaderboards/residents?period=week", headers=me.headers).json
-    actions = client.get("/api/v1/actions", headers=me.headers).json["items"]
-    assert board["me"]["co2e_g"] == sum(a["co2e_g"] for a in actions) and len(actions) == 4

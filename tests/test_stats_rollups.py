@@ -23,12 +23,11 @@ from admin.stats.models import (
 from backend.extensions import db
 from backend.residents.service import find_or_create_by_phone
 from backend.staff.service import create_staff
+from backend.worker import drain_until_empty
 from campaigns import service as campaigns
 from campaigns.models import CampaignAction
 from points.actions import service as actions
-from points.actions.models import Action
-from points.signals import action_approved
-from tests.factories import captured_approvals
+from points.actions.models import Action, ApprovalOutbox
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DISTRICTS = (None, "441202", "441203", "441204", "441223")
@@ -153,7 +152,9 @@ step = st.tuples(
     st.integers(0, 23),  # Beijing hour
     st.sampled_from(KINDS),
     st.integers(1, 9),  # size: km, half-kilos, 5 kWh
-    st.sampled_from(("approve", "reject", "resend", None)),  # what happens next
+    # what happens next: a reviewer's verdict, the worker applies the outbox, or it applies
+    # the last approval again
+    st.sampled_from(("approve", "reject", "apply", "resend", None)),
 )
 
 
@@ -181,21 +182,30 @@ def test_rollups_equal_raw_after_random_action_streams(
             for resident in people[:2]:
                 campaigns.enrol(resident, campaign_id)
             now = datetime.now(UTC) - timedelta(minutes=5)
-            with captured_approvals() as approvals:
-                for who, district, days_ago, hour, kind, size, then in steps:
-                    resident = people[who]
-                    resident.district_code = district
-                    when = min(beijing_day_start(days_ago) + timedelta(hours=hour), now)
-                    action = actions.record_action(
-                        resident, body_for(kind, size, when), now=when + timedelta(minutes=1)
-                    )
-                    if action.status == "pending_review" and then == "approve":
-                        actions.approve(action.id, reviewer_id)
-                    elif action.status == "pending_review" and then == "reject":
-                        actions.reject(action.id, reviewer_id, "no receipt")
-                    elif then == "resend" and approvals:
-                        action_approved.send("points", event=approvals[-1])  # counted once
+            approved = []
+            for who, district, days_ago, hour, kind, size, then in steps:
+                resident = people[who]
+                resident.district_code = district
+                when = min(beijing_day_start(days_ago) + timedelta(hours=hour), now)
+                action = actions.record_action(
+                    resident, body_for(kind, size, when), now=when + timedelta(minutes=1)
+                )
+                if action.status == "pending_review" and then == "approve":
+                    actions.approve(action.id, reviewer_id)
+                elif action.status == "pending_review" and then == "reject":
+                    actions.reject(action.id, reviewer_id, "no receipt")
+                if action.status == "approved":
+                    approved.append(action.id)
+                if then == "apply":
+                    drain_until_empty(7)  # a batch size that splits a resident's actions
+                elif then == "resend" and approved:
+                    drain_until_empty(7)
+                    db.session.execute(insert(ApprovalOutbox).values(action_id=approved[-1]))
+                    drain_until_empty(7)  # applied again: counted once
             db.session.commit()
+            result = cli.invoke(args=["stats", "check"])  # what is applied so far
+            assert result.exit_code == 0, result.output
+            drain_until_empty(7)
 
             result = cli.invoke(args=["stats", "check"])
             assert result.exit_code == 0, result.output
@@ -261,6 +271,7 @@ def history(app, db_session):
             for who, kind in ((walker, "walk"), (walker, "bus"), (driver, "car")):
                 actions.record_action(who, body_for(kind, 4, when), now=when + timedelta(minutes=5))
         db.session.commit()
+        drain_until_empty(50)
 
 
 def test_a_long_trend_is_monthly_and_adds_up(app, history, monkeypatch):
@@ -325,16 +336,19 @@ def test_check_lists_every_difference_and_rebuild_repairs_them(app, cli, history
     assert cli.invoke(args=["stats", "check"]).exit_code == 0
 
 
-def test_a_repeated_signal_and_a_rebuild_change_no_figure(app, cli, db_session, monkeypatch):
+def test_an_approval_applied_again_and_a_rebuild_change_no_figure(
+    app, cli, db_session, monkeypatch
+):
     monkeypatch.setitem(app.config, "STATS_MIN_RESIDENTS", 1)
     with app.test_request_context():
         resident = new_resident()
         resident.district_code = "441204"
-        with captured_approvals() as approvals:
-            actions.record_action(resident, body_for("garbage", 4, datetime.now(UTC)))
-        action_approved.send("points", event=approvals[0])
-        action_approved.send("points", event=approvals[0])
+        action = actions.record_action(resident, body_for("garbage", 4, datetime.now(UTC)))
         db.session.commit()
+        drain_until_empty(10)
+        db.session.execute(insert(ApprovalOutbox).values(action_id=action.id))
+        db.session.commit()
+        drain_until_empty(10)
         before = service.summary()
     assert (before["participants"], before["actions"], before["co2e_g"]) == (1, 1, 200)
     assert cli.invoke(args=["stats", "check"]).exit_code == 0

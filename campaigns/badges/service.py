@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
+from typing import NamedTuple
 
 from flask_babel import get_locale
 from sqlalchemy import select
@@ -103,8 +104,7 @@ def _earned_keys(resident_id: int) -> set[str]:
 # Streaks
 
 
-@dataclass(frozen=True)
-class StreakState:
+class StreakState(NamedTuple):
     current: int
     best: int
     last_day: date
