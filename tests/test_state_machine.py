@@ -40,6 +40,7 @@ from tests.factories import (
     csrf_token,
     encode,
     photo_like,
+    run_worker,
     sign_in,
     staff_headers,
     upload,
@@ -122,6 +123,7 @@ class ActionModel:
     key: str
     body: dict
     response: dict
+    granted: int = 0  # base points paid
 
     def __repr__(self) -> str:
         return f"<action {self.id} {self.type}:{self.variant} {self.status}>"
@@ -299,6 +301,7 @@ class PointsEconomy(RuleBasedStateMachine):
         limiter.reset()
         self.people: dict[int, ResidentModel] = {}
         self.all_actions: list[ActionModel] = []
+        self.outbox: list[ActionModel] = []  # approved, not yet applied by the worker
         self.all_campaigns: list[CampaignModel] = []
         self.all_rewards: list[RewardModel] = []
         self.redemption_list: list[RedemptionModel] = []
@@ -438,8 +441,8 @@ class PointsEconomy(RuleBasedStateMachine):
         return None
 
     def _pay(self, action: ActionModel) -> tuple[int, bool]:
-        """An approved action: base points within the day's cap, then campaign bonuses on
-        what was paid, then streak and badges (README.md, "How caps and bonuses combine")."""
+        """An approved action: base points within the day's cap and its CO2e, at once; the
+        worker derives the rest from the outbox (`_derive`)."""
         who = action.resident
         wanted = action.co2e // self.methodology()["grams_per_point"]
         cap = self.methodology()["daily_point_caps"][action.type]
@@ -448,6 +451,15 @@ class PointsEconomy(RuleBasedStateMachine):
         if granted:
             who.book("earn", granted)
         who.co2e_total += action.co2e
+        action.granted = granted
+        self.outbox.append(action)
+        return granted, granted < wanted
+
+    def _derive(self, action: ActionModel) -> None:
+        """What the worker applies for an approved action: campaign bonuses on what was
+        paid, then streak and badges (README.md, "How caps and bonuses combine")."""
+        who = action.resident
+        granted = action.granted
         for campaign in self.all_campaigns:
             if (
                 campaign.status in ("published", "ended")
@@ -473,7 +485,15 @@ class PointsEconomy(RuleBasedStateMachine):
                     who.badges.add(badge.key)
                     if badge.points:
                         who.book("badge", badge.points)
-        return granted, granted < wanted
+
+    @rule()
+    def worker_applies(self):
+        """The worker applies every approval waiting in the outbox, oldest first."""
+        run_worker(self.client)
+        for action in self.outbox:
+            self._derive(action)
+            self.touched.add(action.resident.id)
+        self.outbox.clear()
 
     def _choose_key(self, who: ResidentModel, choice: str) -> str:
         if choice == "released" and who.released["actions"]:
