@@ -9,14 +9,13 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
+from backend.db import Base, BigId
 
 ENTRY_KINDS = (
     "earn",
@@ -28,7 +27,6 @@ ENTRY_KINDS = (
     "adjustment",
     "expire",
 )
-BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
 
 
 class Account(Base):

@@ -1,4 +1,4 @@
-"""Audit entries: appended, never updated or deleted."""
+"""Audit entries: appended, never updated or deleted (database triggers refuse both)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
-from points.ledger.models import BigId
+from backend.db import Base, BigId
 
 
 class AuditEntry(Base):
