@@ -68,8 +68,8 @@ def _factor(percent: int) -> int | float:
 
 
 def _audit_values(campaign: Campaign) -> dict:
-    """A campaign as the audit log keeps it: its columns and the rules in force from now
-    on, which live in rows of their own (a published campaign's edit adds one)."""
+    """A campaign as the audit log keeps it: its columns and its latest rules, which live
+    in rows of their own (a published campaign's rules edit adds one), as factors."""
     rules = campaign.rules
     return {
         **audit.snapshot(campaign),
