@@ -30,6 +30,7 @@ from campaigns import service as campaigns
 from campaigns.models import Campaign
 from points.actions import service as actions
 from points.actions.models import Action
+from points.partner import clients as partner_clients
 from points.partner import service as partners
 from points.rewards import service as rewards
 from points.rewards.models import Reward
@@ -79,7 +80,7 @@ def _seed_staff(previous: dict) -> list[dict]:
 def _seed_partner() -> dict:
     partner = next((p for p in partners.active_partners() if p.name == DEMO_PARTNER), None)
     if partner is None:
-        partner, secret = partners.create_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
+        partner, secret = partner_clients.create_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
     else:
         secret = encryption.decrypt(partner.secret_encrypted)
     return {"key": partner.key, "secret": secret}

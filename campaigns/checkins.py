@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.audit import service as audit
 from backend.clock import LOCAL_TZ, local_day, utcnow
 from backend.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.extensions import db
@@ -62,6 +63,7 @@ def create_point(campaign_id: int, data: dict) -> CheckinPoint:
     )
     db.session.add(point)
     db.session.flush()
+    audit.record("checkin_point.create", "checkin_point", point.id, None, audit.snapshot(point))
     return point
 
 
@@ -85,9 +87,11 @@ def points_of(campaign_id: int) -> list[CheckinPoint]:
 
 def rotate(point_id: int) -> CheckinPoint:
     point = get_point(point_id)
+    before = audit.snapshot(point)
     point.token_nonce = secrets.token_hex(8)
     point.rotated_at = utcnow()
     db.session.flush()
+    audit.record("checkin_point.rotate", "checkin_point", point.id, before, audit.snapshot(point))
     return point
 
 

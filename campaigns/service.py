@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.districts.service import get_district
 from backend.errors import Conflict, NotFound, ValidationFailed
@@ -28,14 +29,15 @@ from campaigns.models import (
 )
 from points.actions.models import ACTION_TYPES
 from points.ledger import service as ledger
-from points.methodology.service import read_packaged_file as read_methodology
+from points.methodology.service import current_methodology
 
 RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
 
 
 def _percent_multipliers(multipliers: dict[str, float]) -> dict[str, int]:
-    """{"trip:bus": 2} -> {"trip:bus": 200}; keys must name a known type (and variant)."""
-    variants = {(row["action_type"], row["variant"]) for row in read_methodology()["factors"]}
+    """{"trip:bus": 2} -> {"trip:bus": 200}; keys must name a known type (and a variant of
+    the methodology in force: one staff published since is as good as a packaged one)."""
+    variants = {(f.action_type, f.variant) for f in current_methodology().factors}
     percents = {}
     for key, factor in multipliers.items():
         action_type, _, variant = key.partition(":")
@@ -56,6 +58,23 @@ def _check_districts(codes: list[str]) -> None:
 def _check_window(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise ValidationFailed(fields={"ends_at": [_l("Must be after starts_at.")]})
+
+
+def _factor(percent: int) -> int | float:
+    return percent // 100 if percent % 100 == 0 else percent / 100
+
+
+def _audit_values(campaign: Campaign) -> dict:
+    """A campaign as the audit log keeps it: its columns and its latest rules, which live
+    in rows of their own (a published campaign's rules edit adds one), as factors."""
+    rules = campaign.rules
+    return {
+        **audit.snapshot(campaign),
+        "multipliers": {key: _factor(rules.multipliers[key]) for key in sorted(rules.multipliers)},
+        "join_bonus": rules.join_bonus,
+        "checkin_points": rules.checkin_points,
+        "rules_effective_from": audit.plain(rules.effective_from),
+    }
 
 
 def create_campaign(data: dict, staff_id: int | None) -> Campaign:
@@ -81,6 +100,7 @@ def create_campaign(data: dict, staff_id: int | None) -> Campaign:
     )
     db.session.add(campaign)
     db.session.flush()
+    audit.record("campaign.create", "campaign", campaign.id, None, _audit_values(campaign))
     return campaign
 
 
@@ -96,6 +116,7 @@ def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
     campaign = get_campaign(campaign_id)
     if campaign.status == "ended":
         raise Conflict(_l("An ended campaign cannot change."), code="campaign_ended")
+    before = _audit_values(campaign)
     published = campaign.status == "published"
     if published and {"starts_at", "district_codes"} & changes.keys():
         raise Conflict(
@@ -134,6 +155,9 @@ def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
     elif not published:
         campaign.rules.effective_from = starts_at
     db.session.flush()
+    after = _audit_values(campaign)
+    if after != before:
+        audit.record("campaign.edit", "campaign", campaign.id, before, after)
     return campaign
 
 
@@ -143,9 +167,11 @@ def publish_campaign(campaign_id: int) -> Campaign:
         raise Conflict(_l("Only a draft can be published."), code="campaign_not_draft")
     if campaign.ends_at <= utcnow():
         raise ValidationFailed(fields={"ends_at": [_l("The campaign would already be over.")]})
+    before = _audit_values(campaign)
     campaign.status = "published"
     campaign.published_at = utcnow()
     db.session.flush()
+    audit.record("campaign.publish", "campaign", campaign.id, before, _audit_values(campaign))
     return campaign
 
 
@@ -153,11 +179,13 @@ def end_campaign(campaign_id: int) -> Campaign:
     campaign = get_campaign(campaign_id)
     if campaign.status != "published":
         raise Conflict(_l("Only a published campaign can be ended."), code="campaign_not_published")
+    before = _audit_values(campaign)
     now = utcnow()
     campaign.status = "ended"
     campaign.closed_at = now
     campaign.ends_at = min(campaign.ends_at, now) if now > campaign.starts_at else campaign.ends_at
     db.session.flush()
+    audit.record("campaign.end", "campaign", campaign.id, before, _audit_values(campaign))
     return campaign
 
 

@@ -1,11 +1,24 @@
 """Console audit log: who, what, when (Beijing time), IP and the changed keys, newest first;
-searchable by action or target and by staff username; paginated; read-only."""
+searchable by action or target and by staff username; paginated; read-only. One entry per
+change, whichever door made it, with the values before and after; none for a refusal."""
 
+import html
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories import console_post, console_sign_in, csrf_token, make_resident
+from tests.factories import (
+    STAFF_PASSWORD,
+    console_post,
+    console_sign_in,
+    csrf_token,
+    local,
+    make_campaign,
+    make_resident,
+    make_reward,
+    record,
+)
 
 
 def _suspend_and_restore(client, resident_id: int) -> None:
@@ -88,3 +101,229 @@ def test_only_superadmin_reads_the_audit_log(app, client, role):
     console_sign_in(app, client, role)
     assert client.get("/admin/audit").status_code == 403
     assert 'href="/admin/audit"' not in client.get("/admin/").get_data(as_text=True)
+
+
+# --- one entry, from the service that makes the change ---------------------------------
+
+_CHANGE = re.compile(
+    r'<tr data-key="([^"]+)"><th>[^<]*</th><td class="before"><code>(.*?)</code></td>'
+    r'<td>→</td><td class="after"><code>(.*?)</code></td></tr>',
+    flags=re.S,
+)
+
+
+def _log(client, **query) -> list[dict]:
+    """The audit log page's entries, newest first, as a reader sees them."""
+    page = client.get("/admin/audit", query_string=query).get_data(as_text=True)
+    entries = []
+    for row in page.split('<tr id="audit-entry-')[1:]:
+        entries.append(
+            {
+                "who": re.search(r'class="audit-who">([^<]*)<', row)[1],
+                "action": re.search(r'class="audit-action"><code>([^<]*)<', row)[1],
+                "target": re.search(r'class="audit-target">([^<]*)<', row)[1],
+                "changes": {
+                    key: (html.unescape(before), html.unescape(after))
+                    for key, before, after in _CHANGE.findall(row)
+                },
+                "no_change": "无变更" in row,
+            }
+        )
+    return entries
+
+
+def _api(client, username: str) -> dict:
+    """The staff JSON API, signed in as the console's user: the same person at two doors."""
+    response = client.post(
+        "/api/v1/staff/auth/login", json={"username": username, "password": STAFF_PASSWORD}
+    )
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def _campaign_form(**fields) -> dict:
+    starts = datetime.now(UTC) - timedelta(hours=1)
+    return {
+        "title": "六五环境日",
+        "description": "",
+        "event_key": "",
+        "starts_at": local(starts),
+        "ends_at": local(starts + timedelta(days=7)),
+        "districts_shown": "1",
+        "multipliers_shown": "1",
+        "multiplier_key": ["trip:bus", "garbage_sorting"],
+        "multiplier_factor": ["2", "1.5"],
+        "join_bonus": "20",
+        "checkin_points": "30",
+        "goal_kg": "",
+        **fields,
+    }
+
+
+def _edit_form(campaign: dict, **fields) -> dict:
+    """What a published campaign's edit page sends as shown: its values from the staff API,
+    without the start and the districts (disabled inputs send nothing)."""
+    multipliers = campaign["rules"]["multipliers"]
+    return {
+        "title": campaign["title"],
+        "description": campaign["description"],
+        "event_key": campaign["event_key"] or "",
+        "ends_at": local(datetime.fromisoformat(campaign["ends_at"])),
+        "multipliers_shown": "1",
+        "multiplier_key": list(multipliers),
+        "multiplier_factor": [f"{factor:g}" for factor in multipliers.values()],
+        "join_bonus": str(campaign["rules"]["join_bonus"]),
+        "checkin_points": str(campaign["rules"]["checkin_points"]),
+        "goal_kg": "",
+        **fields,
+    }
+
+
+def _ev_session(session_id: str) -> dict:
+    return {
+        "type": "ev_charging",
+        "energy_kwh": 20,
+        "station_id": "ZQ-01",
+        "session_id": session_id,
+    }
+
+
+def _create_in_console(client, **fields) -> int:
+    new = "/admin/campaigns/new"
+    response = console_post(client, new, _campaign_form(**fields), new)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def _by_target(entries: list[dict]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for entry in reversed(entries):  # oldest first
+        found.setdefault(entry["target"], []).append(entry["action"])
+    return found
+
+
+def test_a_change_is_logged_once_whichever_door_makes_it(app, client):
+    username = console_sign_in(app, client, "superadmin")
+    api = _api(client, username)
+
+    in_console = _create_in_console(client)
+    page = f"/admin/campaigns/{in_console}"
+    assert console_post(client, f"{page}/publish", form_page=page).status_code == 302
+    shown = client.get(f"/api/v1/staff/campaigns/{in_console}", headers=api).json
+    edit = f"{page}/edit"
+    assert console_post(client, edit, _edit_form(shown, join_bonus="25"), edit).status_code == 302
+    by_api = make_campaign(client, api, multipliers={"trip:bus": 2}, join_bonus=20)["id"]
+    patched = client.patch(
+        f"/api/v1/staff/campaigns/{by_api}", json={"join_bonus": 25}, headers=api
+    )
+    assert patched.status_code == 200, patched.json
+
+    reward = make_reward(client, api)
+    stock = f"/admin/rewards/{reward['id']}/stock"
+    moved = console_post(
+        client, stock, {"amount": "5", "direction": "add"}, f"/admin/rewards/{reward['id']}"
+    )
+    assert moved.status_code == 302
+    added = client.post(
+        f"/api/v1/staff/rewards/{reward['id']}/stock", json={"delta": 2}, headers=api
+    )
+    assert added.status_code == 200, added.json
+
+    resident = make_resident(client)
+    pending = [record(client, resident, _ev_session(f"s{n}")).json for n in range(2)]
+    assert {action["status"] for action in pending} == {"pending_review"}
+    approved = console_post(
+        client, f"/admin/review/{pending[0]['id']}/approve", form_page="/admin/review"
+    )
+    assert approved.status_code == 302
+    approved = client.post(f"/api/v1/staff/reviews/{pending[1]['id']}/approve", headers=api)
+    assert approved.status_code == 200, approved.json
+
+    mine = _by_target(_log(client, staff=username))
+    for campaign_id in (in_console, by_api):
+        assert mine[f"campaign #{campaign_id}"] == [
+            "campaign.create",
+            "campaign.publish",
+            "campaign.edit",
+        ]
+    assert mine[f"reward #{reward['id']}"] == ["reward.create", "reward.stock", "reward.stock"]
+    for action in pending:
+        assert mine[f"action #{action['id']}"] == ["action.approve"]
+
+
+def test_a_command_line_change_is_logged_once_as_the_system(app, client):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["partner", "create", "肇庆公交", "--allow", "trip:bus"])
+    assert created.exit_code == 0, created.output
+    key = created.output.split("key:")[1].split()[0]
+    for _ in range(2):  # revoking again changes nothing, and logs nothing
+        assert runner.invoke(args=["partner", "revoke", key]).exit_code == 0
+    console_sign_in(app, client, "superadmin")
+    entries = [e for e in _log(client, q="partner.") if e["who"] == "system"]
+    assert [e["action"] for e in entries] == ["partner.revoke", "partner.create"]
+    revoke, create = entries
+    assert revoke["target"] == create["target"]
+    assert revoke["changes"]["active"] == ("true", "false")
+    assert "secret_encrypted" not in create["changes"]
+
+
+@pytest.mark.parametrize("door", ["console", "api"])
+def test_a_rules_edit_shows_the_rules_before_and_after(app, client, door):
+    username = console_sign_in(app, client, "superadmin")
+    api = _api(client, username)
+    campaign = make_campaign(client, api, multipliers={"trip:bus": 2}, join_bonus=20)
+    if door == "console":
+        edit = f"/admin/campaigns/{campaign['id']}/edit"
+        body = _edit_form(campaign, multiplier_factor=["3"], join_bonus="30")
+        assert console_post(client, edit, body, edit).status_code == 302
+    else:
+        changes = {"multipliers": {"trip:bus": 3}, "join_bonus": 30}
+        response = client.patch(
+            f"/api/v1/staff/campaigns/{campaign['id']}", json=changes, headers=api
+        )
+        assert response.status_code == 200, response.json
+
+    [edit_entry] = [e for e in _log(client, staff=username) if e["action"] == "campaign.edit"]
+    assert not edit_entry["no_change"]
+    changes = edit_entry["changes"]
+    assert changes["multipliers"] == ('{"trip:bus": 2}', '{"trip:bus": 3}')
+    assert changes["join_bonus"] == ("20", "30")
+    assert "rules_effective_from" in changes  # a published campaign's rules: a new version
+    assert set(changes) == {"multipliers", "join_bonus", "rules_effective_from"}
+
+
+def test_a_campaign_is_logged_with_its_rules_when_created(app, client):
+    username = console_sign_in(app, client, "superadmin")
+    campaign_id = _create_in_console(client)
+    [created] = _log(client, staff=username, q="campaign.create")
+    assert created["target"] == f"campaign #{campaign_id}"
+    changes = created["changes"]
+    assert changes["multipliers"] == ("—", '{"garbage_sorting": 1.5, "trip:bus": 2}')
+    assert changes["join_bonus"] == ("—", "20") and changes["checkin_points"] == ("—", "30")
+    assert changes["title"] == ("—", "六五环境日") and changes["status"] == ("—", "draft")
+
+
+def test_a_refused_change_logs_nothing(app, client):
+    username = console_sign_in(app, client, "superadmin")
+    api = _api(client, username)
+    campaign = make_campaign(client, api, multipliers={"trip:bus": 2}, join_bonus=20)
+    before = _log(client, staff=username)
+    url = f"/api/v1/staff/campaigns/{campaign['id']}"
+    refusals = [
+        client.patch(url, json={"multipliers": {"trip:rocket": 3}, "join_bonus": 30}, headers=api),
+        client.patch(url, json={"join_bonus": -1}, headers=api),
+        client.patch(url, json={"ends_at": campaign["starts_at"]}, headers=api),
+    ]
+    assert [r.status_code for r in refusals] == [422, 422, 422]
+    edit = f"/admin/campaigns/{campaign['id']}/edit"
+    body = _edit_form(campaign, multiplier_key=["trip:rocket"], join_bonus="30")
+    assert console_post(client, edit, body, edit).status_code == 422
+    new = "/admin/campaigns/new"
+    assert console_post(client, new, _campaign_form(title=" "), new).status_code == 422
+    reward = make_reward(client, api, stock=1)
+    stock = f"/api/v1/staff/rewards/{reward['id']}/stock"
+    assert client.post(stock, json={"delta": -2}, headers=api).status_code == 409
+    after = _log(client, staff=username)
+    assert len(after) == len(before) + 1 and after[0]["action"] == "reward.create"
+    shown = client.get(url, headers=api).json
+    assert shown["rules"]["join_bonus"] == 20 and len(shown["rules_history"]) == 1

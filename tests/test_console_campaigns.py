@@ -1,12 +1,14 @@
 """Console campaign pages: forms change what the staff API shows; refusals are explained."""
 
+import copy
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from admin.audit.models import AuditEntry
+from backend.audit.models import AuditEntry
 from tests.factories import (
     console_post,
     console_sign_in,
@@ -278,3 +280,44 @@ def test_a_form_without_its_csrf_token_changes_nothing(client, admin, api):
     assert client.post(f"{CAMPAIGNS}/new", data=form()).status_code == 400
     shown = client.get(f"/api/v1/staff/campaigns/{campaign['id']}", headers=api).json
     assert shown["status"] == "draft"
+
+
+def test_a_multiplier_may_name_a_variant_staff_published(app, client, admin, api):
+    from points.methodology.service import read_packaged_file
+
+    superadmin = app.test_client()
+    console_sign_in(app, superadmin, "superadmin")
+    methodology = copy.deepcopy(read_packaged_file())
+    methodology["methodology_version"] = "2099.7"
+    methodology["factors"].append(
+        {
+            "action_type": "trip",
+            "variant": "tram",
+            "unit": "km",
+            "avoided_g_per_unit": 80,
+            "source": "肇庆有轨电车试运营数据",
+        }
+    )
+    page = "/admin/methodology"
+    published = console_post(
+        superadmin, f"{page}/publish", {"content": json.dumps(methodology)}, page
+    )
+    assert published.status_code == 302, published.get_data(as_text=True)
+
+    assert '<option value="trip:tram">' in client.get(f"{CAMPAIGNS}/new").get_data(as_text=True)
+    in_console = created_id(create(client, multiplier_key=["trip:tram"], multiplier_factor=["2"]))
+    shown = client.get(f"/api/v1/staff/campaigns/{in_console}", headers=api).json
+    assert shown["rules"]["multipliers"] == {"trip:tram": 2.0}
+    by_api = make_campaign(client, api, multipliers={"trip:tram": 3})
+    assert by_api["rules"]["multipliers"] == {"trip:tram": 3.0}
+
+    unknown = client.patch(
+        f"/api/v1/staff/campaigns/{by_api['id']}",
+        json={"multipliers": {"trip:rocket": 2}},
+        headers=api,
+    )
+    assert unknown.status_code == 422
+    assert list(unknown.json["error"]["fields"]["multipliers"]) == ["trip:rocket"]
+    refused = create(client, multiplier_key=["trip:rocket"], multiplier_factor=["2"])
+    assert refused.status_code == 422
+    assert 'data-field="multipliers"' in refused.get_data(as_text=True)

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from admin.audit.models import AuditEntry
+from backend.audit.models import AuditEntry
 from tests.factories import (
     console_post,
     console_sign_in,

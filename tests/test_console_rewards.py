@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from admin.audit.models import AuditEntry
+from backend.audit.models import AuditEntry
 from tests.factories import (
     console_post,
     console_sign_in,

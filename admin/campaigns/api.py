@@ -3,12 +3,11 @@
 from flask import Response
 from flask.views import MethodView
 
-from admin.audit.service import audited
 from backend.api import Blueprint, ErrorSchema
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
 from campaigns import checkins, service
-from campaigns.models import Campaign, CheckinPoint
+from campaigns.models import Campaign
 from campaigns.schemas import (
     CampaignEditSchema,
     CampaignWriteSchema,
@@ -56,7 +55,6 @@ class StaffCampaigns(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(CampaignWriteSchema)
-    @audited("campaign.create", Campaign)
     @blp.response(201, StaffCampaignSchema)
     def post(self, body):
         """Create a draft campaign with its rules"""
@@ -75,7 +73,6 @@ class StaffCampaign(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(CampaignEditSchema(partial=True))
-    @audited("campaign.edit", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="campaign_ended or campaign_published")
     def patch(self, changes, campaign_id):
@@ -88,7 +85,6 @@ class Publish(MethodView):
     decorators = [MANAGE]
 
     @blp.doc(security=STAFF)
-    @audited("campaign.publish", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="campaign_not_draft")
     def post(self, campaign_id):
@@ -101,7 +97,6 @@ class End(MethodView):
     decorators = [MANAGE]
 
     @blp.doc(security=STAFF)
-    @audited("campaign.end", Campaign, "campaign_id")
     @blp.response(200, StaffCampaignSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="campaign_not_published")
     def post(self, campaign_id):
@@ -121,7 +116,6 @@ class CheckinPoints(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(CheckinPointWriteSchema)
-    @audited("checkin_point.create", CheckinPoint)
     @blp.response(201, CheckinPointSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="campaign_ended")
     def post(self, body, campaign_id):
@@ -134,7 +128,6 @@ class Rotate(MethodView):
     decorators = [MANAGE]
 
     @blp.doc(security=STAFF)
-    @audited("checkin_point.rotate", CheckinPoint, "point_id")
     @blp.response(200, CheckinPointSchema)
     def post(self, point_id):
         """Issue a new token: every printed code of this point stops working"""

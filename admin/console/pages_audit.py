@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import render_template, request
 
-from admin.audit.models import AuditEntry
-from admin.audit.service import entries_query
 from admin.console.auth import console_page
 from admin.console.form_input import page_of
 from admin.console.views import console, nav_item
+from backend.audit.models import AuditEntry
+from backend.audit.service import entries_query
 from backend.clock import LOCAL_TZ
 from backend.i18n import N_
 from backend.staff.permissions import VIEW_AUDIT_LOG

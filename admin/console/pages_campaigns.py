@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from admin.audit.service import audited, record, snapshot
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
@@ -29,7 +28,7 @@ from backend.districts.service import list_districts, read_reference_file
 from backend.errors import AppError
 from backend.i18n import N_
 from campaigns import checkins, service
-from campaigns.models import CAMPAIGN_STATUSES, Campaign, CheckinPoint
+from campaigns.models import CAMPAIGN_STATUSES, Campaign
 from campaigns.schemas import (
     CampaignWriteSchema,
     CheckinPointWriteSchema,
@@ -37,7 +36,7 @@ from campaigns.schemas import (
     StaffCampaignListArgs,
 )
 from points.actions.models import ACTION_TYPES
-from points.methodology.service import read_packaged_file as read_methodology
+from points.methodology.service import current_methodology
 
 MANAGE = "manage_campaigns"
 FORM = "console/campaigns/form.html"
@@ -126,8 +125,9 @@ def _changes(campaign: Campaign, form: MultiDict) -> dict:
 
 
 def _multiplier_keys() -> list[str]:
-    factors = read_methodology()["factors"]
-    return [*ACTION_TYPES, *(f"{row['action_type']}:{row['variant']}" for row in factors)]
+    """What the form suggests: every action type, and every variant in force."""
+    factors = current_methodology().factors
+    return [*ACTION_TYPES, *(f"{f.action_type}:{f.variant}" for f in factors)]
 
 
 def _form_page(form: MultiDict, campaign: Campaign | None, refusal: AppError | None = None):
@@ -196,7 +196,6 @@ def campaign_create():
         campaign = service.create_campaign(body, g.staff_session.staff_user.id)
     except AppError as exc:
         return _form_page(request.form, None, exc)
-    record("campaign.create", Campaign.__tablename__, campaign.id, None, snapshot(campaign))
     flash(_("The campaign was created as a draft."), "info")
     return redirect(url_for("console.campaign", campaign_id=campaign.id))
 
@@ -224,7 +223,6 @@ def campaign_edit(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/edit", methods=["POST"])
 @console_page(MANAGE)
-@audited("campaign.edit", Campaign, "campaign_id")
 def campaign_save(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     try:
@@ -237,7 +235,6 @@ def campaign_save(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/publish", methods=["POST"])
 @console_page(MANAGE)
-@audited("campaign.publish", Campaign, "campaign_id")
 def campaign_publish(campaign_id: int):
     try:
         service.publish_campaign(campaign_id)
@@ -249,7 +246,6 @@ def campaign_publish(campaign_id: int):
 
 @console.route("/campaigns/<int:campaign_id>/end", methods=["POST"])
 @console_page(MANAGE)
-@audited("campaign.end", Campaign, "campaign_id")
 def campaign_end(campaign_id: int):
     try:
         service.end_campaign(campaign_id)
@@ -272,17 +268,15 @@ def _point_body(form: MultiDict) -> dict:
 def checkin_point_create(campaign_id: int):
     try:
         body = load(CheckinPointWriteSchema(), _point_body(request.form))
-        point = checkins.create_point(campaign_id, body)
+        checkins.create_point(campaign_id, body)
     except AppError as exc:
         return _campaign_page(campaign_id, exc, point_form=request.form)
-    record("checkin_point.create", CheckinPoint.__tablename__, point.id, None, snapshot(point))
     flash(_("The check-in point was created: download its poster and print it."), "info")
     return redirect(url_for("console.campaign", campaign_id=campaign_id, _anchor="checkin-points"))
 
 
 @console.route("/checkin-points/<int:point_id>/rotate", methods=["POST"])
 @console_page(MANAGE)
-@audited("checkin_point.rotate", CheckinPoint, "point_id")
 def checkin_point_rotate(point_id: int):
     point = checkins.rotate(point_id)
     flash(_("The QR code was replaced: print the new poster; the old one no longer works."), "info")

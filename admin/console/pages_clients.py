@@ -12,20 +12,18 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.audit.service import audited, record, snapshot
 from admin.console.auth import console_page
 from admin.console.form_input import load, refused
 from admin.console.views import console, nav_item
 from admin.stats import keys as drb_keys
-from admin.stats.models import DrbApiKey
 from backend.api import Schema
 from backend.errors import AppError, NotFound
 from backend.i18n import N_
 from backend.staff.permissions import MANAGE_API_CLIENTS
 from points.actions.models import ACTION_TYPES
 from points.methodology.service import current_methodology
+from points.partner import clients as partner_clients
 from points.partner import service as partners
-from points.partner.models import PartnerClient
 
 LIST = "console/clients/list.html"
 CREATED = "console/clients/created.html"
@@ -101,16 +99,14 @@ def partner_create():
     except AppError as exc:
         return _list_page(exc)
     # The form allows only known action types: the service has nothing left to refuse.
-    partner, secret = partners.create_partner(form["name"], form["allowed"])
-    record("partner.create", PartnerClient.__tablename__, partner.id, None, snapshot(partner))
+    partner, secret = partner_clients.create_partner(form["name"], form["allowed"])
     return _created_page(kind="partner", name=partner.name, key=partner.key, secret=secret)
 
 
 @console.route("/clients/partners/<int:partner_id>/revoke", methods=["POST"])
 @console_page(MANAGE_API_CLIENTS)
-@audited("partner.revoke", PartnerClient, "partner_id")
 def partner_revoke(partner_id: int):
-    partners.revoke_partner(partners.get_partner(partner_id).key)
+    partner_clients.revoke_partner(partners.get_partner(partner_id).key)
     flash(_("The partner key is revoked: its signed requests are refused from now on."), "info")
     return redirect(url_for("console.clients", _anchor="partners"))
 
@@ -123,13 +119,11 @@ def drb_key_create():
     except AppError as exc:
         return _list_page(exc)
     row, key = drb_keys.create_key(form["drb_name"])
-    record("drb_key.create", DrbApiKey.__tablename__, row.id, None, snapshot(row))
     return _created_page(kind="drb", name=row.name, key=None, secret=key)
 
 
 @console.route("/clients/drb-keys/<int:key_id>/revoke", methods=["POST"])
 @console_page(MANAGE_API_CLIENTS)
-@audited("drb_key.revoke", DrbApiKey, "key_id")
 def drb_key_revoke(key_id: int):
     try:
         drb_keys.revoke_key(key_id)

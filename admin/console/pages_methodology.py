@@ -13,7 +13,6 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.audit.service import record, snapshot
 from admin.console.auth import console_page
 from admin.console.form_input import refused
 from admin.console.views import console, nav_item
@@ -21,7 +20,6 @@ from backend.errors import AppError, ValidationFailed
 from backend.i18n import N_
 from backend.staff.permissions import MANAGE_METHODOLOGY, READ_STATS, role_allows
 from points.methodology import service
-from points.methodology.models import MethodologyVersion
 
 PAGE = "console/methodology.html"
 
@@ -71,13 +69,6 @@ def methodology_publish():
         published = service.publish_methodology(text)
     except AppError as exc:
         return _page(exc, text)
-    record(
-        "methodology.publish",
-        MethodologyVersion.__tablename__,
-        published.version,
-        None,
-        {**snapshot(published), "factors": len(published.factors)},
-    )
     flash(
         _(
             "Methodology %(version)s is published and in force for new actions.",

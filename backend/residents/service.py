@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.audit import service as audit
 from backend.districts.service import get_district
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
@@ -116,23 +117,28 @@ def get_resident(resident_id: int) -> Resident:
     return resident
 
 
-def _set_status(resident_id: int, status: str) -> Resident:
+def _set_status(resident_id: int, status: str, action: str) -> Resident:
+    """The log keeps the status alone: a resident's name and number stay out of it, and
+    out of reach once the account is deleted."""
     resident = get_resident(resident_id)
     if resident.status == "deleted":
         raise Conflict(_l("This resident's account is deleted."), code="resident_deleted")
+    before = resident.status
     resident.status = status
     db.session.flush()
+    if status != before:
+        audit.record(action, "resident", resident.id, {"status": before}, {"status": status})
     return resident
 
 
 def suspend_resident(resident_id: int) -> Resident:
     """Suspend: sign-in is refused and every token of the resident stops working at once
     (`ensure_may_sign_in` runs on each request), until the account is restored."""
-    return _set_status(resident_id, "suspended")
+    return _set_status(resident_id, "suspended", "resident.suspend")
 
 
 def restore_resident(resident_id: int) -> Resident:
-    return _set_status(resident_id, "active")
+    return _set_status(resident_id, "active", "resident.restore")
 
 
 def pseudonymise(resident: Resident) -> str | None:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.errors import Unauthorized, ValidationFailed
 from backend.extensions import db
@@ -56,14 +57,24 @@ def create_staff(username: str, role: str, password: str) -> StaffUser:
     user = StaffUser(username=username, role=role, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
+    audit.record("staff_user.create", "staff_user", user.id, None, audit.snapshot(user))
     return user
 
 
 def set_password(user: StaffUser, password: str) -> None:
+    before = audit.snapshot(user)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     db.session.flush()
+    # The hash never enters the log: the entry says that the password changed, not to what.
+    audit.record(
+        "staff_user.password",
+        "staff_user",
+        user.id,
+        {**before, "password_changed": False},
+        {**audit.snapshot(user), "password_changed": True},
+    )
 
 
 @functools.cache

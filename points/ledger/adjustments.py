@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.db import Base, BigId
 from backend.errors import Conflict, NotFound, ValidationFailed
@@ -78,4 +79,12 @@ def adjust_points(resident_id: int, delta: int, reason: str, staff_id: int) -> A
         db.session.flush()
         # A new row's id is a new cause: the entry is always posted, never a duplicate.
         entry = post_entry(resident_id, "adjustment", f"adjustment:{row.id}", delta)
-    return Adjusted(row, entry.balance_after - delta, entry.balance_after)
+    done = Adjusted(row, entry.balance_after - delta, entry.balance_after)
+    audit.record(
+        "resident.adjust_points",
+        "account",
+        resident_id,
+        {"balance": done.balance_before},
+        {"balance": done.balance_after, "delta": delta, "reason": reason, "adjustment_id": row.id},
+    )
+    return done

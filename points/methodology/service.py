@@ -13,6 +13,7 @@ from importlib import resources
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from backend.audit import service as audit
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from points.methodology.models import Factor, MethodologyVersion
@@ -39,11 +40,29 @@ def _milligrams(grams_per_unit) -> int:
     return int(milligrams)
 
 
+def _audit_values(methodology: MethodologyVersion | None) -> dict | None:
+    """A version as the audit log keeps it: one key per factor and per rule, so the entry
+    of a new version shows which figures it changed from the one in force before."""
+    if methodology is None:
+        return None
+    return {
+        "version": methodology.version,
+        "published": methodology.published.isoformat(),
+        "grams_per_point": methodology.grams_per_point,
+        **{
+            f"factor {f.action_type}:{f.variant}": f"{f.avoided_g_per_unit} g/{f.unit}"
+            for f in methodology.factors
+        },
+        **audit.plain(methodology.rules),
+    }
+
+
 def load_methodology(data: dict | None = None) -> str:
     """Store a methodology version and put it in force; loading it again changes nothing.
 
     A version already stored with different content is refused: publish a new version
-    instead of editing one that actions may already refer to.
+    instead of editing one that actions may already refer to. Putting one in force is
+    audited, whoever does it (`flask refdata load`, or staff through `publish_methodology`).
     """
     data = read_packaged_file() if data is None else data
     version = data["methodology_version"]
@@ -56,6 +75,10 @@ def load_methodology(data: dict | None = None) -> str:
                 "publish a new version instead of editing it"
             )
         return f"methodology {version}: unchanged"
+    in_force = db.session.scalar(
+        select(MethodologyVersion).order_by(MethodologyVersion.in_force_since.desc()).limit(1)
+    )
+    before = _audit_values(in_force)
     methodology = MethodologyVersion(
         version=version,
         published=date.fromisoformat(data["published"]),
@@ -78,6 +101,9 @@ def load_methodology(data: dict | None = None) -> str:
         )
     db.session.add(methodology)
     db.session.flush()
+    audit.record(
+        "methodology.publish", "methodology_version", version, before, _audit_values(methodology)
+    )
     return f"methodology {version}: {len(methodology.factors)} factors, now in force"
 
 

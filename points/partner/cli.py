@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from backend.extensions import db
-from points.partner import service
+from points.partner import clients, service
 
 partner_cli = AppGroup("partner", help="Partner clients that push signed event batches.")
 
@@ -21,7 +21,7 @@ partner_cli = AppGroup("partner", help="Partner clients that push signed event b
 def create(name: str, allowed: tuple[str, ...]) -> None:
     """Create a partner; its secret is shown once."""
     try:
-        partner, secret = service.create_partner(name, list(allowed))
+        partner, secret = clients.create_partner(name, list(allowed))
     except service.PartnerError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -42,7 +42,7 @@ def list_partners() -> None:
 def revoke(key: str) -> None:
     """Revoke a partner: its signed requests are refused from now on."""
     try:
-        service.revoke_partner(key)
+        clients.revoke_partner(key)
     except service.PartnerError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()

@@ -16,6 +16,7 @@ import qrcode
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
@@ -40,6 +41,7 @@ def create_reward(data: dict) -> Reward:
     reward.stock_total = reward.stock_left = data["stock"]
     db.session.add(reward)
     db.session.flush()
+    audit.record("reward.create", "reward", reward.id, None, audit.snapshot(reward))
     return reward
 
 
@@ -60,26 +62,41 @@ def edit_reward(reward_id: int, changes: dict) -> Reward:
     _check_window(
         changes.get("valid_from", reward.valid_from), changes.get("valid_until", reward.valid_until)
     )
+    before = audit.snapshot(reward)
     for name, value in changes.items():
         setattr(reward, name, value)
     db.session.flush()
+    after = audit.snapshot(reward)
+    if after != before:
+        audit.record("reward.edit", "reward", reward.id, before, after)
     return reward
 
 
 def change_stock(reward_id: int, delta: int) -> Reward:
-    """Add stock, or take back units nobody has redeemed; never below what was redeemed."""
+    """Add stock, or take back units nobody has redeemed; never below what was redeemed.
+
+    The audit entry's figures are the update's own: redemptions meanwhile cannot blur them.
+    """
     changed = db.session.execute(
         update(Reward)
         .where(Reward.id == reward_id, Reward.stock_left + delta >= 0)
         .values(stock_left=Reward.stock_left + delta, stock_total=Reward.stock_total + delta)
-        .returning(Reward.id)
-    ).scalar_one_or_none()
+        .returning(Reward.stock_left, Reward.stock_total)
+    ).one_or_none()
     if changed is None:
         get_reward(reward_id)
         raise Conflict(
             _l("Stock cannot go below what residents have already redeemed."),
             code="stock_below_redeemed",
         )
+    left, total = changed
+    audit.record(
+        "reward.stock",
+        "reward",
+        reward_id,
+        {"stock_left": left - delta, "stock_total": total - delta},
+        {"stock_left": left, "stock_total": total, "delta": delta},
+    )
     reward = get_reward(reward_id)
     db.session.refresh(reward)
     return reward
@@ -198,6 +215,7 @@ def verify(code: str, staff_id: int) -> Redemption:
     )
     if redemption is None:
         raise NotFound(_l("No redemption has this code."))
+    before = audit.snapshot(redemption)
     used = db.session.execute(
         update(Redemption)
         .where(Redemption.id == redemption.id, Redemption.status == "issued")
@@ -210,6 +228,9 @@ def verify(code: str, staff_id: int) -> Redemption:
             code=f"redemption_{redemption.status}",
         )
     db.session.refresh(redemption)
+    audit.record(
+        "redemption.verify", "redemption", redemption.id, before, audit.snapshot(redemption)
+    )
     return redemption
 
 

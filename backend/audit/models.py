@@ -1,4 +1,4 @@
-"""Audit entries: appended, never updated or deleted."""
+"""Audit entries: appended, never updated or deleted (database triggers refuse both)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,0 @@
-"""The audit log: every change a staff user makes, who, what, when, before/after, from where."""
