@@ -7,8 +7,6 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from admin.bench.api import blp as bench_blp
-from admin.bench.cli import bench_cli
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
@@ -138,8 +136,6 @@ def create_app(config: Config | None = None) -> Flask:
         stats_blp,
     ):
         api.register_blueprint(blueprint)
-    if config.benchmark_endpoints:
-        api.register_blueprint(bench_blp)
     action_approved.connect(_on_action_approved)
     stats_rollups.count_campaign_actions()  # campaign_action inserts, whatever the order
 
@@ -153,5 +149,4 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(demo_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(drb_key_cli)
-    app.cli.add_command(bench_cli)
     return app

@@ -34,6 +34,7 @@ from points.methodology.service import read_packaged_file as read_methodology
 from points.signals import ActionApproved
 
 RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
+JOIN_BADGE = "campaign_participant"  # awarded on joining a first campaign
 
 
 def _percent_multipliers(multipliers: dict[str, float]) -> dict[str, int]:
@@ -239,14 +240,19 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
         ) from exc
     bonus = campaign.rules_at(utcnow()).join_bonus
     if bonus:
-        ledger.post_entry(
-            resident_id,
-            "campaign_bonus",
-            f"campaign:{campaign.id}/join/resident:{resident_id}",
-            bonus,
-        )
-    badges.award_badge(resident_id, "campaign_participant")
+        ledger.post_entry(resident_id, "campaign_bonus", join_ref(campaign.id, resident_id), bonus)
+    badges.award_badge(resident_id, JOIN_BADGE)
     return enrolment, bonus
+
+
+def join_ref(campaign_id: int, resident_id: int) -> str:
+    """The cause of a join bonus: one per resident and campaign."""
+    return f"campaign:{campaign_id}/join/resident:{resident_id}"
+
+
+def bonus_ref(campaign_id: int, action_id: int) -> str:
+    """The cause of an action's bonus in a campaign: one per action and campaign."""
+    return f"campaign:{campaign_id}/action:{action_id}"
 
 
 def bonus_points(base_points: int, percent: int) -> int:
@@ -292,7 +298,7 @@ def on_action_approved(sender, event: ActionApproved) -> None:
             ledger.post_entry(
                 event.resident_id,
                 "campaign_bonus",
-                f"campaign:{campaign.id}/action:{event.action_id}",
+                bonus_ref(campaign.id, event.action_id),
                 bonus,
             )
 

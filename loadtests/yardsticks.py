@@ -17,7 +17,8 @@ action does beyond that? Both are served only by the benchmark tools, never by t
   do not count its actions, so `flask stats check` disagrees after it has run: it runs on
   a database of its own (`python -m loadtests.bench --yardsticks`).
 
-`create_app()` is the app with both registered (gunicorn `loadtests.yardsticks:create_app()`).
+`create_app()` is the benchmark's app (`loadtests.app`: the service, the calibration write
+and `flask bench`) with both registered (gunicorn `loadtests.yardsticks:create_app()`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from flask import Flask, request
 from flask.views import MethodView
 
 from backend.api import Blueprint
-from backend.app import create_app as create_service_app
 from backend.auth.guard import current_resident, resident_required
 from backend.clock import utcnow
 from backend.extensions import api, db
 from backend.idempotency import HEADER, IdempotencyRecord
+from loadtests.app import create_app as create_bench_app
 from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
 from points.actions import service as actions
 from points.actions.api import action_flood_limit
@@ -142,7 +143,7 @@ def least_action_blueprint() -> Blueprint:
                 entry = {
                     "resident_id": resident.id,
                     "kind": "earn",
-                    "ref": f"action:{row['id']}",
+                    "ref": actions.earn_ref(row["id"]),
                     "delta": action.points,
                     "balance_after": balance,
                     "created_at": now,
@@ -168,8 +169,8 @@ def least_action_blueprint() -> Blueprint:
 
 
 def create_app() -> Flask:
-    """The app with both yardsticks (and the calibration write, with BENCHMARK_ENDPOINTS on)."""
-    app = create_service_app()
+    """The benchmark's app with both yardsticks."""
+    app = create_bench_app()
     api.register_blueprint(floor_blueprint())
     api.register_blueprint(least_action_blueprint())
     return app

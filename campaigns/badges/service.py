@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
+from typing import Protocol
 
 from flask_babel import get_locale
 from sqlalchemy import select
@@ -154,7 +156,7 @@ class _Facts:
     @functools.cached_property
     def green_trip(self) -> bool:
         green_modes = current_methodology().green_travel["green_modes"]
-        return self.event.action_type == "trip" and self.event.variant in green_modes
+        return is_green_trip(self.event.action_type, self.event.variant, green_modes)
 
     @functools.cached_property
     def co2e_total(self) -> int:
@@ -165,8 +167,27 @@ class _Facts:
         return total or 0
 
 
-def _qualifies(badge: Badge, facts: _Facts) -> bool:
-    criterion = badge.criterion
+def is_green_trip(action_type: str, variant: str, green_modes: Collection[str]) -> bool:
+    """The "green_trip" criterion: a trip by one of the methodology's green modes."""
+    return action_type == "trip" and variant in green_modes
+
+
+class BadgeFacts(Protocol):
+    """What the criteria ask about an approved action: plain values, or read on demand."""
+
+    @property
+    def green_trip(self) -> bool: ...
+    @property
+    def co2e_total(self) -> int: ...  # the resident's lifetime CO2e, this action included
+    @property
+    def streak(self) -> int: ...  # the current streak, this action's day included
+
+
+def qualifies(criterion: dict, facts: BadgeFacts) -> bool:
+    """Whether an action with these facts earns a badge of this criterion (badges.json).
+
+    Each fact is read only by the criterion that needs it.
+    """
     kind = criterion["type"]
     if kind == "green_trip":
         return facts.green_trip
@@ -190,7 +211,7 @@ def on_action_approved(sender, event: ActionApproved, **_extra) -> None:
     # Reading what is earned only saves needless inserts; award_badge still decides.
     earned = _earned_keys(event.resident_id)
     for badge in catalogue():
-        if badge.key not in earned and _qualifies(badge, facts):
+        if badge.key not in earned and qualifies(badge.criterion, facts):
             award_badge(event.resident_id, badge.key)
 
 

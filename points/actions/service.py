@@ -283,7 +283,7 @@ def record_verified(
     db.session.flush()
     ledger.set_day_points({key: n for key, n in totals.items() if n != so_far[key]})
     ledger.post_earnings(
-        [ledger.Earning(a.resident_id, f"action:{a.id}", a.points, a.co2e_g) for a in actions]
+        [ledger.Earning(a.resident_id, earn_ref(a.id), a.points, a.co2e_g) for a in actions]
     )
     db.session.execute(insert(DeferredApproval), [{"action_id": a.id} for a in actions])
     return outcomes
@@ -316,11 +316,16 @@ def _grant(action: Action, methodology: Methodology, points_so_far: int) -> None
     action.capped = granted < wanted
 
 
+def earn_ref(action_id: int) -> str:
+    """The cause of an action's earn entry: one per action, (kind, ref) being unique."""
+    return f"action:{action_id}"
+
+
 def _pay(action: Action) -> None:
     """Post the granted points and tell the listeners; the action is flushed and granted."""
     granted = action.points
     if granted:
-        ledger.post_entry(action.resident_id, "earn", f"action:{action.id}", granted)
+        ledger.post_entry(action.resident_id, "earn", earn_ref(action.id), granted)
     ledger.add_co2e(action.resident_id, action.co2e_g)
     action_approved.send("points", event=approved_event(action))
 
