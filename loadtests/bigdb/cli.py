@@ -1,4 +1,4 @@
-"""`flask bench ...`: bulk data for load tests, access tokens, and timings.
+"""`flask --app loadtests.app bench ...`: bulk data for load tests, access tokens, timings.
 
 `generate` fills a migrated, reference-loaded database; `raw-timings` times the raw
 GROUP BY equivalents of the statistics endpoints and leaderboards, `endpoint-timings`
@@ -122,7 +122,9 @@ def tokens_command(count, out, ttl_hours, seed) -> None:
     _refuse_in_production()
     low, high = db.session.execute(select(func.min(Resident.id), func.max(Resident.id))).one()
     if low is None:
-        raise click.ClickException("no residents: run `flask bench generate` first")
+        raise click.ClickException(
+            "no residents: run `flask --app loadtests.app bench generate` first"
+        )
     rng = random.Random(seed)
     candidates = rng.sample(range(low, high + 1), min(high - low + 1, count * 3))
     chosen = []
@@ -152,7 +154,9 @@ def _caller(resident_id: int | None) -> int:
         select(func.min(Account.resident_id)).where(Account.co2e_g_total > 0)
     )
     if caller is None:
-        raise click.ClickException("no resident with CO2e yet: run `flask bench generate` first")
+        raise click.ClickException(
+            "no resident with CO2e yet: run `flask --app loadtests.app bench generate` first"
+        )
     return caller
 
 
