@@ -139,9 +139,6 @@ class Config:
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
 
-    # Benchmark configuration only: POST /api/v1/bench/calibrate (one INSERT, no auth)
-    benchmark_endpoints: bool = False
-
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -197,8 +194,6 @@ class Config:
             problems.append("PHONE_HMAC_KEY is the development key")
         if DEV_ENCRYPTION_KEY in self.encryption_keys.split(","):
             problems.append("ENCRYPTION_KEYS holds the development key")
-        if self.benchmark_endpoints:
-            problems.append("BENCHMARK_ENDPOINTS is on, which opens an unauthenticated write")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
 

@@ -32,6 +32,7 @@ from points.ledger import service as ledger
 from points.methodology.service import current_methodology
 
 RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
+JOIN_BADGE = "campaign_participant"  # awarded on joining a first campaign
 
 
 def _percent_multipliers(multipliers: dict[str, float]) -> dict[str, int]:
@@ -276,7 +277,7 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
                 )
             ]
         )
-    badges.award_badge(resident_id, "campaign_participant")
+    badges.award_badge(resident_id, JOIN_BADGE)
     return enrolment, bonus
 
 

@@ -1,6 +1,7 @@
 """`make bench`: throughput and latency of writes on SQLite and PostgreSQL, then the ledger.
 
-For each database: a fresh one, migrated and seeded; gunicorn on 127.0.0.1; locust (a
+For each database: a fresh one, migrated and seeded; gunicorn on 127.0.0.1 serving the
+benchmark's app (`loadtests.app`: the service and the calibration write); locust (a
 subprocess) runs (a) the calibration write (one INSERT + commit) and (b) POST
 /api/v1/actions flat out at 50 users, then the mixed scenario at 50 users with think time;
 single partner batches of 500 events are timed on the idle server; the ledger invariants
@@ -45,6 +46,7 @@ import sqlalchemy as sa
 from loadtests import bodies
 from loadtests.reports import REPORT_READS
 from loadtests.server import (
+    BENCH_CLI,
     BIN,
     ROOT,
     Resident,
@@ -61,7 +63,8 @@ from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
 USERS = 50
 DISTRICTS = ["441202", "441203", "441204", "441223", "441284", "zq-newarea"]
 ARTIFACTS = ROOT / "test-artifacts" / "bench"
-# Background volume, so that no table is toy-sized; 200 of its residents act in the load.
+# Background volume (`flask --app loadtests.app bench generate`), so that no table is
+# toy-sized; 200 of its residents act in the load.
 GENERATED = (
     "--residents",
     "2000",
@@ -275,16 +278,17 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
 
 
 def prepare(env: dict, workdir: Path) -> str | None:
-    """Schema, reference data, background volume from `flask bench generate` when the tree
-    has it (into the fresh database, as it requires), then the demo seed (partner, DRB key,
-    campaign, rewards). Returns the generator's tokens file, if any.
+    """Schema, reference data, background volume from `flask bench generate` (the
+    benchmark's app) when the tree has it (into the fresh database, as it requires), then
+    the demo seed (partner, DRB key, campaign, rewards). Returns the generator's tokens
+    file, if any.
     """
     flask(env, "db", "upgrade")
     flask(env, "refdata", "load")
     tokens = workdir / "generated-tokens.json"
     if has_generator(env):
         try:
-            flask(env, "bench", "generate", *GENERATED, "--tokens-out", str(tokens))
+            flask(env, "bench", "generate", *GENERATED, "--tokens-out", str(tokens), app=BENCH_CLI)
         except subprocess.CalledProcessError as exc:
             print(f"  flask bench generate failed, going on without it:\n{exc.stderr}")
     flask(env, "demo", "seed")
@@ -441,7 +445,9 @@ def bench_big_db(args, out: Path) -> dict:
             )
         print("[big-db] timing the raw queries (flask bench raw-timings)")
         raw = json.loads(
-            flask(env, "bench", "raw-timings", "--runs", str(args.raw_runs), "--json")
+            flask(
+                env, "bench", "raw-timings", "--runs", str(args.raw_runs), "--json", app=BENCH_CLI
+            )
         )["timings"]
         keep = out / "big-db"
         keep.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,10 @@
 
     .venv/bin/python -m loadtests.in_process [--requests 1000]
 
-On a fresh SQLite file (migrated, reference data loaded), through Flask's test client:
+On a fresh SQLite file (migrated, reference data loaded), through Flask's test client of
+the benchmark's app with its yardsticks (`loadtests.yardsticks.create_app`):
 
-(a) the calibration write (one INSERT and its commit);
+(a) the calibration write (one INSERT and its commit; `loadtests.calibration`);
 (f) the floor of `POST /api/v1/actions`: its decorators and schemas (the bearer token,
     the resident's rate limit, the body schema, the response schema) around a view that
     does no work (`loadtests.yardsticks`);

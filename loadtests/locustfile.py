@@ -298,7 +298,7 @@ class DrbUser(FastHttpUser):
 
 
 class CalibrationUser(FastHttpUser):
-    """The ceiling: one INSERT and commit per request (BENCHMARK_ENDPOINTS=1), flat out."""
+    """The ceiling: one INSERT and commit per request (the benchmark's app only), flat out."""
 
     bench_only = True
     wait_time = constant(0)

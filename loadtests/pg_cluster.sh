@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A long-lived PostgreSQL 15 cluster for benchmark data (`flask bench generate`), kept
-# between runs unlike tests/with_postgres.sh's throw-away one.
+# A long-lived PostgreSQL 15 cluster for benchmark data (`flask --app loadtests.app bench
+# generate`), kept between runs unlike tests/with_postgres.sh's throw-away one.
 #
 #   loadtests/pg_cluster.sh start [DB]   # initdb on first use, start, create DB; prints its URL
 #   loadtests/pg_cluster.sh stop | status | url [DB]

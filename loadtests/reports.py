@@ -1,5 +1,5 @@
 """What the DRB and the leaderboards are asked: the report the DRB's client pulls, and the
-reads the big database's timings compare against raw GROUP BYs (admin/bench/raw.py).
+reads the big database's timings compare against raw GROUP BYs (loadtests/bigdb/raw.py).
 """
 
 PERIODS = ("week", "month", "all")
@@ -15,7 +15,8 @@ STATS_REPORT = (
     ("/api/v1/stats/export.xlsx", "granularity=month&group_by=district"),
 )
 
-# Under the names `flask bench raw-timings --json` gives the same figures from raw actions.
+# Under the names `flask --app loadtests.app bench raw-timings --json` gives the same
+# figures from raw actions.
 REPORT_READS = {
     "stats_summary": "/api/v1/stats/summary",
     "stats_timeseries_type": "/api/v1/stats/timeseries?granularity=day&group_by=type",

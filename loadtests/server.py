@@ -1,5 +1,9 @@
 """The server under test: a fresh database, migrated and seeded through the CLI as in
-production, served by gunicorn on 127.0.0.1 with the benchmark endpoint and raised limits.
+production, served by gunicorn on 127.0.0.1 with raised limits; the CLI and gunicorn
+helpers the test suite's live servers use too.
+
+The benchmark serves its own app (`BENCH_APP`: the service with the calibration write)
+and runs `flask bench ...` through it (`BENCH_CLI`); the service never has either.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests import bodies
-from tests.live_server import BIN, ROOT, flask, gunicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SERVICE_APP = "wsgi:app"
+SERVICE_CLI = "wsgi"
+BENCH_APP = "loadtests.app:create_app()"  # gunicorn's spelling
+BENCH_CLI = "loadtests.app"  # flask --app's
 
 # Limits meant for one person are far below a load generator's: raised, never disabled.
 RAISED_LIMITS = {
@@ -29,6 +41,116 @@ RAISED_LIMITS = {
     "STAFF_LOGIN_LIMIT_PER_IP": "1000000 per hour",
     "ACTION_LIMIT_PER_RESIDENT": "1000000 per minute",
 }
+
+
+def flask(env: dict, *args: str, app: str = SERVICE_CLI) -> str:
+    """Run a CLI command of `app` with this environment; returns its output."""
+    done = subprocess.run(  # noqa: S603 - the project's own executables
+        [BIN / "flask", "--app", app, *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+KEEP_ALIVE_SECONDS = 75
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    with (
+        contextlib.suppress(urllib.error.URLError, ConnectionError),
+        urllib.request.urlopen(url, timeout=60) as response,  # noqa: S310 - ours
+    ):
+        return response.status == 200
+    return False
+
+
+@contextlib.contextmanager
+def gunicorn(
+    env: dict,
+    workdir: Path,
+    workers: int,
+    threads: int,
+    start_timeout: float = 30,
+    app: str = SERVICE_APP,
+) -> Iterator[str]:
+    """gunicorn serving `app` on a free 127.0.0.1 port while the block runs; its URL.
+
+    Its output goes to workdir/gunicorn.log, which is raised if it does not come up.
+    """
+    port = free_port()
+    log = open(workdir / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(  # noqa: S603 - the project's own executables
+        [
+            BIN / "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            # Longer than any client stays idle between requests (locust's think time,
+            # a partner's pacing): a connection the server closes just as the client
+            # sends on it again is a request lost without an answer.
+            "--keep-alive",
+            str(KEEP_ALIVE_SECONDS),
+            app,
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not _answers(base_url + "/healthz"):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError((workdir / "gunicorn.log").read_text())
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@contextlib.contextmanager
+def worker_processes(env: dict, workdir: Path, count: int = 1) -> Iterator[list]:
+    """`flask worker` processes applying the outbox while the block runs (output in
+    workdir/worker-N.log); stopped with SIGTERM afterwards, as a supervisor does."""
+    processes = []
+    logs = []
+    try:
+        for n in range(count):
+            log = open(workdir / f"worker-{n}.log", "ab")  # noqa: SIM115 - closed below
+            logs.append(log)
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - the project's own executables
+                    [BIN / "flask", "--app", SERVICE_CLI, "worker"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        for log in logs:
+            log.close()
 
 
 @contextlib.contextmanager
@@ -120,9 +242,9 @@ class Server:
 
 
 def has_generator(env: dict) -> bool:
-    """Whether `flask bench generate` exists in this tree (admin/bench)."""
+    """Whether the benchmark's app has `flask bench generate` (loadtests/bigdb)."""
     done = subprocess.run(  # noqa: S603 - the project's own executables
-        [BIN / "flask", "--app", "wsgi", "bench", "generate", "--help"],
+        [BIN / "flask", "--app", BENCH_CLI, "bench", "generate", "--help"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -136,7 +258,6 @@ def server_env(database_url: str, workdir: Path) -> dict:
         "APP_ENV": "development",  # the console SMS sender: codes come back as dev_code
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(workdir),
-        "BENCHMARK_ENDPOINTS": "1",
         "LOG_LEVEL": "WARNING",
         **RAISED_LIMITS,
     }
@@ -150,7 +271,7 @@ def drb_key(env: dict) -> str:
 
 @contextlib.contextmanager
 def serve(
-    env: dict, workdir: Path, workers: int, threads: int, app: str = "wsgi:app"
+    env: dict, workdir: Path, workers: int, threads: int, app: str = BENCH_APP
 ) -> Iterator[Server]:
     with gunicorn(env, workdir, workers, threads, start_timeout=60, app=app) as base_url:
         yield Server(base_url, env, workdir)

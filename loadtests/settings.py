@@ -6,8 +6,9 @@ Identities come from a credentials file shaped like instance/demo-credentials.js
 - `ZQ_LOADTEST_CREDENTIALS`: that file (default: instance/demo-credentials.json if present;
   empty: none)
 - `ZQ_PARTNER_KEY`, `ZQ_PARTNER_SECRET`, `ZQ_DRB_API_KEY`: override the file's
-- `ZQ_LOADTEST_TOKENS`: a JSON file of residents' access tokens (`flask bench generate
-  --tokens-out`): {"residents": [{"access_token", "phone"}, ...]}, or a plain list of tokens
+- `ZQ_LOADTEST_TOKENS`: a JSON file of residents' access tokens (`flask --app loadtests.app
+  bench generate --tokens-out`): {"residents": [{"access_token", "phone"}, ...]}, or a
+  plain list of tokens
 - `ZQ_LOADTEST_PHONES`: comma-separated phones of existing residents, for partner events
   (the phones of the credentials and tokens files count too)
 

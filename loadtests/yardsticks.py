@@ -17,7 +17,8 @@ action does beyond that? Both are served only by the benchmark tools, never by t
   do not count its actions, so `flask stats check` disagrees after it has run: it runs on
   a database of its own (`python -m loadtests.bench --yardsticks`).
 
-`create_app()` is the app with both registered (gunicorn `loadtests.yardsticks:create_app()`).
+`create_app()` is the benchmark's app (`loadtests.app`: the service, the calibration write
+and `flask bench`) with both registered (gunicorn `loadtests.yardsticks:create_app()`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from flask import Flask, request
 from flask.views import MethodView
 
 from backend.api import Blueprint
-from backend.app import create_app as create_service_app
 from backend.auth.guard import current_resident, resident_required
 from backend.clock import utcnow
 from backend.extensions import api, db
 from backend.idempotency import HEADER, IdempotencyRecord
+from loadtests.app import create_app as create_bench_app
 from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
 from points.actions import service as actions
 from points.actions.api import action_flood_limit
@@ -109,12 +110,13 @@ def least_action_blueprint() -> Blueprint:
             methodology = in_force["methodology"]
             resident = current_resident()
             incoming = actions.action_input(body, now)
-            factor = methodology_service.factor_for(methodology, incoming.type, incoming.variant)
+            factor = actions.factor_for(methodology, incoming)
             actions.check_plausibility(methodology, incoming, now)
             action = actions.new_action(
                 resident, incoming, methodology, factor, "self_reported", None
             )
-            so_far = ledger.lock_day(resident.id, action.local_day, action.type)
+            day = (resident.id, action.local_day, action.type)
+            so_far = ledger.lock_days({day})[day]
             wanted = methodology_service.points_for(methodology, action.co2e_g)
             cap = methodology.daily_point_caps[action.type]
             action.points = ledger.within_cap(wanted, cap, so_far)
@@ -129,10 +131,8 @@ def least_action_blueprint() -> Blueprint:
             connection = db.session.connection()
             row["id"] = connection.execute(add_action, row).scalar_one()
             if action.points:
-                # The cap row's points move with the grant, as `grant_within_cap` moves them.
-                ledger.grant_within_cap(
-                    resident.id, action.local_day, action.type, wanted, cap, so_far=so_far
-                )
+                # The cap row's points move with the grant, as the approve path moves them.
+                ledger.set_day_points({day: so_far + action.points})
             grant = {"resident": resident.id, "points": action.points, "grams": action.co2e_g}
             balance = connection.execute(move_balance, grant).scalar_one_or_none()
             if balance is None:
@@ -142,7 +142,7 @@ def least_action_blueprint() -> Blueprint:
                 entry = {
                     "resident_id": resident.id,
                     "kind": "earn",
-                    "ref": f"action:{row['id']}",
+                    "ref": ledger.earn_ref(row["id"]),
                     "delta": action.points,
                     "balance_after": balance,
                     "created_at": now,
@@ -168,8 +168,8 @@ def least_action_blueprint() -> Blueprint:
 
 
 def create_app() -> Flask:
-    """The app with both yardsticks (and the calibration write, with BENCHMARK_ENDPOINTS on)."""
-    app = create_service_app()
+    """The benchmark's app with both yardsticks."""
+    app = create_bench_app()
     api.register_blueprint(floor_blueprint())
     api.register_blueprint(least_action_blueprint())
     return app

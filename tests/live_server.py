@@ -1,7 +1,9 @@
 """A real server for concurrency tests: gunicorn workers with their own connections.
 
 It gets a database of its own (a fresh SQLite file, or a new PostgreSQL database on the
-TEST_DATABASE_URL server), migrated and loaded through the CLI as in production.
+TEST_DATABASE_URL server), migrated and loaded through the CLI as in production. It serves
+the service (`wsgi:app`) unless told another app, such as the benchmark's
+(`loadtests.server.BENCH_APP`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from loadtests.server import flask, gunicorn, worker_processes
 
 
 @dataclass
@@ -89,116 +86,6 @@ class LiveServer:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def flask(env: dict, *args: str) -> str:
-    """Run a CLI command with this environment; returns its output."""
-    done = subprocess.run(
-        [BIN / "flask", "--app", "wsgi", *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
-KEEP_ALIVE_SECONDS = 75
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    with (
-        contextlib.suppress(urllib.error.URLError, ConnectionError),
-        urllib.request.urlopen(url, timeout=60) as response,
-    ):
-        return response.status == 200
-    return False
-
-
-@contextlib.contextmanager
-def gunicorn(
-    env: dict,
-    workdir: Path,
-    workers: int,
-    threads: int,
-    start_timeout: float = 30,
-    app: str = "wsgi:app",
-) -> Iterator[str]:
-    """gunicorn serving `app` on a free 127.0.0.1 port while the block runs; its URL.
-
-    Its output goes to workdir/gunicorn.log, which is raised if it does not come up.
-    """
-    port = free_port()
-    log = open(workdir / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            # Longer than any client stays idle between requests (locust's think time,
-            # a partner's pacing): a connection the server closes just as the client
-            # sends on it again is a request lost without an answer.
-            "--keep-alive",
-            str(KEEP_ALIVE_SECONDS),
-            app,
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout
-        while not _answers(base_url + "/healthz"):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError((workdir / "gunicorn.log").read_text())
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-@contextlib.contextmanager
-def worker_processes(env: dict, workdir: Path, count: int = 1) -> Iterator[list]:
-    """`flask worker` processes applying the outbox while the block runs (output in
-    workdir/worker-N.log); stopped with SIGTERM afterwards, as a supervisor does."""
-    processes = []
-    logs = []
-    try:
-        for n in range(count):
-            log = open(workdir / f"worker-{n}.log", "ab")  # noqa: SIM115 - closed below
-            logs.append(log)
-            processes.append(
-                subprocess.Popen(
-                    [BIN / "flask", "--app", "wsgi", "worker"],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        yield processes
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-        for log in logs:
-            log.close()
-
-
 @contextlib.contextmanager
 def _own_database(workdir: Path) -> Iterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL")
@@ -238,7 +125,6 @@ def live_server(
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
             "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
-            "BENCHMARK_ENDPOINTS": "1",  # POST /api/v1/bench/calibrate, for the load scenarios
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }

@@ -6,7 +6,7 @@ import csv
 import subprocess
 from pathlib import Path
 
-from tests.live_server import BIN, ROOT
+from loadtests.server import BIN, ROOT
 
 
 def run_locust(server, credentials: Path, out: Path, classes: list[str], users: int) -> dict:

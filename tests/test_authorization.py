@@ -87,8 +87,6 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/auth/wechat"): PUBLIC,
     ("POST", "/api/v1/auth/refresh"): PUBLIC,
     ("POST", "/api/v1/staff/auth/login"): PUBLIC,
-    # a benchmark configuration's unauthenticated write (BENCHMARK_ENDPOINTS, off here)
-    ("POST", "/api/v1/bench/calibrate"): Access("public", optional=True),
     # residents
     ("POST", "/api/v1/auth/logout"): Access("resident", ends_session=True),
     ("GET", "/api/v1/me"): RESIDENT,

@@ -1,6 +1,7 @@
 """Badges and streaks: milestones awarded once, their points paid once, streaks of days."""
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -244,3 +245,33 @@ def test_a_streak_not_extended_yesterday_or_today_reads_as_zero(last_day_ago, sh
         else Streak(current=4, best=6, last_day=today - timedelta(days=last_day_ago))
     )
     assert service.shown_streak(streak, today) == shown
+
+
+@dataclass(frozen=True)
+class Facts:
+    green_trip: bool = False
+    co2e_total: int = 0
+    streak: int = 0
+
+
+@pytest.mark.parametrize(
+    ("key", "facts", "earns"),
+    [
+        ("first_green_trip", Facts(green_trip=True), True),
+        ("first_green_trip", Facts(co2e_total=10**9, streak=99), False),
+        ("co2e_10kg", Facts(co2e_total=10_000), True),
+        ("co2e_10kg", Facts(co2e_total=9_999), False),
+        ("streak_7", Facts(streak=7), True),
+        ("streak_7", Facts(streak=6), False),
+        ("campaign_participant", Facts(True, 10**9, 99), False),  # awarded by campaigns only
+    ],
+)
+def test_the_badge_criteria_on_plain_facts(key, facts, earns):
+    assert service.qualifies(BADGES[key]["criterion"], facts) is earns
+
+
+def test_a_green_trip_is_a_trip_by_a_green_mode():
+    green = ("walk", "bike", "bus")
+    assert service.is_green_trip("trip", "bike", green)
+    assert not service.is_green_trip("trip", "car", green)
+    assert not service.is_green_trip("garbage_sorting", "bike", green)

@@ -1,12 +1,14 @@
-"""`flask bench generate`: bulk data as the app would have written it, and the raw queries
-the benchmark compares the endpoints with."""
+"""`flask --app loadtests.app bench generate`: bulk data as the app would have written it,
+and the raw queries the benchmark compares the endpoints with. The `bench` commands run on
+the suite's app here, as the benchmark's app adds them to the service's."""
 
 import json
 
 import pytest
 import sqlalchemy as sa
 
-from admin.bench import raw
+from loadtests.bigdb import raw
+from loadtests.bigdb.cli import bench_cli
 from tests.conftest import assert_ledger_invariants
 
 RESIDENTS, ACTIONS = 300, 3000
@@ -23,8 +25,8 @@ def generated(app, cli, tmp_path):
     """A small generated city; returns the token file's residents."""
     tokens = tmp_path / "tokens.json"
     result = cli.invoke(
-        args=[
-            "bench",
+        bench_cli,
+        [
             "generate",
             "--residents",
             str(RESIDENTS),
@@ -36,7 +38,7 @@ def generated(app, cli, tmp_path):
             str(tokens),
             "--tokens",
             "5",
-        ]
+        ],
     )
     assert result.exit_code == 0, result.output
     return json.loads(tokens.read_text())["residents"]
@@ -140,7 +142,7 @@ def test_generated_residents_sign_in_with_the_token_file(generated, client, db_s
 
 
 def test_generate_refuses_a_database_that_already_has_actions(generated, cli):
-    again = cli.invoke(args=["bench", "generate", "--residents", "5", "--actions", "5"])
+    again = cli.invoke(bench_cli, ["generate", "--residents", "5", "--actions", "5"])
     assert again.exit_code != 0
     assert "already has actions" in again.output
 
@@ -206,7 +208,7 @@ def test_endpoints_answer_what_the_raw_queries_compute(
 
 
 def test_raw_timings_and_endpoint_timings_print_every_query(generated, cli, tmp_path):
-    result = cli.invoke(args=["bench", "raw-timings", "--runs", "2", "--json"])
+    result = cli.invoke(bench_cli, ["raw-timings", "--runs", "2", "--json"])
     assert result.exit_code == 0, result.output
     timings = json.loads(result.stdout)["timings"]
     assert set(timings) == set(raw.queries(0))
@@ -214,7 +216,7 @@ def test_raw_timings_and_endpoint_timings_print_every_query(generated, cli, tmp_
     baseline = tmp_path / "raw.json"
     baseline.write_text(result.stdout)
     result = cli.invoke(
-        args=["bench", "endpoint-timings", "--runs", "2", "--json", "--raw", str(baseline)]
+        bench_cli, ["endpoint-timings", "--runs", "2", "--json", "--raw", str(baseline)]
     )
     assert result.exit_code == 0, result.output
     timings = json.loads(result.stdout)["timings"]
@@ -226,7 +228,7 @@ def test_tokens_command_issues_fresh_tokens_for_generated_residents(
     generated, cli, client, tmp_path
 ):
     out = tmp_path / "fresh.json"
-    result = cli.invoke(args=["bench", "tokens", "--count", "3", "--out", str(out)])
+    result = cli.invoke(bench_cli, ["tokens", "--count", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
     residents = json.loads(out.read_text())["residents"]
     assert len(residents) == 3

@@ -36,7 +36,6 @@ def test_a_complete_production_environment_passes_the_checks():
         ({"PHONE_HMAC_KEY": None}, "PHONE_HMAC_KEY"),
         ({"ENCRYPTION_KEYS": None}, "ENCRYPTION_KEYS"),
         ({"ENCRYPTION_KEYS": "k," + DEV_ENCRYPTION_KEY}, "ENCRYPTION_KEYS"),
-        ({"BENCHMARK_ENDPOINTS": "1"}, "BENCHMARK_ENDPOINTS"),
     ],
 )
 def test_production_refuses_to_start_with_development_settings(change, complaint):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.server import drb_key
+from loadtests.server import BENCH_APP, BIN, ROOT, drb_key
 from tests.factories import partner_credentials
-from tests.live_server import BIN, ROOT, live_server
+from tests.live_server import live_server
 from tests.locust_runs import assert_clean_run, run_locust
 
 MIXED = {
@@ -53,7 +53,8 @@ BENCHMARK = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("locust")) as live:
+    """The benchmark's app: the service's scenarios and the benchmark's writers alike."""
+    with live_server(tmp_path_factory.mktemp("locust"), app=BENCH_APP) as live:
         yield live
 
 

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 
 from campaigns.badges.service import catalogue, ledger_ref
 from loadtests.bench import wait_until_applied
+from loadtests.server import BIN, ROOT
 from tests.conftest import assert_ledger_invariants
 from tests.factories import partner_credentials, partner_signature, trip
-from tests.live_server import BIN, ROOT, live_server
+from tests.live_server import live_server
 
 RESIDENTS = 40
 TRIPS_EACH = 75  # 3,000 approvals waiting: several batches of the worker's size

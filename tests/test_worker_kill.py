@@ -1,7 +1,7 @@
 """A gunicorn worker killed with SIGKILL mid-load leaves the invariants intact: the run
-and its checks are loadtests/kill_worker.py, here on the suite's database."""
+and its checks are tests/kill_worker.py, here on the suite's database."""
 
-from loadtests.kill_worker import run
+from tests.kill_worker import run
 
 
 def test_a_worker_killed_mid_load_leaves_every_answer_and_invariant_intact(tmp_path):

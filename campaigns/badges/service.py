@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -140,9 +141,13 @@ class MilestoneFacts:
     streak: int  # the longest current streak reached meanwhile
 
 
-def qualifies(badge: Badge, facts: MilestoneFacts) -> bool:
-    """The badge rule: whether `facts` earn `badge`."""
-    criterion = badge.criterion
+def is_green_trip(action_type: str, variant: str, green_modes: Collection[str]) -> bool:
+    """The "green_trip" criterion: a trip by one of the methodology's green modes."""
+    return action_type == "trip" and variant in green_modes
+
+
+def qualifies(criterion: dict, facts: MilestoneFacts) -> bool:
+    """The badge rule: whether `facts` earn a badge of this criterion (badges.json)."""
     kind = criterion["type"]
     if kind == "green_trip":
         return facts.green_trip
@@ -165,7 +170,7 @@ def award_milestones(batch: list[ApprovedAction]) -> None:
     residents = sorted({a.resident_id for a in counted})
     streaks = _extend_streaks(residents, counted)
     green_modes = current_methodology().green_travel["green_modes"]
-    green = {a.resident_id for a in counted if a.action_type == "trip" and a.variant in green_modes}
+    green = {a.resident_id for a in counted if is_green_trip(a.action_type, a.variant, green_modes)}
     totals = dict(
         db.session.execute(
             select(Account.resident_id, Account.co2e_g_total).where(
@@ -187,7 +192,7 @@ def award_milestones(batch: list[ApprovedAction]) -> None:
             resident_id in green, totals.get(resident_id, 0), streaks[resident_id]
         )
         for badge in catalogue():
-            if (resident_id, badge.key) not in earned and qualifies(badge, facts):
+            if (resident_id, badge.key) not in earned and qualifies(badge.criterion, facts):
                 wanted.append(
                     {"resident_id": resident_id, "badge_key": badge.key, "awarded_at": now}
                 )

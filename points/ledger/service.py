@@ -152,51 +152,21 @@ def lock_account(resident_id: int) -> None:
     )
 
 
-def lock_day(resident_id: int, day: date, action_type: str) -> int:
-    """Lock the resident's points row for a local day and action type; its points so far.
-
-    One statement makes the row if it is missing and locks it until commit (an upsert's
-    update takes the row lock on PostgreSQL; SQLite write transactions begin IMMEDIATE).
-    Rules that count the day's actions (caps, meals per day) take this lock first, so
-    concurrent requests of one resident are decided one after the other.
-    """
-    key = (resident_id, day, action_type)
-    return lock_days({key})[key]
-
-
 def within_cap(wanted: int, cap: int, so_far: int) -> int:
     """What an action wanting `wanted` points is granted when `so_far` of the cap is used."""
     return max(0, min(wanted, cap - so_far))
-
-
-def grant_within_cap(
-    resident_id: int, day: date, action_type: str, wanted: int, cap: int, *, so_far: int
-) -> int:
-    """Reserve up to `wanted` points of the day's cap for this action type; returns the grant.
-
-    `so_far` is what `lock_day` returned in this transaction: the row is locked since.
-    """
-    granted = within_cap(wanted, cap, so_far)
-    if granted:
-        row = DailyPoints
-        db.session.connection().execute(
-            update(row)
-            .where(
-                row.resident_id == resident_id,
-                row.local_day == day,
-                row.action_type == action_type,
-            )
-            .values(points=row.points + granted)
-        )
-    return granted
 
 
 DayKey = tuple[int, date, str]  # resident, local day, action type
 
 
 def lock_days(keys: set[DayKey]) -> dict[DayKey, int]:
-    """`lock_day` for many rows at once, in key order; each row's points so far (the one
-    statement that makes and locks points rows).
+    """Lock the resident's points rows of local days and action types, making missing ones;
+    each row's points so far. One statement, in key order.
+
+    An upsert's update takes the row lock on PostgreSQL; SQLite write transactions begin
+    IMMEDIATE. Rules that count a day's actions (caps, meals per day) take this lock
+    first, so concurrent requests of one resident are decided one after the other.
 
     Key order is the lock order: two batches, or a batch and a resident's own request
     (one row, then the account), cannot wait on each other in a circle.

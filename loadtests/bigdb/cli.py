@@ -1,4 +1,4 @@
-"""`flask bench ...`: bulk data for load tests, access tokens, and timings.
+"""`flask --app loadtests.app bench ...`: bulk data for load tests, access tokens, timings.
 
 `generate` fills a migrated, reference-loaded database; `raw-timings` times the raw
 GROUP BY equivalents of the statistics endpoints and leaderboards, `endpoint-timings`
@@ -19,20 +19,20 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from admin.bench import raw, readmodels
-from admin.bench.generate import (
+from admin.stats import keys
+from backend.clock import utcnow
+from backend.extensions import db
+from backend.residents.models import Resident
+from backend.residents.phone import phone_hmac
+from loadtests.bigdb import raw, readmodels
+from loadtests.bigdb.generate import (
     GenerationRefused,
     Plan,
     bench_phone,
     generate,
     sample_resident_ids,
 )
-from admin.bench.tokens import issue_tokens
-from admin.stats import keys
-from backend.clock import utcnow
-from backend.extensions import db
-from backend.residents.models import Resident
-from backend.residents.phone import phone_hmac
+from loadtests.bigdb.tokens import issue_tokens
 from points.ledger.models import Account
 
 bench_cli = AppGroup("bench", help="Benchmark data and timings.")
@@ -122,8 +122,10 @@ def tokens_command(count, out, ttl_hours, seed) -> None:
     _refuse_in_production()
     low, high = db.session.execute(select(func.min(Resident.id), func.max(Resident.id))).one()
     if low is None:
-        raise click.ClickException("no residents: run `flask bench generate` first")
-    rng = random.Random(seed)  # noqa: S311 - which residents, not a secret
+        raise click.ClickException(
+            "no residents: run `flask --app loadtests.app bench generate` first"
+        )
+    rng = random.Random(seed)
     candidates = rng.sample(range(low, high + 1), min(high - low + 1, count * 3))
     chosen = []
     for start in range(0, len(candidates), 1000):
@@ -152,7 +154,9 @@ def _caller(resident_id: int | None) -> int:
         select(func.min(Account.resident_id)).where(Account.co2e_g_total > 0)
     )
     if caller is None:
-        raise click.ClickException("no resident with CO2e yet: run `flask bench generate` first")
+        raise click.ClickException(
+            "no resident with CO2e yet: run `flask --app loadtests.app bench generate` first"
+        )
     return caller
 
 

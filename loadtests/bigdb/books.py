@@ -3,6 +3,8 @@
 Per resident it keeps what the app keeps in its tables (balance, lifetime CO2e, streak,
 badges, enrolments); per day it applies the daily caps, pays earn entries, campaign
 bonuses and badges in the order of the approval listeners, and hands the rows to the sink.
+Every decision is the app's own function (caps, points, bonuses, ledger references,
+streaks, badge criteria); only the bookkeeping of the rows is done here.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from typing import TYPE_CHECKING
 from backend.clock import LOCAL_TZ
 from campaigns import service as campaigns
 from campaigns.badges.models import BadgeAward, Streak
-from campaigns.badges.service import catalogue, ledger_ref, next_streak
+from campaigns.badges.service import catalogue, is_green_trip, ledger_ref, next_streak, qualifies
+from campaigns.counting import bonus_points, bonus_ref
 from campaigns.models import CampaignAction, Enrolment
 from points.actions.models import Action
 from points.ledger.models import Account, DailyPoints, LedgerEntry
+from points.ledger.service import earn_ref, within_cap
 from points.methodology import service as methodology_service
 
 if TYPE_CHECKING:  # the generator drives the books; only its type is named here
-    from admin.bench.generate import Generator
+    from loadtests.bigdb.generate import Generator
 
 ACTION_COLUMNS = (
     "id",
@@ -74,6 +78,15 @@ class _StreakView:
         self.current, self.best, self.last_day = current, best, last_day
 
 
+class _Facts:
+    """What the badge criteria ask about one action (`BadgeFacts`), as plain values."""
+
+    __slots__ = ("co2e_total", "green_trip", "streak")
+
+    def __init__(self, green_trip: bool, co2e_total: int, streak: int) -> None:
+        self.green_trip, self.co2e_total, self.streak = green_trip, co2e_total, streak
+
+
 class Books:
     """Running state per resident, and the rows of one day waiting to be written."""
 
@@ -94,10 +107,10 @@ class Books:
             (1 << bit, badge.key, badge.criterion, badge.points)
             for bit, badge in enumerate(catalogue())
         ]
-        self.campaign_bit = next(
-            (bit, key)
-            for bit, key, criterion, _ in self.badge_rules
-            if criterion["type"] == "awarded_by"
+        self.join_badge = next(
+            (bit, key, points)
+            for bit, key, _criterion, points in self.badge_rules
+            if key == campaigns.JOIN_BADGE
         )
 
     # Rows of the day
@@ -154,7 +167,7 @@ class Books:
             wanted = points_for(g.methodology, co2e)
             key = (index, kind)
             used = day_points.get(key, 0)
-            granted = max(0, min(wanted, caps[kind] - used))
+            granted = within_cap(wanted, caps[kind], used)
             day_points[key] = used + granted
             created = min(at + timedelta(seconds=rng.randrange(5, 300)), now)
             reviewed_at = reviewed_by = None
@@ -200,7 +213,7 @@ class Books:
                 )
             )
             if granted:
-                self.post(index, "earn", f"action:{action_id}", granted, approved_at)
+                self.post(index, "earn", earn_ref(action_id), granted, approved_at)
             self.co2e[index] += co2e
             self.last_change[index] = approved_at
             # The listeners, in the app's order: campaigns, badges (leaderboards and
@@ -236,11 +249,11 @@ class Books:
         self.enrolments.append((campaign.id, resident_id, at))
         bonus = campaign.rules_at(at).join_bonus
         if bonus:
-            ref = f"campaign:{campaign.id}/join/resident:{resident_id}"
+            ref = campaigns.join_ref(campaign.id, resident_id)
             self.post(index, "campaign_bonus", ref, bonus, at)
-        bit, key = self.campaign_bit
+        bit, key, points = self.join_badge
         if not self.badges[index] & bit:
-            self.award(index, bit, key, 0, at)
+            self.award(index, bit, key, points, at)
 
     def _campaign_bonuses(
         self, joined, index, action_id, kind, variant, co2e, granted, occurred, approved_at
@@ -255,12 +268,12 @@ class Books:
             ):
                 continue
             percent = campaign.rules_at(occurred).multiplier_percent(kind, variant)
-            bonus = campaigns.bonus_points(granted, percent)
+            bonus = bonus_points(granted, percent)
             self.campaign_actions.append(
                 (campaign.id, action_id, g.first_id + index, co2e, bonus, approved_at)
             )
             if bonus:
-                ref = f"campaign:{campaign.id}/action:{action_id}"
+                ref = bonus_ref(campaign.id, action_id)
                 self.post(index, "campaign_bonus", ref, bonus, approved_at)
 
     def _badges(self, index: int, kind: str, variant: str, day: date, at: datetime) -> None:
@@ -274,15 +287,9 @@ class Books:
             last,
         )
         earned = self.badges[index]
+        facts = _Facts(is_green_trip(kind, variant, self.g.green_modes), self.co2e[index], current)
         for bit, key, criterion, points in self.badge_rules:
-            if earned & bit:
-                continue
-            rule = criterion["type"]
-            if (
-                (rule == "green_trip" and kind == "trip" and variant in self.g.green_modes)
-                or (rule == "co2e_total" and self.co2e[index] >= criterion["at_least_g"])
-                or (rule == "streak_days" and current >= criterion["days"])
-            ):
+            if not earned & bit and qualifies(criterion, facts):
                 self.award(index, bit, key, points, at)
 
     def finish(self) -> None:

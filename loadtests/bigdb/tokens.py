@@ -13,12 +13,12 @@ from pathlib import Path
 
 from flask import current_app
 
-from admin.bench.generate import bench_phone
-from admin.bench.sink import BulkSink
 from backend.auth.models import ResidentSession
 from backend.clock import utcnow
 from backend.extensions import db
 from backend.tokens import new_token, token_hash
+from loadtests.bigdb.generate import bench_phone
+from loadtests.bigdb.sink import BulkSink
 
 SESSION_COLUMNS = (
     "resident_id",

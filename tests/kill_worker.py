@@ -8,7 +8,7 @@ a request that got no answer (connection reset, 5xx) or `idempotency_key_in_flig
 sent again with the same key and body until the answer is definite. A key the killed
 worker had claimed is free again after IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS (3 s here).
 
-    .venv/bin/python -m loadtests.kill_worker     # SQLite; TEST_DATABASE_URL for PostgreSQL
+    .venv/bin/python -m tests.kill_worker     # SQLite; TEST_DATABASE_URL for PostgreSQL
 
 `tests/test_worker_kill.py` runs it in `make test` on both databases.
 """

@@ -3,7 +3,7 @@
 Each action is decided by the rules the app applies when it approves one (factor
 arithmetic, daily caps, campaign bonuses, streaks, badges) using the app's own functions,
 and written with bulk inserts; the read models the approval listeners keep are then
-derived from those rows in set-based SQL (`admin.bench.readmodels`).
+derived from those rows in set-based SQL (`loadtests.bigdb.readmodels`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from admin.bench import population, readmodels
-from admin.bench.books import Books
-from admin.bench.sink import BulkSink
 from backend.clock import LOCAL_TZ, local_day, utcnow
 from backend.districts.models import District
 from backend.extensions import db
@@ -29,6 +26,9 @@ from backend.staff import service as staff
 from campaigns import service as campaigns
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Campaign
+from loadtests.bigdb import population, readmodels
+from loadtests.bigdb.books import Books
+from loadtests.bigdb.sink import BulkSink
 from points.actions.models import Action
 from points.ledger.models import LedgerEntry
 from points.methodology import service as methodology_service
@@ -102,7 +102,7 @@ class Generator:
     def __init__(self, plan: Plan, progress: Progress) -> None:
         self.plan = plan
         self.progress = progress
-        self.rng = random.Random(plan.seed)  # noqa: S311
+        self.rng = random.Random(plan.seed)
         self.summary = Summary()
         self.connection = db.session.connection()
         self.sink = BulkSink(self.connection)
@@ -359,7 +359,7 @@ class Generator:
 
 
 def sample_resident_ids(first_id: int, residents: int, count: int, seed: int) -> list[int]:
-    rng = random.Random(seed)  # noqa: S311
+    rng = random.Random(seed)
     return sorted(first_id + i for i in rng.sample(range(residents), min(count, residents)))
 
 

@@ -1,1 +1,0 @@
-"""Benchmark tooling: bulk data generation, raw-query timings, and the calibration write."""
