@@ -28,8 +28,8 @@ backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAG
 demo: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs); Ctrl-C stops it"
+	HOST=$(HOST) $(BIN)/honcho start --port $(PORT)
 
 test: install lint browser test-sqlite test-postgres
 
