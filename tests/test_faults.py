@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend import idempotency
 from backend.clock import utcnow
 from backend.idempotency import IdempotencyRecord
-from points.actions import approval, outbox
+from points.actions import outbox
 from points.actions import service as actions_service
 from points.actions.models import Action
 from points.ledger import service as ledger
@@ -194,7 +194,6 @@ ACTION_FAULTS = {
     "after the earn entry": lambda mp, _stack: after_calling(
         mp, ledger, "credit", _credits_of("earn")
     ),
-    "before the outbox row": lambda mp, _stack: after_calling(mp, approval, "insert"),
     "storing the response": lambda mp, _stack: after_calling(mp, idempotency, "_complete"),
     "at commit": lambda mp, stack: stack.enter_context(failing_commit_once(Action)),
 }

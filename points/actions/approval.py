@@ -16,6 +16,8 @@ from points.ledger import service as ledger
 from points.methodology import service as methodology_service
 from points.methodology.service import Methodology
 
+_ADD_TO_OUTBOX = insert(ApprovalOutbox)
+
 
 def day_key(action: Action) -> ledger.DayKey:
     return (action.resident_id, action.local_day, action.type)
@@ -56,5 +58,5 @@ def approve(
     )
     now = utcnow()
     db.session.connection().execute(
-        insert(ApprovalOutbox), [{"action_id": a.id, "created_at": now} for a in actions]
+        _ADD_TO_OUTBOX, [{"action_id": a.id, "created_at": now} for a in actions]
     )

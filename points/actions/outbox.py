@@ -77,21 +77,6 @@ def _approved(row) -> ApprovedAction:
     )
 
 
-def drain(batch_size: int) -> int:
-    """Apply batches, each committed on its own, until the outbox is empty; how many.
-
-    For the worker's loop, the CLI and tests; several may drain at once.
-    """
-    applied = 0
-    while True:
-        with db.write_intent():
-            done = apply_batch(batch_size)
-            db.session.commit()
-        if not done:
-            return applied
-        applied += done
-
-
 @dataclass(frozen=True)
 class Backlog:
     rows: int

@@ -7,6 +7,7 @@ statement itself on the path of every action.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -171,8 +172,22 @@ def lock_days(keys: set[DayKey]) -> dict[DayKey, int]:
     Key order is the lock order: two batches, or a batch and a resident's own request
     (one row, then the account), cannot wait on each other in a circle.
     """
+    ordered = sorted(keys)
+    rows = db.session.connection().execute(
+        _lock_days_statement(db.dialect),
+        [{"resident_id": r, "local_day": d, "action_type": t, "points": 0} for r, d, t in ordered],
+    )
+    return {(r, d, t): points for r, d, t, points in rows}
+
+
+# The statements of every action's path are built once: building one costs about what
+# executing it does.
+
+
+@functools.cache
+def _lock_days_statement(dialect: str):
     row = DailyPoints
-    statement = (
+    return (
         db.upsert(row)
         .on_conflict_do_update(
             index_elements=[row.resident_id, row.local_day, row.action_type],
@@ -180,30 +195,39 @@ def lock_days(keys: set[DayKey]) -> dict[DayKey, int]:
         )
         .returning(row.resident_id, row.local_day, row.action_type, row.points)
     )
-    ordered = sorted(keys)
-    rows = db.session.connection().execute(
-        statement,
-        [{"resident_id": r, "local_day": d, "action_type": t, "points": 0} for r, d, t in ordered],
+
+
+_DAY = DailyPoints.__table__.c
+_SET_DAY_POINTS = (
+    update(DailyPoints.__table__)
+    .where(
+        _DAY.resident_id == bindparam("r"),
+        _DAY.local_day == bindparam("d"),
+        _DAY.action_type == bindparam("t"),
     )
-    return {(r, d, t): points for r, d, t, points in rows}
+    .values(points=bindparam("p"))
+)
+_ACCOUNT = Account.__table__.c
+_CREDIT_ONE = (
+    update(Account.__table__)
+    .where(_ACCOUNT.resident_id == bindparam("r"))
+    .values(
+        balance=_ACCOUNT.balance + bindparam("points"),
+        co2e_g_total=_ACCOUNT.co2e_g_total + bindparam("grams"),
+        updated_at=bindparam("now"),
+    )
+    .returning(_ACCOUNT.balance, _ACCOUNT.co2e_g_total)
+)
+_ADD_ENTRIES = insert(LedgerEntry.__table__)
 
 
 def set_day_points(points: dict[DayKey, int]) -> None:
     """Write the new totals of rows `lock_days` locked in this transaction."""
     if not points:
         return  # every action was capped at nothing: no row changes
-    row = DailyPoints.__table__.c
-    statement = (
-        update(DailyPoints.__table__)
-        .where(
-            row.resident_id == bindparam("r"),
-            row.local_day == bindparam("d"),
-            row.action_type == bindparam("t"),
-        )
-        .values(points=bindparam("p"))
-    )
     db.session.connection().execute(
-        statement, [{"r": r, "d": d, "t": t, "p": p} for (r, d, t), p in sorted(points.items())]
+        _SET_DAY_POINTS,
+        [{"r": r, "d": d, "t": t, "p": p} for (r, d, t), p in sorted(points.items())],
     )
 
 
@@ -236,20 +260,16 @@ def credit(credits: list[Credit]) -> None:
     residents = sorted({c.resident_id for c in credits})
     if len(residents) == 1:
         # One resident (a resident's own action): one statement locks and moves the account.
-        statement = (
-            update(table)
-            .where(column.resident_id == residents[0])
-            .values(
-                balance=column.balance + sum(c.points for c in credits),
-                co2e_g_total=column.co2e_g_total + sum(c.co2e_g for c in credits),
-                updated_at=now,
-            )
-            .returning(column.balance, column.co2e_g_total)
-        )
-        moved = connection.execute(statement).one_or_none()
+        grant = {
+            "r": residents[0],
+            "points": sum(c.points for c in credits),
+            "grams": sum(c.co2e_g for c in credits),
+            "now": now,
+        }
+        moved = connection.execute(_CREDIT_ONE, grant).one_or_none()
         if moved is None:
             ensure_account(residents[0])
-            moved = connection.execute(statement).one()
+            moved = connection.execute(_CREDIT_ONE, grant).one()
         opening = moved.balance - sum(c.points for c in credits)
         accounts = {residents[0]: [opening, moved.co2e_g_total]}
         write_back = False
@@ -274,7 +294,7 @@ def credit(credits: list[Credit]) -> None:
                 }
             )
     if entries:
-        connection.execute(insert(LedgerEntry.__table__), entries)
+        connection.execute(_ADD_ENTRIES, entries)
     if write_back:
         connection.execute(
             update(table)
