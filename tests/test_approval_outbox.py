@@ -24,7 +24,7 @@ def test_an_approved_action_is_paid_at_once_and_its_figures_follow_from_the_work
     assert backlog(client)["rows"] == 0
     action = record(client, me, trip("bus"), key="once").json
     record(client, me, trip("bus"), key="once")  # a replay writes no second row
-    assert action["status"] == "approved"
+    assert action["status"] == "approved" and action["bonuses_follow"] is True
     account = client.get("/api/v1/me/account", headers=me.headers).json
     assert account["balance"] == action["points"]
     assert account["co2e_g_total"] == action["co2e_g"]
@@ -44,7 +44,7 @@ def test_actions_waiting_for_review_write_no_outbox_row_until_approved(app, clie
     me = sign_in(client)
     body = {"type": "ev_charging", "energy_kwh": 5, "station_id": "a", "session_id": "b"}
     pending = record(client, me, body).json
-    assert pending["status"] == "pending_review"
+    assert pending["status"] == "pending_review" and pending["bonuses_follow"] is False
     assert backlog(client)["rows"] == 0
     reviewer = staff_headers(app, client, "reviewer")
     approved = client.post(f"/api/v1/staff/reviews/{pending['id']}/approve", headers=reviewer)

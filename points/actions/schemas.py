@@ -30,6 +30,14 @@ class ActionSchema(Schema):
     co2e_g = ma.fields.Integer(metadata={"description": "grams CO2e avoided, rounded down"})
     points = ma.fields.Integer(metadata={"description": "points paid (0 until approved)"})
     capped = ma.fields.Boolean(metadata={"description": "the daily cap cut the points"})
+    bonuses_follow = ma.fields.Method(
+        "_bonuses_follow",
+        metadata={
+            "description": "approved: its campaign bonuses and badges, if any, follow within "
+            "seconds as their own ledger entries (GET /api/v1/me/ledger)",
+            "example": True,
+        },
+    )
     factor_version = ma.fields.String()
     quantity = ma.fields.Float()
     unit = ma.fields.String()
@@ -40,6 +48,11 @@ class ActionSchema(Schema):
     details = ma.fields.Dict()
     review_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
+
+
+    def _bonuses_follow(self, action) -> bool:
+        status = action["status"] if isinstance(action, dict) else action.status
+        return status == "approved"
 
 
 class ActionListArgsSchema(PageArgsSchema):
