@@ -90,7 +90,7 @@ def expected_chunks() -> Iterator[Chunk]:
             current_keys = keys
             for key in keys:
                 open_chunks.setdefault(key, Chunk(key))
-        fact = Fact.from_row(row)
+        fact = Fact.from_approved(row)
         campaigns = [] if row.campaign_id is None else [row.campaign_id]
         if row.id != last_action:
             campaigns.insert(0, ALL_ACTIONS)

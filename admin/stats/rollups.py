@@ -37,7 +37,7 @@ from points.signals import ApprovedAction
 # What a rollup needs of an action, read from the action row itself (as the rebuild does).
 FACT_COLUMNS = (
     Action.resident_id,
-    Action.type,
+    Action.type.label("action_type"),
     Action.variant,
     Action.district_code,
     Action.local_day,
@@ -67,6 +67,7 @@ class Fact:
 
     @classmethod
     def from_approved(cls, action: ApprovedAction) -> Fact:
+        """From an approved action, or a row of FACT_COLUMNS (the rebuild's)."""
         return cls(
             resident_id=action.resident_id,
             action_type=action.action_type,
@@ -77,20 +78,6 @@ class Fact:
             points=action.points,
             distance_m=action.distance_m or 0,
             factor_version=action.factor_version,
-        )
-
-    @classmethod
-    def from_row(cls, row) -> Fact:
-        return cls(
-            resident_id=row.resident_id,
-            action_type=row.type,
-            variant=row.variant,
-            district_code=row.district_code or NO_DISTRICT,
-            local_day=row.local_day,
-            co2e_g=row.co2e_g,
-            points=row.points,
-            distance_m=row.distance_m or 0,
-            factor_version=row.factor_version,
         )
 
     def day_key(self, campaign_id: int) -> tuple:
