@@ -681,7 +681,7 @@ def targets(results: dict) -> list[tuple[bool, str]]:
         verdicts.append(
             (
                 w["speedup"] > 1,
-                f"{kind}: two workers apply a backlog of {BACKLOG} faster than one "
+                f"{kind}: two workers apply a backlog of {w['two']['approvals']} faster than one "
                 f"({w['one']['seconds']} s vs {w['two']['seconds']} s, x{w['speedup']})",
             )
         )
@@ -730,7 +730,7 @@ def report(results: dict) -> None:
             print("  flask stats check: " + "\n    ".join(r["rollups"]["output"][-6:]))
     for kind, w in results.get("workers", {}).items():
         print(
-            f"{kind}: backlog of {BACKLOG}: one worker {w['one']['seconds']} s "
+            f"{kind}: backlog of {w['one']['approvals']}: one worker {w['one']['seconds']} s "
             f"({w['one']['per_second']}/s), two {w['two']['seconds']} s "
             f"({w['two']['per_second']}/s)"
         )
