@@ -1,10 +1,19 @@
 """Applying the approval outbox: what approvals derive, a batch of actions at a time.
 
-The worker claims the oldest rows (SKIP LOCKED, so workers at once take different rows),
-locks the batch's accounts in resident order (the lock a payment takes last), hands the
-batch to every package's applier in `points.signals.APPLIER_ORDER`, and deletes the rows
-in the same transaction: a batch is applied whole or not at all, and a row deleted is an
-action applied exactly once. The caller owns the transaction.
+The worker claims the oldest rows together with their residents' accounts, skipping any
+row whose row or account another transaction holds (SKIP LOCKED on PostgreSQL): workers
+at once take different residents, so they run side by side instead of queueing on the
+same accounts. A resident's rows are applied in order, unless two claims reach the same
+resident at the same instant (then a later row may go first: the streak and the board's
+district follow the order rows are applied in, as they follow approvals). It hands the batch to every
+package's applier in `points.signals.APPLIER_ORDER` and deletes the rows in the same
+transaction: a batch is applied whole or not at all, and a row deleted is an action
+applied exactly once. The caller owns the transaction.
+
+Lock order: the claim waits for nothing (it skips); the appliers then touch only rows of
+the residents whose accounts the batch holds, and the counters every batch shares are
+written at commit in one order (`db.add_at_commit`). A request holds its day's cap row,
+then the account: it may wait for a batch, never the other way round.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from backend.clock import utcnow
 from backend.extensions import db
 from points.actions.models import Action, ApprovalOutbox
 from points.ledger import service as ledger
+from points.ledger.models import Account
 from points.signals import ApprovedAction, appliers
 
 _FACT_COLUMNS = (
@@ -41,9 +51,11 @@ def apply_batch(limit: int) -> int:
     """Apply up to `limit` of the oldest outbox rows; how many were applied."""
     claimed = db.session.execute(
         select(ApprovalOutbox.id, ApprovalOutbox.action_id)
+        .join(Action, Action.id == ApprovalOutbox.action_id)
+        .join(Account, Account.resident_id == Action.resident_id)
         .order_by(ApprovalOutbox.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=(ApprovalOutbox.__table__, Account.__table__))
     ).all()
     if not claimed:
         return 0
