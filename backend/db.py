@@ -347,7 +347,7 @@ class Database:
         it back. Afterwards the request carries on in a new transaction, begun as it
         would have been.
         """
-        session = self.session
+        session = self.session()
         session.flush()
         begun = session.info.get(_BEGUN)
         if begun is not None:
