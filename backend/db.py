@@ -166,7 +166,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 # connection.info key: an INSERT, UPDATE or DELETE ran since the session's transaction began
-_WROTE = "wrote"
+_WROTE = "wrote_since_begin"
 
 
 def _listen_for_writes(engine: Engine) -> None:
