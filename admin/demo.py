@@ -223,7 +223,7 @@ def _seed_drb_key(previous: dict) -> str:
     """The DRB key of the last seed while it still works, else a new one."""
     key = previous.get("drb_api_key")
     try:
-        if key and stats_keys.authenticate_key(key, stats_keys.STATS_SCOPE) is not None:
+        if key and stats_keys.live_key(key, stats_keys.STATS_SCOPE) is not None:
             return key
     except AppError:
         pass  # revoked since: issue a new one

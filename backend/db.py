@@ -1,8 +1,9 @@
 """Database engine, the declarative base, and the request transaction boundary.
 
 Services add and flush; a request commits once when it succeeds and rolls back on any
-error. On SQLite, write requests begin with BEGIN IMMEDIATE so a read-then-write can
-never fail half way on a lock upgrade.
+error. The few writes that must outlive a refused request go through `committed_now`.
+On SQLite, write requests begin with BEGIN IMMEDIATE so a read-then-write can never fail
+half way on a lock upgrade.
 """
 
 from __future__ import annotations
@@ -164,14 +165,27 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# connection.info key: an INSERT, UPDATE or DELETE ran since the session's transaction began
+_WROTE = "wrote_since_begin"
+
+
+def _listen_for_writes(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_write(conn, _cursor, _statement, _parameters, context, _executemany) -> None:
+        if context.isinsert or context.isupdate or context.isdelete:
+            conn.info[_WROTE] = True
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"timeout": 30, "factory": GatedSQLiteConnection}
         )
         _configure_sqlite(engine)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _listen_for_writes(engine)
+    return engine
 
 
 def _insert(dialect: str):
@@ -194,6 +208,23 @@ def _upsert_adding(dialect: str, model, keys: tuple, sums: tuple, replaced: tupl
 # session.info keys of the counter additions a transaction writes when it commits
 _AT_COMMIT = "counters_at_commit"
 _SAVEPOINT_MARKS = "counters_at_savepoints"
+# session.info key: how the session's transaction began (its connection; as a writer?)
+_BEGUN = "transaction_begun"
+
+
+def _listen_for_beginnings(factory: sessionmaker) -> None:
+    """Note how each session transaction began, and start its record of writes afresh."""
+
+    @event.listens_for(factory, "after_begin")
+    def _begun(session: Session, transaction, connection) -> None:
+        if transaction.parent is None:  # a savepoint is part of the transaction around it
+            connection.info.pop(_WROTE, None)
+            session.info[_BEGUN] = (connection, _write_intent.get())
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _ended(session: Session, transaction) -> None:
+        if transaction.parent is None:
+            session.info.pop(_BEGUN, None)
 
 
 def _listen_for_counters(factory: sessionmaker) -> None:
@@ -253,6 +284,7 @@ class Database:
         self.engine: Engine | None = None
         factory = sessionmaker(expire_on_commit=False)
         _listen_for_counters(factory)
+        _listen_for_beginnings(factory)
         self.session: scoped_session[Session] = scoped_session(factory)
 
     @property
@@ -291,12 +323,53 @@ class Database:
             _write_intent.reset(token)
 
     @contextlib.contextmanager
-    def write_intent(self) -> Iterator[None]:
-        """Begin as a writer (BEGIN IMMEDIATE, in the write queue on SQLite) in a read request.
+    def committed_now(self) -> Iterator[None]:
+        """Commit the block's writes when it ends, whatever becomes of the request.
 
-        For a short write of its own inside a GET: the caller ends the read transaction
-        first and commits the write before reading on.
+        The request boundary owns a request's transaction; this is the one way round it,
+        for the few writes that must outlive a refused request or be seen by concurrent
+        requests at once, each short:
+
+        - a fact the refusal itself leaves behind: a failed staff sign-in's count and lock,
+          a wrong one-time code's attempt, the revocation of a session whose old refresh
+          token came back;
+        - an Idempotency-Key's claim, before the work (a concurrent retry must see it), and
+          the release of a claim whose request failed;
+        - a DRB key's last use, written from a read request;
+        - a partner batch's group of events: the groups before a fault are kept.
+
+        The request must have written nothing before the block (RuntimeError otherwise):
+        the block commits its own writes and nothing of the request's. If the request's
+        transaction so far began as a reader (a GET's, deferred on SQLite), it is ended
+        first and the block begins as a writer: BEGIN IMMEDIATE, in the write gate on
+        SQLite. A writer's transaction that has only read goes on into the block (no
+        second BEGIN; on SQLite it keeps the gate it holds). An error in the block rolls
+        it back. Afterwards the request carries on in a new transaction, begun as it
+        would have been.
         """
+        session = self.session()
+        session.flush()
+        begun = session.info.get(_BEGUN)
+        if begun is not None:
+            connection, as_writer = begun
+            if connection.info.get(_WROTE) or session.info.get(_AT_COMMIT):
+                raise RuntimeError("committed_now: this transaction has written already")
+            if not as_writer:
+                session.commit()  # nothing written: this ends a read, not the request's work
+        token = _write_intent.set(True)
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            _write_intent.reset(token)
+
+    @contextlib.contextmanager
+    def write_intent(self) -> Iterator[None]:
+        """Begin as a writer (BEGIN IMMEDIATE, in the write queue on SQLite): for the
+        transactions a job or command owns. A request's own writes use `committed_now`."""
         token = _write_intent.set(True)
         try:
             yield

@@ -3,10 +3,12 @@
 Same key + same body: the stored response again. Same key + another body: 422. The
 same key while the first request is still running: 409. No key: 400.
 
-The key is claimed in a transaction of its own before the work starts, so a concurrent
-retry sees it; a request that fails releases its key, since it wrote nothing. A claim
-left by a request that died (a killed worker) is taken over by a retry once it is older
-than IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS.
+The key is claimed in a transaction of its own (`db.committed_now`) before the work
+starts, so a concurrent retry sees it. The stored response is written with the work, in
+the request's transaction; a request whose work is not committed (refused, failed, or its
+commit failed) releases its key once the boundary has rolled back. A claim left by a
+request that died (a killed worker) is taken over by a retry once it is older than
+IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -69,14 +71,13 @@ def _claim(scope: str, principal: str, key: str, request_hash: str):
 
     Returns (our claim, None), or (None, the earlier record) if the key was taken.
     """
-    session = db.session
     claim = IdempotencyRecord(scope=scope, principal=principal, key=key, request_hash=request_hash)
     try:
-        session.add(claim)
-        session.commit()
+        with db.committed_now():
+            db.session.add(claim)
         return claim, None
     except IntegrityError:
-        session.rollback()
+        pass
     earlier = _find(scope, principal, key)
     if earlier is None:  # the holder failed and released it between our insert and read
         return _claim(scope, principal, key, request_hash)
@@ -95,9 +96,8 @@ def _this_claim(claim: IdempotencyRecord):
 
 def _release(claim: IdempotencyRecord) -> None:
     """Delete the claim, unless it has been completed (or replaced) meanwhile."""
-    db.session.rollback()
-    db.session.execute(delete(IdempotencyRecord).where(*_this_claim(claim)))
-    db.session.commit()
+    with db.committed_now():
+        db.session.execute(delete(IdempotencyRecord).where(*_this_claim(claim)))
 
 
 def _complete(claim: IdempotencyRecord, response: Response) -> None:
@@ -144,10 +144,11 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _release_uncommitted_claim(exc: BaseException | None) -> None:
-        # The view succeeded but the request did not: its commit failed, so the work and
-        # the stored response are gone and the key must be free for the retry.
+        # After the boundary: a request refused or failed (rolled back), or whose commit
+        # failed, has none of its work kept, and the key must be free for the retry.
         claim = g.pop("idempotency_claim", None)
-        if exc is not None and claim is not None:
+        answered = g.pop("idempotency_answered", False)
+        if claim is not None and (exc is not None or not answered):
             _release(claim)
 
 
@@ -193,16 +194,11 @@ def idempotent(scope: str):
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
 
-            succeeded = False
-            try:
-                response: Response = view(*args, **kwargs)
-                if response.status_code < 400:
-                    _complete(claim, response)
-                    succeeded = True
-            finally:
-                if not succeeded:
-                    _release(claim)
             g.idempotency_claim = claim
+            response: Response = view(*args, **kwargs)
+            if response.status_code < 400:
+                _complete(claim, response)
+                g.idempotency_answered = True  # committed with the work by the boundary
             return response
 
         return wrapper

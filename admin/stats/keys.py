@@ -1,8 +1,8 @@
 """DRB API keys: created and revoked with `flask drb-key` (the console later), stored hashed.
 
 A key is shown once. Its last use is written at most once a minute, in a short write
-transaction of its own, so reading statistics is not a write (on SQLite a read request
-that writes would hold the one write lock for the whole report).
+transaction of its own (`db.committed_now`), so reading statistics is not a write (on
+SQLite a read request that writes would hold the one write lock for the whole report).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def revoke_key(key_id: int) -> DrbApiKey:
     return row
 
 
-def authenticate_key(token: str, scope: str) -> DrbApiKey | None:
+def live_key(token: str, scope: str) -> DrbApiKey | None:
     """The live key behind a bearer token with `scope`; None when the token is no API key."""
     row = db.session.scalar(select(DrbApiKey).where(DrbApiKey.token_hash == token_hash(token)))
     if row is None:
@@ -70,18 +70,25 @@ def authenticate_key(token: str, scope: str) -> DrbApiKey | None:
         raise Unauthorized(_l("This API key has been revoked."), code="api_key_revoked")
     if row.scope != scope:
         raise Forbidden(_l("This API key may not read this."), code="insufficient_scope")
+    return row
+
+
+def authenticate_key(token: str, scope: str) -> DrbApiKey | None:
+    """`live_key`, its use noted: the key of a request, before the request writes."""
+    row = live_key(token, scope)
     now = utcnow()
-    if row.last_used_at is None or row.last_used_at <= now - LAST_USED_RESOLUTION:
+    if row is not None and (
+        row.last_used_at is None or row.last_used_at <= now - LAST_USED_RESOLUTION
+    ):
         _touch(row, now)
     return row
 
 
 def _touch(row: DrbApiKey, now) -> None:
     # On SQLite a read transaction that then writes fails at once ("database is locked")
-    # if another request committed in between: the read ends here, and the touch is a
-    # writer's transaction of its own (conditional, so concurrent touches write once).
-    db.session.commit()
-    with db.write_intent():
+    # if another request committed in between: the touch is a writer's transaction of
+    # its own (conditional, so concurrent touches write once).
+    with db.committed_now():
         db.session.execute(
             update(DrbApiKey)
             .where(
@@ -93,4 +100,3 @@ def _touch(row: DrbApiKey, now) -> None:
             )
             .values(last_used_at=now)
         )
-        db.session.commit()

@@ -1,7 +1,7 @@
 """Sign-in rules: one-time codes, WeChat login, and the token pair's life cycle.
 
 A failed code attempt and a detected refresh-token reuse are committed before the error
-is raised: they are facts that must outlive the error response.
+is raised (`db.committed_now`): they are facts that must outlive the error response.
 """
 
 from __future__ import annotations
@@ -74,6 +74,25 @@ def request_code(phone: str) -> str | None:
     return code if sender.shows_code else None
 
 
+def _count_try(challenge: OtpChallenge) -> bool:
+    """Count a try at the code, unless it is used up or spent; whether it was counted."""
+    return bool(
+        db.session.execute(
+            update(OtpChallenge)
+            .where(
+                OtpChallenge.id == challenge.id,
+                OtpChallenge.attempts < current_app.config["OTP_MAX_ATTEMPTS"],
+                OtpChallenge.consumed_at.is_(None),
+            )
+            .values(attempts=OtpChallenge.attempts + 1)
+        ).rowcount
+    )
+
+
+def _exhausted() -> Unauthorized:
+    return Unauthorized(_l("Too many wrong codes; request a new one."), code="otp_exhausted")
+
+
 def _check_code(phone: str, code: str) -> None:
     digest = phone_hmac(phone)
     session = db.session
@@ -86,21 +105,14 @@ def _check_code(phone: str, code: str) -> None:
     now = utcnow()
     if challenge is None or challenge.consumed_at is not None or challenge.expires_at <= now:
         raise Unauthorized(_l("The code has expired; request a new one."), code="otp_expired")
-    max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
-    counted = session.execute(
-        update(OtpChallenge)
-        .where(
-            OtpChallenge.id == challenge.id,
-            OtpChallenge.attempts < max_attempts,
-            OtpChallenge.consumed_at.is_(None),
-        )
-        .values(attempts=OtpChallenge.attempts + 1)
-    ).rowcount
-    if not counted:
-        raise Unauthorized(_l("Too many wrong codes; request a new one."), code="otp_exhausted")
     if not hmac.compare_digest(challenge.code_hash, _code_hash(digest, code)):
-        session.commit()
+        with db.committed_now():  # the wrong try counts, though the request is refused
+            counted = _count_try(challenge)
+        if not counted:
+            raise _exhausted()
         raise Unauthorized(_l("The code is wrong."), code="otp_invalid")
+    if not _count_try(challenge):
+        raise _exhausted()
     used = session.execute(
         update(OtpChallenge)
         .where(OtpChallenge.id == challenge.id, OtpChallenge.consumed_at.is_(None))
@@ -178,8 +190,8 @@ def refresh(refresh_token: str) -> TokenPair:
         )
         if replaced is not None and replaced.revoked_at is None:
             # An old refresh token came back: someone holds a copy. End the session.
-            replaced.revoked_at = utcnow()
-            db.session.commit()
+            with db.committed_now():
+                replaced.revoked_at = utcnow()
             raise Unauthorized(
                 _l("This refresh token was already used; sign in again."), code="token_reused"
             )

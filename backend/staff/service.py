@@ -1,7 +1,7 @@
 """Staff users: creating them, their passwords, and signing in to the staff API.
 
-A failed sign-in is committed before the error is raised: the failure count and the
-lock it leads to must outlive the rolled-back request.
+A failed sign-in is committed before the error is raised (`db.committed_now`): the
+failure count and the lock it leads to must outlive the rolled-back request.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _invalid_credentials() -> Unauthorized:
 
 
 def _record_failure(user: StaffUser) -> None:
-    """Count a failed sign-in and lock the account at the limit; committed by the caller."""
+    """Count a failed sign-in and lock the account at the limit."""
     config = current_app.config
     db.session.execute(
         update(StaffUser)
@@ -125,8 +125,8 @@ def sign_in(username: str, password: str) -> tuple[str, StaffSession]:
             code="staff_locked",
         )
     if not matches:
-        _record_failure(user)
-        db.session.commit()
+        with db.committed_now():
+            _record_failure(user)
         raise _invalid_credentials()
     user.failed_logins = 0
     user.locked_until = None

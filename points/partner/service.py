@@ -2,10 +2,11 @@
 
 One bad event never sinks the batch: each gets its own result. The events that pass the
 checks are recorded together (`actions.record_verified`: caps, actions, ledger entries and
-balances in a few statements), `PARTNER_EVENTS_PER_TRANSACTION` per transaction, so a
-batch holds SQLite's write lock for one group at a time and takes PostgreSQL's row locks in
-one order (caps, then accounts, by resident). What the approvals derive (campaigns, badges,
-leaderboards, statistics) is applied after the response (`points.actions.deferred`).
+balances in a few statements), `PARTNER_EVENTS_PER_TRANSACTION` per transaction, each
+committed by `db.committed_now`, so a batch holds SQLite's write lock for one group at a
+time and takes PostgreSQL's row locks in one order (caps, then accounts, by resident).
+What the approvals derive (campaigns, badges, leaderboards, statistics) is applied by the
+worker from the outbox.
 
 A fault (an unexpected error) fails the batch at that group: the groups before it are kept
 whole, nothing of it is, and resending the batch is safe, since a resent event id is a
@@ -252,9 +253,9 @@ def _recorded(partner: PartnerClient, event_ids: list[str]) -> dict[str, int]:
 def _record(partner: PartnerClient, chunk: list[tuple[int, str, Resident, dict]], results):
     """Record one transaction's events and commit; fill in their results."""
     try:
-        _record_once(partner, chunk, results)
+        with db.committed_now():
+            _record_once(partner, chunk, results)
     except IntegrityError:
-        db.session.rollback()
         recorded = _recorded(partner, [event_id for _, event_id, _, _ in chunk])
         if not recorded:
             # Not a concurrent copy of these events: a fault, not a verdict on an event.
@@ -270,7 +271,8 @@ def _record(partner: PartnerClient, chunk: list[tuple[int, str, Resident, dict]]
                 results[index] = EventResult(event_id, "duplicate", action_id=recorded[event_id])
             else:
                 rest.append((index, event_id, resident, body))
-        _record_once(partner, rest, results)
+        with db.committed_now():
+            _record_once(partner, rest, results)
 
 
 def _record_once(partner: PartnerClient, chunk, results) -> None:
@@ -291,7 +293,6 @@ def _record_once(partner: PartnerClient, chunk, results) -> None:
             event_id, "accepted", outcome.id, outcome.co2e_g, outcome.points, outcome.capped
         )
     db.session.flush()
-    db.session.commit()
 
 
 def ingest_batch(partner: PartnerClient, events: list) -> list[EventResult]:
