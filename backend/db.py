@@ -64,10 +64,6 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
-# The id of a table that grows without bound; SQLite autoincrements INTEGER only.
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}

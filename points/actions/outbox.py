@@ -5,9 +5,9 @@ row whose row or account another transaction holds (SKIP LOCKED on PostgreSQL): 
 at once take different residents, so they run side by side instead of queueing on the
 same accounts. A resident's rows are applied in order, unless two claims reach the same
 resident at the same instant (then a later row may go first: the streak and the board's
-district follow the order rows are applied in, as they follow approvals). It hands the batch to every
-package's applier in `points.signals.APPLIER_ORDER` and deletes the rows in the same
-transaction: a batch is applied whole or not at all, and a row deleted is an action
+district follow the order rows are applied in, as they follow approvals). It hands the
+batch to every package's applier in `points.signals.APPLIER_ORDER` and deletes the rows
+in the same transaction: a batch is applied whole or not at all, and a row deleted is an action
 applied exactly once. The caller owns the transaction.
 
 Lock order: the claim waits for nothing (it skips); the appliers then touch only rows of
