@@ -49,7 +49,6 @@ class ActionSchema(Schema):
     review_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
 
-
     def _bonuses_follow(self, action) -> bool:
         status = action["status"] if isinstance(action, dict) else action.status
         return status == "approved"
