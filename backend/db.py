@@ -319,7 +319,7 @@ class Database:
             _write_intent.reset(token)
 
     @contextlib.contextmanager
-    def committed_now(self) -> Iterator[None]:
+    def committed_now(self, *, durable: bool = True) -> Iterator[None]:
         """Commit the block's writes when it ends, whatever becomes of the request.
 
         The request boundary owns a request's transaction; this is the one way round it,
@@ -342,6 +342,12 @@ class Database:
         second BEGIN; on SQLite it keeps the gate it holds). An error in the block rolls
         it back. Afterwards the request carries on in a new transaction, begun as it
         would have been.
+
+        `durable=False` commits without waiting for the disk on PostgreSQL
+        (`synchronous_commit` off for this transaction): for a write that is harmless to
+        lose in a crash and that the request's own durable commit makes durable anyway
+        (PostgreSQL writes its log in order), such as a claim. SQLite in WAL mode with
+        synchronous=NORMAL never waits for the disk at commit.
         """
         session = self.session()
         session.flush()
@@ -354,6 +360,8 @@ class Database:
                 session.commit()  # nothing written: this ends a read, not the request's work
         token = _write_intent.set(True)
         try:
+            if not durable and self.dialect == "postgresql":
+                session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
             yield
             session.commit()
         except BaseException:

@@ -73,7 +73,9 @@ def _claim(scope: str, principal: str, key: str, request_hash: str):
     """
     claim = IdempotencyRecord(scope=scope, principal=principal, key=key, request_hash=request_hash)
     try:
-        with db.committed_now():
+        # Not waited on to disk: a claim lost in a crash lost its request too, and the
+        # request's own commit makes it durable (its stored response updates this row).
+        with db.committed_now(durable=False):
             db.session.add(claim)
         return claim, None
     except IntegrityError:
