@@ -173,21 +173,27 @@ def test_caps_count_per_asia_shanghai_day(client):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        (trip("walk", 41, 400), "distance_km"),
-        (trip("walk", 10, 30), "distance_km"),  # 20 km/h on foot
-        (trip("bike", 20, 20), "distance_km"),  # 60 km/h on a bike
-        (trip("bus", 130, 120), "distance_km"),
-        ({**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]}, "ended_at"),
-        ({"type": "garbage_sorting", "category": "other", "weight_kg": 31}, "weight_kg"),
+        # Made when the test runs, on its pinned clock, not when the module is collected.
+        (lambda: trip("walk", 41, 400), "distance_km"),
+        (lambda: trip("walk", 10, 30), "distance_km"),  # 20 km/h on foot
+        (lambda: trip("bike", 20, 20), "distance_km"),  # 60 km/h on a bike
+        (lambda: trip("bus", 130, 120), "distance_km"),
+        (lambda: {**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]}, "ended_at"),
+        (lambda: {"type": "garbage_sorting", "category": "other", "weight_kg": 31}, "weight_kg"),
         (
-            {"type": "ev_charging", "energy_kwh": 151, "station_id": "a", "session_id": "b"},
+            lambda: {
+                "type": "ev_charging",
+                "energy_kwh": 151,
+                "station_id": "a",
+                "session_id": "b",
+            },
             "energy_kwh",
         ),
     ],
 )
 def test_implausible_actions_are_refused_and_nothing_is_written(client, body, field):
     me = sign_in(client)
-    response = record(client, me, body)
+    response = record(client, me, body())
     assert response.status_code == 422
     assert response.json["error"]["code"] == "implausible_action"
     assert field in response.json["error"]["fields"]
