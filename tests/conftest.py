@@ -48,8 +48,8 @@ class Clock:
 
     def move_to(self, moment: datetime, *, tick: bool = True) -> None:
         """Stand at `moment`, ticking on from there or (tick=False) frozen."""
-        # In UTC: given a zone, time-machine would also set the process's TZ to it, and
-        # code reading local time would pass here and fail on a server kept in UTC.
+        # In UTC: time-machine also sets the process's TZ to the moment's zone, and code
+        # reading local time would pass here in Asia/Shanghai, then fail on a UTC server.
         self._traveller.move_to(moment.astimezone(UTC), tick=tick)
 
     def shift(self, delta: timedelta) -> None:
