@@ -1,4 +1,5 @@
-"""Fixtures: one migrated database per run, a SAVEPOINT rolled back after every test.
+"""Fixtures: one migrated database per run, a SAVEPOINT rolled back after every test, and
+a pinned clock: no test depends on the day or the hour it runs.
 
 TEST_DATABASE_URL selects PostgreSQL (tests/with_postgres.sh sets it); otherwise the
 suite runs on a SQLite file of its own.
@@ -7,16 +8,20 @@ suite runs on a SQLite file of its own.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask.testing import FlaskClient
 
 from backend.app import create_app
 from backend.cli import load_reference_data
 from backend.config import Config
 from backend.extensions import db, limiter
+from tests.moments import ORDINARY, SETUP
 
 
 def make_test_config(tmp_path_factory) -> Config:
@@ -34,11 +39,40 @@ class ClosingClient(FlaskClient):
         return super().open(*args, buffered=buffered, **kwargs)
 
 
+class Clock:
+    """The clock of a test (time-machine): every reader of the time in this process sees
+    it, threads included; servers in other processes do not."""
+
+    def __init__(self, traveller: time_machine.Traveller) -> None:
+        self._traveller = traveller
+
+    def move_to(self, moment: datetime, *, tick: bool = True) -> None:
+        """Stand at `moment`, ticking on from there or (tick=False) frozen."""
+        # In UTC: time-machine also sets the process's TZ to the moment's zone, and code
+        # reading local time would pass here in Asia/Shanghai, then fail on a UTC server.
+        self._traveller.move_to(moment.astimezone(UTC), tick=tick)
+
+    def shift(self, delta: timedelta) -> None:
+        self._traveller.shift(delta)
+
+
+@pytest.fixture(autouse=True)
+def clock(request) -> Iterator[Clock | None]:
+    """Every test starts at moments.ORDINARY, the clock ticking on from there. A test that
+    needs another moment moves it with `clock.move_to` before signing anyone in (tokens
+    expire). Tests marked real_clock keep the machine's clock, as their servers do."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(ORDINARY.astimezone(UTC), tick=True) as traveller:
+        yield Clock(traveller)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = create_app(make_test_config(tmp_path_factory))
     app.test_client_class = ClosingClient
-    with app.app_context():
+    with time_machine.travel(SETUP.astimezone(UTC), tick=True), app.app_context():
         flask_migrate.upgrade()
         load_reference_data()
         db.session.commit()

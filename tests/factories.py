@@ -96,7 +96,8 @@ def today_minutes_ago(minutes: int) -> int:
     """`minutes`, or fewer when that would fall before midnight in Asia/Shanghai.
 
     For actions that must share today's local day (caps are per day): run just after
-    midnight there (16:00 UTC), "20 minutes ago" is yesterday.
+    midnight there (16:00 UTC), "20 minutes ago" is yesterday. Tests on the machine's
+    clock (real_clock) need it at any hour; a pinned clock may stand anywhere.
     """
     from datetime import datetime
 

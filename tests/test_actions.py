@@ -4,17 +4,16 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import record, sign_in, today_minutes_ago, trip
+from tests.factories import record, sign_in, trip
+from tests.moments import BOUNDARIES
 
 FACTORS = json.loads(
     (Path(__file__).resolve().parent.parent / "points/methodology/factors.json").read_text()
 )
 CAPS = FACTORS["daily_point_caps"]
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def factor(action_type: str, variant: str) -> Decimal:
@@ -99,7 +98,7 @@ def test_the_same_charging_session_is_recorded_once_whoever_claims_it(client):
 
 def test_account_and_ledger_follow_each_award(client):
     me = sign_in(client)
-    first = record(client, me, trip("bus", ended_minutes_ago=today_minutes_ago(5))).json
+    first = record(client, me, trip("bus", ended_minutes_ago=5)).json
     second = record(
         client, me, {"type": "garbage_sorting", "category": "kitchen", "weight_kg": 2}
     ).json
@@ -122,8 +121,7 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     paid = 0
     rides = CAPS["trip"] // per_ride + 1
     responses = [
-        record(client, me, trip("bus", 5, 20, ended_minutes_ago=today_minutes_ago(5 + i))).json
-        for i in range(rides)
+        record(client, me, trip("bus", 5, 20, ended_minutes_ago=5 + i)).json for i in range(rides)
     ]
     for response in responses[:-1]:
         assert response["capped"] is False
@@ -132,7 +130,7 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     assert last["capped"] is True
     assert last["co2e_g"] == per_ride  # CO2e is still recorded in full
     assert last["points"] == CAPS["trip"] - paid
-    over = record(client, me, trip("bus", 5, 20, ended_minutes_ago=today_minutes_ago(1))).json
+    over = record(client, me, trip("bus", 5, 20, ended_minutes_ago=1)).json
     assert over["points"] == 0 and over["capped"] is True
     account = client.get("/api/v1/me/account", headers=me.headers).json
     assert account["points_today"] == CAPS["trip"]
@@ -144,50 +142,57 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     assert garbage["capped"] is False and garbage["points"] > 0
 
 
-def test_caps_count_per_asia_shanghai_day(client):
-    """23:30 and 00:30 Beijing time are different days, though the same UTC day."""
+def points_today(client, who) -> int:
+    return client.get("/api/v1/me/account", headers=who.headers).json["points_today"]
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_caps_count_per_asia_shanghai_day(client, clock, boundary):
+    """15:59:59 and 16:00:00 UTC are one UTC day but two days in Beijing, each with its cap."""
+    clock.move_to(boundary.last_second, tick=False)
     me = sign_in(client)
-    now = datetime.now(BEIJING)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if now - midnight < timedelta(hours=1):
-        midnight -= timedelta(days=1)
-    late, early = midnight - timedelta(minutes=30), midnight + timedelta(minutes=30)
-    assert late.astimezone(UTC).date() == early.astimezone(UTC).date()
     garbage = {"type": "garbage_sorting", "category": "recyclable", "weight_kg": 2.5}
     per_action = expected_grams("2.5", "garbage_sorting", "recyclable")
     cap = CAPS["garbage_sorting"]
-    filled = [
-        record(client, me, {**garbage, "occurred_at": late.isoformat()}).json
-        for _ in range(-(-cap // per_action))
-    ]
+    filled = [record(client, me, garbage).json for _ in range(-(-cap // per_action))]
     assert sum(a["points"] for a in filled) == cap
     assert filled[-1]["capped"] is (cap % per_action != 0)
-    next_day = record(client, me, {**garbage, "occurred_at": early.isoformat()}).json
-    assert next_day["capped"] is False
-    assert next_day["points"] == per_action
-    same_day = record(client, me, {**garbage, "occurred_at": late.isoformat()}).json
-    assert same_day["capped"] is True
-    assert same_day["points"] == 0
+    assert points_today(client, me) == cap
+
+    clock.move_to(boundary.midnight, tick=False)
+    assert points_today(client, me) == 0
+    next_day = record(client, me, garbage).json
+    assert (next_day["capped"], next_day["points"]) == (False, per_action)
+    late = {**garbage, "occurred_at": boundary.last_second.isoformat()}
+    same_day = record(client, me, late).json  # sent now, but of the day before
+    assert (same_day["capped"], same_day["points"]) == (True, 0)
+    assert points_today(client, me) == per_action
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        (trip("walk", 41, 400), "distance_km"),
-        (trip("walk", 10, 30), "distance_km"),  # 20 km/h on foot
-        (trip("bike", 20, 20), "distance_km"),  # 60 km/h on a bike
-        (trip("bus", 130, 120), "distance_km"),
-        ({**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]}, "ended_at"),
-        ({"type": "garbage_sorting", "category": "other", "weight_kg": 31}, "weight_kg"),
+        # Made when the test runs, on its pinned clock, not when the module is collected.
+        (lambda: trip("walk", 41, 400), "distance_km"),
+        (lambda: trip("walk", 10, 30), "distance_km"),  # 20 km/h on foot
+        (lambda: trip("bike", 20, 20), "distance_km"),  # 60 km/h on a bike
+        (lambda: trip("bus", 130, 120), "distance_km"),
+        (lambda: {**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]}, "ended_at"),
+        (lambda: {"type": "garbage_sorting", "category": "other", "weight_kg": 31}, "weight_kg"),
         (
-            {"type": "ev_charging", "energy_kwh": 151, "station_id": "a", "session_id": "b"},
+            lambda: {
+                "type": "ev_charging",
+                "energy_kwh": 151,
+                "station_id": "a",
+                "session_id": "b",
+            },
             "energy_kwh",
         ),
     ],
 )
 def test_implausible_actions_are_refused_and_nothing_is_written(client, body, field):
     me = sign_in(client)
-    response = record(client, me, body)
+    response = record(client, me, body())
     assert response.status_code == 422
     assert response.json["error"]["code"] == "implausible_action"
     assert field in response.json["error"]["fields"]

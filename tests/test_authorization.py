@@ -539,18 +539,31 @@ def _campaign_body():
     }
 
 
-# (who, method, path with {placeholders} from `world`, body, the server-owned field)
+# (who, method, path with {placeholders} from `world`, body, the server-owned field); a
+# body that holds times is made by a function when the test runs, on its pinned clock.
 MASS_ASSIGNMENT = [
-    ("resident", "POST", "/api/v1/actions", {**trip("bus"), "points": 9999}, "points"),
-    ("resident", "POST", "/api/v1/actions", {**trip("bus"), "status": "approved"}, "status"),
-    ("resident", "POST", "/api/v1/actions", {**trip("bus"), "co2e_g": 10**6}, "co2e_g"),
-    ("resident", "POST", "/api/v1/actions", {**trip("bus"), "resident_id": 1}, "resident_id"),
-    ("resident", "POST", "/api/v1/actions", {**trip("bus"), "capped": False}, "capped"),
+    ("resident", "POST", "/api/v1/actions", lambda: {**trip("bus"), "points": 9999}, "points"),
     (
         "resident",
         "POST",
         "/api/v1/actions",
-        {**trip("bus"), "factor_version": "0"},
+        lambda: {**trip("bus"), "status": "approved"},
+        "status",
+    ),
+    ("resident", "POST", "/api/v1/actions", lambda: {**trip("bus"), "co2e_g": 10**6}, "co2e_g"),
+    (
+        "resident",
+        "POST",
+        "/api/v1/actions",
+        lambda: {**trip("bus"), "resident_id": 1},
+        "resident_id",
+    ),
+    ("resident", "POST", "/api/v1/actions", lambda: {**trip("bus"), "capped": False}, "capped"),
+    (
+        "resident",
+        "POST",
+        "/api/v1/actions",
+        lambda: {**trip("bus"), "factor_version": "0"},
         "factor_version",
     ),
     ("resident", "PATCH", "/api/v1/me", {"nickname": "x", "balance": 10**6}, "balance"),
@@ -632,6 +645,8 @@ def _fill(value, world):
         "redemption": world["redemption"]["redemption_id"],
         "partner_key": world["partner"]["key"],
     }
+    if callable(value):
+        return _fill(value(), world)
     if isinstance(value, str):
         return value.format(**names)
     if isinstance(value, dict):

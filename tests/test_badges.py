@@ -12,7 +12,16 @@ from backend.extensions import db
 from campaigns.badges import service
 from campaigns.badges.models import Streak
 from points.signals import ApprovedAction
-from tests.factories import make_resident, record, requeue, run_worker, staff_headers, trip
+from tests.factories import (
+    make_resident,
+    record,
+    requeue,
+    run_worker,
+    sign_in,
+    staff_headers,
+    trip,
+)
+from tests.moments import BOUNDARIES
 from tests.test_leaderboards import earn
 
 BADGES = {
@@ -178,6 +187,27 @@ def test_a_missed_day_starts_a_new_streak_and_car_trips_do_not_count(client):
     earn(client, me, 100, days_ago(1))
     earn(client, me, 100)
     assert my_badges(client, me)["streak"] == {"current": 3, "best": 3}
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_streak_days_are_beijing_days_and_a_streak_shows_through_the_next_day(
+    client, clock, boundary
+):
+    """23:59:59 and, a second later, 00:00:00 in Beijing (16:00 UTC) are two days of a
+    streak; it reads as current until the end of the following Beijing day, then zero."""
+    clock.move_to(boundary.midnight, tick=False)
+    me = make_resident(client)
+    earn(client, me, 100, boundary.last_second - timedelta(days=1))
+    earn(client, me, 100, boundary.last_second)
+    assert my_badges(client, me)["streak"] == {"current": 2, "best": 2}
+    earn(client, me, 100)  # now: midnight
+    assert my_badges(client, me)["streak"] == {"current": 3, "best": 3}
+
+    clock.move_to(boundary.midnight + timedelta(days=2, seconds=-1), tick=False)
+    me = sign_in(client, me.phone)  # a day later: the first access token has expired
+    assert my_badges(client, me)["streak"] == {"current": 3, "best": 3}
+    clock.move_to(boundary.midnight + timedelta(days=2), tick=False)
+    assert my_badges(client, me)["streak"] == {"current": 0, "best": 3}
 
 
 def test_thirty_consecutive_days_earn_the_month_streak(app, client):

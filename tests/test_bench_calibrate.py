@@ -35,6 +35,7 @@ def bench_server(tmp_path_factory):
         yield live
 
 
+@pytest.mark.real_clock  # a server in another process, on the machine's clock
 def test_calibrate_commits_one_row_per_request_without_auth(bench_server):
     # The first requests arrive together: both workers find the table missing at once.
     with ThreadPoolExecutor(max_workers=6) as pool:

@@ -3,13 +3,13 @@ the least durable action pays what the real endpoint pays."""
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from loadtests.settings import FLOOR_PATH, LEAST_ACTION_PATH
 from tests.conftest import assert_ledger_invariants
+from tests.factories import today_minutes_ago, trip
 from tests.live_server import live_server
 from tests.locust_runs import assert_clean_run, run_locust
 
@@ -31,17 +31,8 @@ def yardstick_server(tmp_path_factory):
 
 
 def _bike_trips(count: int) -> list[dict]:
-    ended = datetime.now(UTC) - timedelta(minutes=10)
-    return [
-        {
-            "type": "trip",
-            "mode": "bike",
-            "distance_km": 10,
-            "started_at": (ended - timedelta(minutes=40 + i)).isoformat(),
-            "ended_at": (ended - timedelta(minutes=i)).isoformat(),
-        }
-        for i in range(count)
-    ]
+    """10 km by bike each, ended minutes apart on this Beijing day: one day's trip cap."""
+    return [trip("bike", 10, 40, ended_minutes_ago=today_minutes_ago(10 + i)) for i in range(count)]
 
 
 def _post_all(server, path: str, phone: str, bodies: list[dict]) -> tuple[int, list[dict], dict]:
@@ -60,6 +51,7 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value  # SQLite: text; psycopg: parsed
 
 
+@pytest.mark.real_clock  # a server in another process, on the machine's clock
 def test_least_action_pays_what_the_action_endpoint_pays(yardstick_server):
     trips = _bike_trips(3)  # 30 km of cycling in a day: past the trip cap
     least = _post_all(yardstick_server, LEAST_ACTION_PATH, "13800000301", trips)
@@ -85,6 +77,7 @@ def test_least_action_pays_what_the_action_endpoint_pays(yardstick_server):
     ]
 
 
+@pytest.mark.real_clock  # a server in another process, on the machine's clock
 def test_floor_answers_without_writing_and_refuses_without_a_token(yardstick_server):
     with yardstick_server.engine.connect() as connection:
         before = connection.scalar(sa.text("SELECT count(*) FROM action"))
@@ -97,6 +90,7 @@ def test_floor_answers_without_writing_and_refuses_without_a_token(yardstick_ser
         assert connection.scalar(sa.text("SELECT count(*) FROM action")) == before
 
 
+@pytest.mark.real_clock  # a server in another process, on the machine's clock
 def test_yardstick_users_run_without_failures(yardstick_server, tmp_path):
     credentials = tmp_path / "credentials.json"
     credentials.write_text(json.dumps({}))

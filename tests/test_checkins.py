@@ -8,6 +8,7 @@ import zxingcpp
 from PIL import Image
 
 from tests.factories import make_campaign, make_resident, sign_in, staff_headers
+from tests.moments import BOUNDARIES
 
 
 @pytest.fixture
@@ -45,6 +46,27 @@ def test_check_in_pays_once_per_day_and_enrols(client, admin):
     # another point of the same campaign is another check-in
     other = new_point(client, admin, campaign, name="鼎湖山入口")
     assert check_in(client, me, other["token"]).status_code == 201
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_a_new_check_in_day_begins_at_beijing_midnight(app, client, clock, boundary):
+    """At 15:59:59 UTC a check-in is the Beijing day before's; at 16:00:00 UTC, the same
+    UTC day, the next one may check in again, once."""
+    clock.move_to(boundary.last_second, tick=False)
+    admin = staff_headers(app, client, "campaign_admin")
+    point = new_point(client, admin, make_campaign(client, admin))
+    me = sign_in(client)
+    late = check_in(client, me, point["token"])
+    assert (late.status_code, late.json["local_day"]) == (201, boundary.day_before.isoformat())
+    assert check_in(client, me, point["token"]).status_code == 409
+
+    clock.move_to(boundary.midnight, tick=False)
+    early = check_in(client, me, point["token"])
+    assert (early.status_code, early.json["local_day"]) == (201, boundary.day.isoformat())
+    again = check_in(client, me, point["token"])
+    assert (again.status_code, again.json["error"]["code"]) == (409, "checkin_already_today")
+    ledger = client.get("/api/v1/me/ledger", headers=me.headers).json["items"]
+    assert [e["delta"] for e in ledger if e["kind"] == "checkin"] == [30, 30]
 
 
 def test_rotation_invalidates_printed_codes(client, admin):

@@ -11,6 +11,10 @@ from loadtests.bench import wait_until_applied
 from tests.factories import partner_credentials, partner_signature, today_minutes_ago, trip
 from tests.live_server import live_server
 
+# Its servers run in other processes, on the machine's clock: this module's own clock is
+# not pinned either, and its assertions hold whatever the day or the hour.
+pytestmark = pytest.mark.real_clock
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -1,9 +1,16 @@
 """The console in a real browser: headless Debian Chromium against a live gunicorn server."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.browser import chromium, new_page, shoot, sign_in
+from tests.factories import local
 from tests.live_server import live_server
+
+# Its servers run in other processes, on the machine's clock: this module's own clock is
+# not pinned either, and its assertions hold whatever the day or the hour.
+pytestmark = pytest.mark.real_clock
 
 PASSWORD = "live server staff password"
 
@@ -87,8 +94,9 @@ def test_a_campaign_admin_runs_a_campaign_and_reviews_evidence(server, browser):
 
     page.goto("/admin/campaigns/new")
     page.fill("#campaign-title", "全国低碳日 · 绿色出行")
-    page.fill("#campaign-starts-at", "2026-01-01T09:00")
-    page.fill("#campaign-ends-at", "2099-12-31T18:00")
+    now = datetime.now(UTC)  # the server's clock: this module's is not pinned
+    page.fill("#campaign-starts-at", local(now - timedelta(days=1)))
+    page.fill("#campaign-ends-at", local(now + timedelta(days=30)))
     page.fill("#campaign-join-bonus", "50")
     page.fill("#campaign-checkin-points", "20")
     shoot(page, "campaign-form")

@@ -1,13 +1,14 @@
 """Leaderboards: ranks with ties, the caller's own place, periods in Asia/Shanghai, districts."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from campaigns.leaderboards import service
 from tests.factories import make_resident, record, requeue, run_worker, staff_headers, trip
+from tests.moments import BOUNDARIES, beijing
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 GRAMS_PER_KG = 100  # garbage sorting, from points/methodology/factors.json
@@ -153,71 +154,70 @@ def test_an_approval_applied_again_is_counted_once(app, client):
 # Periods
 
 
-def local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=BEIJING)
-
-
-def test_week_month_and_all_time_split_at_asia_shanghai_midnight(client):
-    """Sunday 23:59 and Monday 00:01 in Beijing are the same UTC day, but other weeks."""
-    now = datetime.now(BEIJING)
-    week_start = local_midnight(now.date() - timedelta(days=now.weekday()))
-    last_week = week_start - timedelta(minutes=1)
-    if now - last_week > timedelta(days=7, minutes=-5):
-        pytest.skip("the last minutes of a week: last week is out of the recording window")
-    this_week = week_start + timedelta(minutes=1)
-    if this_week > now - timedelta(minutes=1):
-        this_week = now
-    assert (
-        last_week.astimezone(UTC).date()
-        == (week_start + timedelta(minutes=1)).astimezone(UTC).date()
-    )
-    me = make_resident(client, nickname="Me")
-    earn(client, me, 100, last_week)
-    earn(client, me, 200, this_week)
-
-    week = residents_board(client, me, period="week").json
-    iso = now.date().isocalendar()
-    assert week["period"] == f"w{iso.year}-{iso.week:02d}"
-    assert week["me"]["co2e_g"] == 200
-    month = residents_board(client, me, period="month").json
-    assert month["period"] == f"m{now:%Y-%m}"
-    same_month = last_week.month == now.month
-    assert month["me"]["co2e_g"] == 200 + (100 if same_month else 0)
-    assert residents_board(client, me, period="all").json["me"]["co2e_g"] == 300
+def my_boards(client, who) -> dict[str, tuple[str, int]]:
+    """The caller's (period key, CO2e) on the boards of this week, this month and all time."""
+    boards = {
+        period: residents_board(client, who, period=period).json
+        for period in ("week", "month", "all")
+    }
+    return {period: (board["period"], board["me"]["co2e_g"]) for period, board in boards.items()}
 
 
 @pytest.mark.parametrize(
-    ("moved_to", "week", "month"),
+    ("now", "week", "month"),
     [
-        # the last second of this month and week (Asia/Shanghai): still counted
-        ("end_of_week", 300, None),
-        ("end_of_month", None, 300),
-        # the first second of the next week and month: a new, empty board
-        ("next_week", 0, None),
-        ("next_month", None, 0),
+        # 100 g on Sunday 23:59 and 200 g on Monday 00:01, in Beijing, as the week of `now`
+        # begins; the (key, CO2e) of the week and the month boards at `now`.
+        pytest.param(
+            beijing(2026, 11, 18, 10), ("w2026-47", 200), ("m2026-11", 300), id="mid-month"
+        ),
+        pytest.param(  # the day this test first failed: the week began in November
+            beijing(2026, 12, 3, 10), ("w2026-49", 200), ("m2026-12", 0), id="begun-last-month"
+        ),
+        pytest.param(
+            beijing(2027, 2, 3, 10), ("w2027-05", 200), ("m2027-02", 200), id="begun-with-month"
+        ),
     ],
 )
-def test_boards_turn_over_at_asia_shanghai_week_and_month_starts(
-    client, monkeypatch, moved_to, week, month
-):
+def test_week_month_and_all_time_split_at_asia_shanghai_midnight(client, clock, now, week, month):
+    """Sunday 23:59 and Monday 00:01 in Beijing are the same UTC day, but other weeks."""
+    clock.move_to(now)
+    monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), BEIJING)
+    sunday_late, monday_early = monday - timedelta(minutes=1), monday + timedelta(minutes=1)
+    assert sunday_late.astimezone(UTC).date() == monday_early.astimezone(UTC).date()
     me = make_resident(client, nickname="Me")
-    earn(client, me, 300)
-    today = datetime.now(BEIJING).date()
-    next_week = local_midnight(today + timedelta(days=7 - today.weekday()))
-    next_month = local_midnight((today.replace(day=28) + timedelta(days=4)).replace(day=1))
-    clock = {
-        "end_of_week": next_week - timedelta(seconds=1),
-        "end_of_month": next_month - timedelta(seconds=1),
-        "next_week": next_week,
-        "next_month": next_month,
-    }[moved_to]
-    monkeypatch.setattr(service, "utcnow", lambda: clock.astimezone(UTC))
-    for period, expected in (("week", week), ("month", month)):
-        if expected is not None:
-            body = residents_board(client, me, period=period).json
-            assert body["me"]["co2e_g"] == expected
-            assert body["period"] == service.period_keys(clock.date())[period]
-    assert residents_board(client, me, period="all").json["me"]["co2e_g"] == 300
+    earn(client, me, 100, sunday_late)
+    earn(client, me, 200, monday_early)
+    assert my_boards(client, me) == {"week": week, "month": month, "all": ("all", 300)}
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_boards_turn_over_at_beijing_midnight(client, clock, boundary):
+    """Until 15:59:59 UTC the boards are those of the Beijing day before; at 16:00:00 UTC a
+    week or a month that begins starts from an empty board, and takes the new actions."""
+    clock.move_to(boundary.last_second, tick=False)
+    me = make_resident(client, nickname="Me")
+    earn(client, me, 300)  # now: the last second of the day before
+    assert my_boards(client, me) == {
+        "week": (boundary.weeks[0], 300),
+        "month": (boundary.months[0], 300),
+        "all": ("all", 300),
+    }
+
+    clock.move_to(boundary.midnight, tick=False)
+    week = 0 if boundary.new_week else 300
+    month = 0 if boundary.new_month else 300
+    assert my_boards(client, me) == {
+        "week": (boundary.weeks[1], week),
+        "month": (boundary.months[1], month),
+        "all": ("all", 300),
+    }
+    earn(client, me, 200)  # now: midnight
+    assert my_boards(client, me) == {
+        "week": (boundary.weeks[1], week + 200),
+        "month": (boundary.months[1], month + 200),
+        "all": ("all", 500),
+    }
 
 
 @pytest.mark.parametrize(

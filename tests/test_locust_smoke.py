@@ -17,6 +17,10 @@ from tests.factories import partner_credentials
 from tests.live_server import live_server
 from tests.locust_runs import assert_clean_run, run_locust
 
+# Its servers run in other processes, on the machine's clock: this module's own clock is
+# not pinned either, and its assertions hold whatever the day or the hour.
+pytestmark = pytest.mark.real_clock
+
 MIXED = {
     "ResidentUser": [
         "/api/v1/auth/otp",

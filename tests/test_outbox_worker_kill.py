@@ -20,6 +20,10 @@ from tests.conftest import assert_ledger_invariants
 from tests.factories import partner_credentials, partner_signature, trip
 from tests.live_server import live_server
 
+# Its servers and workers run in other processes, on the machine's clock: this module's
+# clock is not pinned either, and its assertions hold whatever the day or the hour.
+pytestmark = pytest.mark.real_clock
+
 RESIDENTS = 40
 TRIPS_EACH = 75  # 3,000 approvals waiting: several batches of the worker's size
 BATCH = 600

@@ -10,6 +10,10 @@ from tests.factories import trip
 from tests.live_server import live_server
 from tests.test_concurrency import fire_together
 
+# Its servers run in other processes, on the machine's clock: this module's own clock is
+# not pinned either, and its assertions hold whatever the day or the hour.
+pytestmark = pytest.mark.real_clock
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

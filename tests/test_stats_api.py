@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 
 from tests.factories import make_campaign, make_resident, record, run_worker, staff_headers
+from tests.moments import BOUNDARIES
 from tests.stats_checks import (
     assert_nothing_recoverable,
     green_cells,
@@ -220,6 +221,38 @@ def test_campaign_filter_counts_only_the_actions_a_campaign_counted(app, client,
     assert body["meta"]["campaign_id"] == campaign["id"]
     everyone = get(client, drb, "summary")
     assert everyone["actions"] == 2
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_statistics_split_days_weeks_and_months_at_beijing_midnight(
+    app, client, clock, drb, threshold, boundary
+):
+    """Actions at 15:59:59 and 16:00:00 UTC, one UTC day, fall on two Beijing days, and on
+    two ISO weeks or months when one begins; "today" turns over at the same second."""
+    threshold(1)
+    clock.move_to(boundary.last_second, tick=False)
+    assert get(client, drb, "summary")["meta"]["period"]["to"] == boundary.day_before.isoformat()
+    recorded(client, make_resident(client), garbage(300, boundary.last_second))
+    clock.move_to(boundary.midnight, tick=False)
+    recorded(client, make_resident(client), garbage(200, boundary.midnight))
+    run_worker(client)
+    assert get(client, drb, "summary")["meta"]["period"]["to"] == boundary.day.isoformat()
+    assert app.test_cli_runner().invoke(args=["stats", "check"]).exit_code == 0
+
+    before, after = boundary.day_before.isoformat(), boundary.day.isoformat()
+    for day, grams in ((before, 300), (after, 200)):
+        body = get(client, drb, "summary", **{"from": day, "to": day})
+        assert (body["participants"], body["actions"], body["co2e_g"]) == (1, 1, grams)
+    both = {"from": before, "to": after}
+    one_each = [(before, before, 1), (after, after, 1)]
+    for granularity, split in (
+        ("day", True),
+        ("week", boundary.new_week),
+        ("month", boundary.new_month),
+    ):
+        body = get(client, drb, "timeseries", **both, granularity=granularity)
+        items = [(item["from"], item["to"], item["total"]["actions"]) for item in body["items"]]
+        assert items == (one_each if split else [(before, after, 2)]), granularity
 
 
 # Suppression

@@ -1,7 +1,13 @@
 """A gunicorn worker killed with SIGKILL mid-load leaves the invariants intact: the run
 and its checks are tests/kill_worker.py, here on the suite's database."""
 
+import pytest
+
 from tests.kill_worker import run
+
+# Its servers run in other processes, on the machine's clock: this module's own clock is
+# not pinned either, and its assertions hold whatever the day or the hour.
+pytestmark = pytest.mark.real_clock
 
 
 def test_a_worker_killed_mid_load_leaves_every_answer_and_invariant_intact(tmp_path):
