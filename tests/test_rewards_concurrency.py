@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from loadtests.bench import wait_until_applied
 from tests.factories import trip
 from tests.live_server import live_server
 from tests.test_concurrency import fire_together
@@ -44,6 +45,8 @@ def resident_with_trips(server, phone: str, trips: int) -> dict:
             "POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"t{i}"}
         )
         assert reply.status == 201
+    # The first-trip badge is the worker's entry: the race starts once it is paid.
+    wait_until_applied(server.env["DATABASE_URL"])
     return headers
 
 
