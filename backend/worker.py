@@ -86,7 +86,11 @@ def drain_until_empty(batch_size: int) -> int:
 
 
 def run_due_jobs(now: datetime | None = None) -> list[str]:
-    """Run each periodic job whose current slot no worker has claimed; what they said."""
+    """Run each periodic job whose current slot no worker has claimed; what they said.
+
+    The slot is claimed before the job runs: a job that fails is logged and tried again
+    in its next slot (each job is idempotent and catches up on what it missed then).
+    """
     now = now or utcnow()
     said = []
     for periodic in current_app.extensions.get("worker_periodic", {}).values():
@@ -96,8 +100,14 @@ def run_due_jobs(now: datetime | None = None) -> list[str]:
                 JobRun, name=periodic.name, slot=slot, started_at=now
             )
             db.session.commit()
-        if claimed:
+        if not claimed:
+            continue
+        try:
             said.append(f"{periodic.name} {slot}: {periodic.job()}")
+        except Exception:  # a failing job must not stop the outbox's worker: logged
+            db.session.rollback()
+            log.exception("worker: periodic job %s failed in slot %s", periodic.name, slot)
+            said.append(f"{periodic.name} {slot}: failed (logged)")
     return said
 
 

@@ -71,3 +71,19 @@ def test_answered_idempotency_keys_are_forgotten_after_their_retention(app, clie
     me = sign_in(client, me.phone)
     fresh = record(client, me, trip("walk", 1, 15), key="kept-for-a-while")
     assert fresh.status_code == 201 and fresh.json["id"] != first["id"]  # the key is free
+
+
+def test_a_failing_job_is_logged_and_the_outbox_still_applied(app, client, monkeypatch, caplog):
+    from dataclasses import replace
+
+    def broken() -> str:
+        raise OSError("photo store unreachable")
+
+    jobs = app.extensions["worker_periodic"]
+    monkeypatch.setitem(jobs, "retention", replace(jobs["retention"], job=broken))
+    me = sign_in(client)
+    record(client, me, trip("bus"))
+    out = run_worker(client)
+    assert "retention 2026-11-18: failed (logged)" in out and "applied 1" in out
+    assert "photo store unreachable" in caplog.text
+    assert "points_expiry 2026-11-18:" in out  # the other jobs ran
