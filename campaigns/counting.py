@@ -27,8 +27,8 @@ def bonus_ref(campaign_id: int, action_id: int) -> str:
     return f"campaign:{campaign_id}/action:{action_id}"
 
 
-def count_for_campaigns(batch: list[ApprovedAction]) -> None:
-    """Applier of approved actions: each campaign's count, progress and bonus."""
+def count_for_campaigns(batch: list[ApprovedAction]) -> list[ledger.Credit]:
+    """Applier of approved actions: each campaign's count and progress; the bonuses."""
     joined = _joined_campaigns(batch)
     rows = []
     for action in batch:
@@ -50,7 +50,7 @@ def count_for_campaigns(batch: list[ApprovedAction]) -> None:
                 }
             )
     if not rows:
-        return
+        return []
     rows.sort(key=lambda row: (row["campaign_id"], row["action_id"]))
     counted = db.session.connection().execute(
         db.upsert(CampaignAction)
@@ -71,7 +71,7 @@ def count_for_campaigns(batch: list[ApprovedAction]) -> None:
     ]
     if progress:
         db.add_at_commit(CampaignProgress, ("campaign_id", "shard"), ("co2e_g",), progress)
-    bonuses = [
+    return [
         ledger.Credit(
             row["resident_id"],
             "campaign_bonus",
@@ -81,8 +81,6 @@ def count_for_campaigns(batch: list[ApprovedAction]) -> None:
         for row in new
         if row["bonus_points"]
     ]
-    if bonuses:
-        ledger.credit(bonuses)
 
 
 def _joined_campaigns(batch: list[ApprovedAction]) -> dict[int, list[Campaign]]:

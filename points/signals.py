@@ -1,10 +1,8 @@
 """What points tells the packages above it, without knowing them: approved actions, a
 batch at a time, handed by the worker to each package's applier in one fixed order.
 
-The order is the lock order of every batch (accounts first, then each package's rows,
-then the shared counters at commit), so two workers, or a worker and a request, never
-wait on each other in a circle. Appliers run in the worker's transaction: what they write
-commits or rolls back with the batch's outbox rows.
+Appliers run in the worker's transaction: what they write commits or rolls back with the
+batch's outbox rows. The lock order of a batch is in `points.actions.outbox`.
 """
 
 from __future__ import annotations
@@ -14,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Flask, current_app
+
+from points.ledger.service import Credit
 
 # Campaigns count an action (and pay its bonus) before statistics read which campaigns
 # counted it; organisations follow the residents' own figures.
@@ -39,7 +39,9 @@ class ApprovedAction:
     factor_version: str
 
 
-Applier = Callable[[list[ApprovedAction]], None]
+# An applier writes its own figures for the batch and returns what the batch earns through
+# it (campaign bonuses, badges): the worker posts them together, last.
+Applier = Callable[[list[ApprovedAction]], list[Credit]]
 
 
 def register_applier(app: Flask, name: str, applier: Applier) -> None:

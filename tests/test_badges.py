@@ -11,6 +11,7 @@ import pytest
 from backend.extensions import db
 from campaigns.badges import service
 from campaigns.badges.models import Streak
+from points.ledger import service as ledger
 from points.signals import ApprovedAction
 from tests.factories import (
     make_resident,
@@ -217,7 +218,9 @@ def test_thirty_consecutive_days_earn_the_month_streak(app, client):
     with app.app_context():
         # One batch of thirty days, in the order the worker would hand them over.
         days = [today - timedelta(days=days) for days in range(29, -1, -1)]
-        service.award_milestones([approved_on(me.resident["id"], day) for day in days])
+        ledger.credit(
+            service.award_milestones([approved_on(me.resident["id"], day) for day in days])
+        )
         db.session.commit()
     assert my_badges(client, me)["streak"] == {"current": 30, "best": 30}
     assert {"streak_7", "streak_30"} <= earned(client, me)

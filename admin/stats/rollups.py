@@ -112,7 +112,7 @@ def period_keys(day: date) -> tuple[str, str, str]:
 # Applying approved actions
 
 
-def add_to_rollups(batch: list[ApprovedAction]) -> None:
+def add_to_rollups(batch: list[ApprovedAction]) -> list:
     """Applier of approved actions: count each once over all actions and once for each
     campaign that counted it (the campaigns' applier runs first)."""
     connection = db.session.connection()
@@ -138,6 +138,7 @@ def add_to_rollups(batch: list[ApprovedAction]) -> None:
     ]
     if counted:
         add_facts(connection, counted)
+    return []  # the rollups credit nothing
 
 
 def add_facts(connection: Connection, counted: list[tuple[int, Fact]]) -> None:

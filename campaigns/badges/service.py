@@ -158,7 +158,7 @@ def qualifies(criterion: dict, facts: MilestoneFacts) -> bool:
     return False  # "awarded_by": another feature awards it through award_badge
 
 
-def award_milestones(batch: list[ApprovedAction]) -> None:
+def award_milestones(batch: list[ApprovedAction]) -> list[ledger.Credit]:
     """Applier of approved actions: streaks and milestone badges, for the whole batch.
 
     Actions without CO2e (car trips) neither extend a streak nor earn a badge. The
@@ -166,7 +166,7 @@ def award_milestones(batch: list[ApprovedAction]) -> None:
     """
     counted = [a for a in batch if a.co2e_g > 0]
     if not counted:
-        return
+        return []
     residents = sorted({a.resident_id for a in counted})
     streaks = _extend_streaks(residents, counted)
     green_modes = current_methodology().green_travel["green_modes"]
@@ -197,7 +197,7 @@ def award_milestones(batch: list[ApprovedAction]) -> None:
                     {"resident_id": resident_id, "badge_key": badge.key, "awarded_at": now}
                 )
     if not wanted:
-        return
+        return []
     # The unique (resident, badge) decides; reading what is earned only saves inserts.
     awarded = db.session.connection().execute(
         db.upsert(BadgeAward)
@@ -206,13 +206,11 @@ def award_milestones(batch: list[ApprovedAction]) -> None:
         wanted,
     )
     points = {badge.key: badge.points for badge in catalogue()}
-    credits = [
+    return [
         ledger.Credit(resident_id, "badge", ledger_ref(resident_id, key), points[key])
         for resident_id, key in sorted(map(tuple, awarded))
         if points[key] > 0
     ]
-    if credits:
-        ledger.credit(credits)
 
 
 def _extend_streaks(residents: list[int], counted: list[ApprovedAction]) -> dict[int, int]:

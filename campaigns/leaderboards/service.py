@@ -38,7 +38,7 @@ def current_period_key(period: str, now: datetime | None = None) -> str:
 # Keeping totals
 
 
-def add_to_boards(batch: list[ApprovedAction]) -> None:
+def add_to_boards(batch: list[ApprovedAction]) -> list:
     """Applier of approved actions: add their CO2e to the boards, once each.
 
     Actions without CO2e (car, taxi, motorbike trips) make no rows. One statement per
@@ -47,7 +47,7 @@ def add_to_boards(batch: list[ApprovedAction]) -> None:
     """
     candidates = [a for a in batch if a.co2e_g > 0]
     if not candidates:
-        return
+        return []
     connection = db.session.connection()
     first = set(
         connection.scalars(
@@ -65,7 +65,7 @@ def add_to_boards(batch: list[ApprovedAction]) -> None:
             row[0] += action.co2e_g
             row[1] = action.district_code
     if not added:
-        return
+        return []
     row = ResidentPeriodTotal
     before = {
         (key, resident_id): (district, total)
@@ -131,6 +131,7 @@ def add_to_boards(batch: list[ApprovedAction]) -> None:
         ],
         replaced=("updated_at",),
     )
+    return []  # the boards credit nothing
 
 
 # Reading boards

@@ -1,19 +1,23 @@
 """Applying the approval outbox: what approvals derive, a batch of actions at a time.
 
-The worker claims the oldest rows together with their residents' accounts, skipping any
-row whose row or account another transaction holds (SKIP LOCKED on PostgreSQL): workers
-at once take different residents, so they run side by side instead of queueing on the
-same accounts. A resident's rows are applied in order, unless two claims reach the same
-resident at the same instant (then a later row may go first: the streak and the board's
-district follow the order rows are applied in, as they follow approvals). It hands the
-batch to every package's applier in `points.signals.APPLIER_ORDER` and deletes the rows
-in the same transaction: a batch is applied whole or not at all, and a row deleted is an action
-applied exactly once. The caller owns the transaction.
+The worker claims the oldest rows together with their residents, skipping any row whose
+row or resident another worker holds (SKIP LOCKED on PostgreSQL): workers at once take
+different residents, so they run side by side, and each batch is alone with its
+residents' streaks, board rows and statistics rows. A resident's rows are applied in
+order, unless two claims reach the same resident at the same instant (then a later row
+may go first: the streak and the board's district follow the order rows are applied in,
+as they follow approvals). It hands the batch to every package's applier in
+`points.signals.APPLIER_ORDER`, posts what they credit (campaign bonuses, badges) in one
+`ledger.credit` at the end, and deletes the rows in the same transaction: a batch is
+applied whole or not at all, and a row deleted is an action applied exactly once. The
+caller owns the transaction.
 
-Lock order: the claim waits for nothing (it skips); the appliers then touch only rows of
-the residents whose accounts the batch holds, and the counters every batch shares are
-written at commit in one order (`db.add_at_commit`). A request holds its day's cap row,
-then the account: it may wait for a batch, never the other way round.
+Lock order: the claim waits for nothing (it skips); requests do not lock resident rows.
+The appliers then touch only rows of the batch's residents, the accounts last (their
+credits, in resident order), and the counters every batch shares are written at commit
+in one order (`db.add_at_commit`): a batch holds no lock a payment needs until its end.
+A request holds its day's cap row, then the account, and waits on nothing after it: a
+batch may wait for a request's account, never the other way round.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from sqlalchemy import delete, func, select
 
 from backend.clock import utcnow
 from backend.extensions import db
+from backend.residents.models import Resident
 from points.actions.models import Action, ApprovalOutbox
 from points.ledger import service as ledger
-from points.ledger.models import Account
 from points.signals import ApprovedAction, appliers
 
 _FACT_COLUMNS = (
@@ -52,19 +56,23 @@ def apply_batch(limit: int) -> int:
     claimed = db.session.execute(
         select(ApprovalOutbox.id, ApprovalOutbox.action_id)
         .join(Action, Action.id == ApprovalOutbox.action_id)
-        .join(Account, Account.resident_id == Action.resident_id)
+        .join(Resident, Resident.id == Action.resident_id)
         .order_by(ApprovalOutbox.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=(ApprovalOutbox.__table__, Account.__table__))
+        # FOR NO KEY UPDATE: a resident row so held still lets requests insert rows
+        # that refer to it (their foreign keys take KEY SHARE); only workers take it.
+        .with_for_update(
+            skip_locked=True, key_share=True, of=(ApprovalOutbox.__table__, Resident.__table__)
+        )
     ).all()
     if not claimed:
         return 0
     order = {action_id: position for position, (_, action_id) in enumerate(claimed)}
     rows = db.session.execute(select(*_FACT_COLUMNS).where(Action.id.in_(order))).all()
     batch = sorted((_approved(row) for row in rows), key=lambda a: order[a.action_id])
-    ledger.lock_accounts([a.resident_id for a in batch])
-    for applier in appliers():
-        applier(batch)
+    credits = [credit for applier in appliers() for credit in applier(batch)]
+    if credits:
+        ledger.credit(credits)
     db.session.execute(
         delete(ApprovalOutbox).where(ApprovalOutbox.id.in_([row_id for row_id, _ in claimed]))
     )
