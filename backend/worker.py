@@ -151,7 +151,9 @@ def worker_command(drain: bool, batch_size: int | None) -> None:
             db.session.rollback()
             log.exception("worker: batch failed, retrying")
             applied = 0
-        if not applied:
+        if applied < batch_size:
+            # All there was is applied: wait for more to gather, so that a busy outbox
+            # is applied in batches, not one approval per transaction.
             time.sleep(idle_s)
     click.echo("worker: stopped")
 
