@@ -231,8 +231,15 @@ def _extend_streaks(residents: list[int], counted: list[ApprovedAction]) -> dict
         after = next_streak(state[action.resident_id], action.local_day)
         state[action.resident_id] = after
         reached[action.resident_id] = max(reached[action.resident_id], after.current)
+    now = utcnow()
     changed = [
-        {"resident_id": r, "current": s.current, "best": s.best, "last_day": s.last_day}
+        {
+            "resident_id": r,
+            "current": s.current,
+            "best": s.best,
+            "last_day": s.last_day,
+            "updated_at": now,
+        }
         for r, s in state.items()
         if isinstance(s, StreakState)
         and (
@@ -246,7 +253,10 @@ def _extend_streaks(residents: list[int], counted: list[ApprovedAction]) -> dict
         db.session.connection().execute(
             statement.on_conflict_do_update(
                 index_elements=[Streak.resident_id],
-                set_={name: statement.excluded[name] for name in ("current", "best", "last_day")},
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("current", "best", "last_day", "updated_at")
+                },
             ),
             changed,
         )
