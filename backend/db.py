@@ -82,7 +82,7 @@ class GatedSQLiteConnection(sqlite3.Connection):
 
     SQLite lets one writer in at a time, and its busy handler makes the others sleep and
     retry at growing intervals (up to 100 ms). A writer that commits and begins again at
-    once (deferred approvals applied one by one) then holds the lock nearly all the time
+    once (a worker applying batch after batch) then holds the lock nearly all the time
     and the others starve: seconds for a resident's action behind it. Waiting in flock() on
     the file beside the database instead wakes a waiter the moment the lock is released.
     flock() belongs to the open file, so every connection opens its own: threads of one

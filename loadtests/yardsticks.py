@@ -13,7 +13,7 @@ action does beyond that? Both are served only by the benchmark tools, never by t
   record with the response. Its statements are built once and run on the connection,
   the methodology is read once per process, and it leaves out everything else the real
   endpoint does: the key's claim in a transaction of its own, review, photos, event keys,
-  and the approval's listeners (campaigns, badges, leaderboards, statistics). Statistics
+  and the outbox row the worker applies (campaigns, badges, leaderboards, statistics). Statistics
   do not count its actions, so `flask stats check` disagrees after it has run: it runs on
   a database of its own (`python -m loadtests.bench --yardsticks`).
 

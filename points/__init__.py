@@ -1,4 +1,5 @@
 """Carbon accounting: methodology, actions, evidence photos, partner feeds, the ledger.
 
-Emits `action_approved` (points.signals) and knows nothing of campaigns.
+Hands approved actions to the appliers packages above it register (points.signals) and
+knows nothing of campaigns.
 """

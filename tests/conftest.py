@@ -32,8 +32,8 @@ def make_test_config(tmp_path_factory) -> Config:
 
 class ClosingClient(FlaskClient):
     """A test client that closes each response before returning it, as a server does once
-    it has sent it: what a view left for after the response (`call_on_close`, e.g. a
-    partner batch's deferred approvals) has run when the test reads the result."""
+    it has sent it: what a view left for after the response (`call_on_close`) has run when
+    the test reads the result."""
 
     def open(self, *args, buffered: bool = True, **kwargs):
         return super().open(*args, buffered=buffered, **kwargs)

@@ -1,7 +1,8 @@
 """Statistics rollups and the DRB's API keys.
 
 Rollups hold sums per Asia/Shanghai day and first-seen participant rows per period; they
-are written in the approving transaction and `flask stats check` proves them equal to raw.
+are written by the worker from the approval outbox and `flask stats check` proves them
+equal to raw.
 Resident ids stay inside these tables: no statistics response carries one.
 """
 

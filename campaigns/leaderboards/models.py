@@ -1,6 +1,6 @@
 """Leaderboard read models: running CO2e totals per period for residents and districts.
 
-They are written by the `action_approved` listener in the approving transaction and read
+They are written by the worker from the approval outbox (`service.add_to_boards`) and read
 through their indexes, so a board or a rank never sorts or scans the actions.
 """
 

@@ -2,7 +2,7 @@
 
 Per resident it keeps what the app keeps in its tables (balance, lifetime CO2e, streak,
 badges, enrolments); per day it applies the daily caps, pays earn entries, campaign
-bonuses and badges in the order of the approval listeners, and hands the rows to the sink.
+bonuses and badges in the order of the worker's appliers, and hands the rows to the sink.
 Every decision is the app's own function (caps, points, bonuses, ledger references,
 streaks, badge criteria); only the bookkeeping of the rows is done here.
 """
@@ -216,7 +216,7 @@ class Books:
                 self.post(index, "earn", earn_ref(action_id), granted, approved_at)
             self.co2e[index] += co2e
             self.last_change[index] = approved_at
-            # The listeners, in the app's order: campaigns, badges (leaderboards and
+            # The appliers, in the app's order: campaigns, badges (leaderboards and
             # statistics are derived from the rows afterwards).
             joined = self.enrolled.get(index)
             if joined:

@@ -2,7 +2,7 @@
 
 Each action is decided by the rules the app applies when it approves one (factor
 arithmetic, daily caps, campaign bonuses, streaks, badges) using the app's own functions,
-and written with bulk inserts; the read models the approval listeners keep are then
+and written with bulk inserts; the read models the worker keeps are then
 derived from those rows in set-based SQL (`loadtests.bigdb.readmodels`).
 """
 

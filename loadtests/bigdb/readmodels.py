@@ -1,7 +1,7 @@
 """Read models of bulk-generated actions, derived in set-based SQL from the raw rows.
 
-The approval listeners keep leaderboards, statistics rollups and campaign progress one
-action at a time; for millions of generated actions the same rows are computed with
+The worker keeps leaderboards, statistics rollups and campaign progress a batch of
+actions at a time; for millions of generated actions the same rows are computed with
 INSERT ... SELECT: the statistics rollups by `flask stats rebuild`'s own statements
 (admin/stats/rebuild.py), leaderboards and campaign progress here. `flask stats check`
 and the bench tests prove them equal to what raw says. The leaderboard statements are
