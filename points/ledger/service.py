@@ -125,7 +125,7 @@ def earn_ref(action_id: int) -> str:
 
 def lock_accounts(resident_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Open missing accounts and hold them until commit, in resident order; each one's
-    (balance, CO2e total). The first lock a worker's batch takes, as a payment's last."""
+    (balance, CO2e total): `credit` for many residents at once."""
     table = Account.__table__
     column = table.c
     residents = sorted(set(resident_ids))
@@ -260,9 +260,10 @@ def credit(credits: list[Credit]) -> None:
     residents = sorted({c.resident_id for c in credits})
     if len(residents) == 1:
         # One resident (a resident's own action): one statement locks and moves the account.
+        points = sum(c.points for c in credits)
         grant = {
             "r": residents[0],
-            "points": sum(c.points for c in credits),
+            "points": points,
             "grams": sum(c.co2e_g for c in credits),
             "now": now,
         }
@@ -270,7 +271,7 @@ def credit(credits: list[Credit]) -> None:
         if moved is None:
             ensure_account(residents[0])
             moved = connection.execute(_CREDIT_ONE, grant).one()
-        opening = moved.balance - sum(c.points for c in credits)
+        opening = moved.balance - points
         accounts = {residents[0]: [opening, moved.co2e_g_total]}
         write_back = False
     else:
