@@ -31,11 +31,12 @@ from admin.stats.models import (
     StatsParticipantCount,
     StatsParticipantPrevious,
 )
-from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, FACT_COLUMNS, Fact, period_keys
+from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, Fact, period_keys
 from backend.clock import period_keys as board_period_keys
 from backend.extensions import db
 from campaigns.models import CampaignAction
 from points.actions.models import Action, ApprovalOutbox
+from points.actions.outbox import APPROVED_COLUMNS
 
 ROLLUPS = (
     StatsDay,
@@ -68,7 +69,7 @@ COUNTED = (Action.status == "approved") & ~exists().where(ApprovalOutbox.action_
 def _raw_rows():
     """Approved actions in day order, once per campaign that counted them (and once alone)."""
     return db.session.execute(
-        select(Action.id, *FACT_COLUMNS, CampaignAction.campaign_id)
+        select(*APPROVED_COLUMNS, CampaignAction.campaign_id)
         .outerjoin(CampaignAction, CampaignAction.action_id == Action.id)
         .where(COUNTED)
         .order_by(Action.local_day, Action.id, CampaignAction.campaign_id)
@@ -92,9 +93,9 @@ def expected_chunks() -> Iterator[Chunk]:
                 open_chunks.setdefault(key, Chunk(key))
         fact = Fact.from_approved(row)
         campaigns = [] if row.campaign_id is None else [row.campaign_id]
-        if row.id != last_action:
+        if row.action_id != last_action:
             campaigns.insert(0, ALL_ACTIONS)
-            last_action = row.id
+            last_action = row.action_id
         for campaign_id in campaigns:
             sums = open_chunks[keys[0]].day_sums.setdefault(fact.day_key(campaign_id), [0] * 4)
             for index, value in enumerate(fact.sums()):

@@ -31,21 +31,8 @@ from admin.stats.models import (
 from backend.clock import period_keys as board_period_keys
 from backend.extensions import db
 from campaigns.models import CampaignAction
-from points.actions.models import Action
 from points.signals import ApprovedAction
 
-# What a rollup needs of an action, read from the action row itself (as the rebuild does).
-FACT_COLUMNS = (
-    Action.resident_id,
-    Action.type.label("action_type"),
-    Action.variant,
-    Action.district_code,
-    Action.local_day,
-    Action.co2e_g,
-    Action.points,
-    Action.distance_m,
-    Action.factor_version,
-)
 DAY_KEY = ("local_day", "campaign_id", "action_type", "variant", "district_code", "factor_version")
 DAY_SUMS = ("actions", "co2e_g", "points", "distance_m")
 CELL_KEY = ("campaign_id", "action_type", "district_code", "period_key")
@@ -67,7 +54,7 @@ class Fact:
 
     @classmethod
     def from_approved(cls, action: ApprovedAction) -> Fact:
-        """From an approved action, or a row of FACT_COLUMNS (the rebuild's)."""
+        """From an approved action, or a row of `outbox.APPROVED_COLUMNS` (the rebuild's)."""
         return cls(
             resident_id=action.resident_id,
             action_type=action.action_type,

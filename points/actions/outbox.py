@@ -34,10 +34,12 @@ from points.actions.models import Action, ApprovalOutbox
 from points.ledger import service as ledger
 from points.signals import ApprovedAction, appliers
 
-_FACT_COLUMNS = (
-    Action.id,
+# An approved action as the derived figures see it, named as `ApprovedAction`'s fields:
+# the worker's batches and the statistics' rebuild read actions through these.
+APPROVED_COLUMNS = (
+    Action.id.label("action_id"),
     Action.resident_id,
-    Action.type,
+    Action.type.label("action_type"),
     Action.variant,
     Action.co2e_g,
     Action.points,
@@ -68,8 +70,10 @@ def apply_batch(limit: int) -> int:
     if not claimed:
         return 0
     order = {action_id: position for position, (_, action_id) in enumerate(claimed)}
-    rows = db.session.execute(select(*_FACT_COLUMNS).where(Action.id.in_(order))).all()
-    batch = sorted((_approved(row) for row in rows), key=lambda a: order[a.action_id])
+    rows = db.session.execute(select(*APPROVED_COLUMNS).where(Action.id.in_(order))).all()
+    batch = sorted(
+        (ApprovedAction(**row._mapping) for row in rows), key=lambda a: order[a.action_id]
+    )
     credits = [credit for applier in appliers() for credit in applier(batch)]
     if credits:
         ledger.credit(credits)
@@ -77,24 +81,6 @@ def apply_batch(limit: int) -> int:
         delete(ApprovalOutbox).where(ApprovalOutbox.id.in_([row_id for row_id, _ in claimed]))
     )
     return len(claimed)
-
-
-def _approved(row) -> ApprovedAction:
-    return ApprovedAction(
-        action_id=row.id,
-        resident_id=row.resident_id,
-        action_type=row.type,
-        variant=row.variant,
-        co2e_g=row.co2e_g,
-        points=row.points,
-        capped=row.capped,
-        occurred_at=row.occurred_at,
-        local_day=row.local_day,
-        district_code=row.district_code,
-        source=row.source,
-        distance_m=row.distance_m,
-        factor_version=row.factor_version,
-    )
 
 
 @dataclass(frozen=True)
