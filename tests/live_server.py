@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -45,6 +46,22 @@ class LiveServer:
         body = {"username": username, "password": password}
         token = self.call("POST", "/api/v1/staff/auth/login", body).body["access_token"]
         return {"Authorization": f"Bearer {token}"}
+
+    def published_campaign(self, staff: dict, days: tuple[int, int], **fields) -> dict:
+        """A campaign made and published through the staff API, running from `days[0]`
+        days ago to `days[1]` days ahead of the machine's clock (the server's)."""
+        now = datetime.now(UTC)
+        body = {
+            "starts_at": (now - timedelta(days=days[0])).isoformat(),
+            "ends_at": (now + timedelta(days=days[1])).isoformat(),
+            **fields,
+        }
+        created = self.call("POST", "/api/v1/staff/campaigns", body, staff)
+        assert created.status == 201, created.body
+        path = f"/api/v1/staff/campaigns/{created.body['id']}/publish"
+        published = self.call("POST", path, None, staff)
+        assert published.status == 200, published.body
+        return published.body
 
     def call(self, method: str, path: str, body: dict | None = None, headers=None) -> Reply:
         data = json.dumps(body).encode() if body is not None else None

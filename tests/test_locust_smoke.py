@@ -72,22 +72,7 @@ def credentials(server, tmp_path_factory) -> Path:
     )
     staff = server.staff_headers("locust-admin", "campaign_admin")
     now = datetime.now(UTC)
-    campaign = server.call(
-        "POST",
-        "/api/v1/staff/campaigns",
-        {
-            "title": "低碳日压测",
-            "event_key": "low_carbon_day",
-            "starts_at": (now - timedelta(days=1)).isoformat(),
-            "ends_at": (now + timedelta(days=6)).isoformat(),
-        },
-        staff,
-    )
-    assert campaign.status == 201, campaign.body
-    published = server.call(
-        "POST", f"/api/v1/staff/campaigns/{campaign.body['id']}/publish", None, staff
-    )
-    assert published.status == 200, published.body
+    server.published_campaign(staff, (1, 6), title="低碳日压测", event_key="low_carbon_day")
     reward = server.call(
         "POST",
         "/api/v1/staff/rewards",

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -59,22 +58,9 @@ def make_backlog(server) -> dict:
         server.flask("partner", "create", "肇庆公交", "--allow", "trip:bus")
     )
     staff = server.staff_headers("kill-admin", "campaign_admin")
-    now = datetime.now(UTC)
-    campaign = server.call(
-        "POST",
-        "/api/v1/staff/campaigns",
-        {
-            "title": "公交出行周",
-            "starts_at": (now - timedelta(days=3)).isoformat(),
-            "ends_at": (now + timedelta(days=3)).isoformat(),
-            "multipliers": {"trip:bus": 2},
-        },
-        staff,
-    ).body
-    published = server.call(
-        "POST", f"/api/v1/staff/campaigns/{campaign['id']}/publish", None, staff
+    campaign = server.published_campaign(
+        staff, (3, 3), title="公交出行周", multipliers={"trip:bus": 2}
     )
-    assert published.status == 200, published.body
     phones = [f"1360000{n:04d}" for n in range(RESIDENTS)]
     for n, phone in enumerate(phones):
         headers = server.sign_in(phone)
