@@ -62,6 +62,7 @@ def floor_blueprint() -> Blueprint:
         "unit": "trip",
         "occurred_at": moment,
         "source": "self_reported",
+        "verification": "trace",
         "flags": [],
         "photo_id": None,
         "details": {},

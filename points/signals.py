@@ -35,6 +35,7 @@ class ApprovedAction:
     local_day: date
     district_code: str | None
     source: str
+    verification: str
     distance_m: int | None
     factor_version: str
 

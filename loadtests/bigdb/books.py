@@ -46,6 +46,7 @@ ACTION_COLUMNS = (
     "factor_id",
     "factor_version",
     "source",
+    "verification",
     "dedup_key",
     "details",
     "district_code",
@@ -172,7 +173,12 @@ class Books:
             created = min(at + timedelta(seconds=rng.randrange(5, 300)), now)
             reviewed_at = reviewed_by = None
             approved_at = created
+            # Trips carry a trace that passed; sorting comes from the smart bins' feed.
+            source, verification = (
+                ("self_reported", "trace") if kind == "trip" else ("partner", "partner")
+            )
             if review.get(kind) == "self_reported":
+                source, verification = "self_reported", "reviewed"
                 reviewed_at = min(created + timedelta(seconds=rng.randrange(600, 21_600)), now)
                 reviewed_by = g.reviewer_id
                 approved_at = reviewed_at
@@ -203,7 +209,8 @@ class Books:
                     [],
                     factor.id,
                     version,
-                    "self_reported",
+                    source,
+                    verification,
                     dedup_key,
                     details,
                     district,

@@ -34,6 +34,8 @@ class ActionInput:
     photo_id: str | None = None
     dedup_key: str | None = None
     details: dict = field(default_factory=dict)
+    # What the body itself proves: a trip's checked trace makes it "trace".
+    verification: str = "self_declared"
 
 
 def implausible(fields: dict) -> ValidationFailed:

@@ -13,6 +13,11 @@ from points.methodology.models import Factor
 
 ACTION_TYPES = ("trip", "garbage_sorting", "clean_plate", "ev_charging")
 STATUSES = ("approved", "pending_review", "rejected")
+# How an action was verified (DESIGN section 3, "Trust"): a signed partner event, a trip's
+# GPS trace that passed its checks, a reviewer's approval of its evidence, or the
+# resident's word alone. Only the first three are verified CO2e.
+VERIFICATIONS = ("partner", "trace", "reviewed", "self_declared")
+VERIFIED = ("partner", "trace", "reviewed")
 
 
 class Action(Base):
@@ -22,6 +27,10 @@ class Action(Base):
             "status IN ('approved', 'pending_review', 'rejected')", name="status_known"
         ),
         CheckConstraint("co2e_g >= 0 AND points >= 0", name="amounts_not_negative"),
+        CheckConstraint(
+            "verification IN ('partner', 'trace', 'reviewed', 'self_declared')",
+            name="verification_known",
+        ),
         Index("ix_action_resident_id_id", "resident_id", "id"),
         Index("ix_action_resident_id_local_day_type", "resident_id", "local_day", "type"),
         Index("ix_action_status_id", "status", "id"),
@@ -46,6 +55,7 @@ class Action(Base):
     factor_id: Mapped[int] = mapped_column(ForeignKey("factor.id"))
     factor_version: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(16))  # self_reported | partner
+    verification: Mapped[str] = mapped_column(String(16))  # one of VERIFICATIONS
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner_client.id"))
     # One real-world event, one action: "ev:<station>:<session>", "partner:<id>:<event>".
     dedup_key: Mapped[str | None] = mapped_column(String(160), unique=True)

@@ -48,6 +48,7 @@ APPROVED_COLUMNS = (
     Action.local_day,
     Action.district_code,
     Action.source,
+    Action.verification,
     Action.distance_m,
     Action.factor_version,
 )

@@ -43,6 +43,14 @@ class ActionSchema(Schema):
     unit = ma.fields.String()
     occurred_at = ma.fields.DateTime()
     source = ma.fields.String()
+    verification = ma.fields.String(
+        metadata={
+            "description": "partner (a signed partner event), trace (a trip whose GPS trace "
+            "passed the checks), reviewed (a reviewer approved its evidence) or self_declared "
+            "(the resident's word alone: counted apart, never as verified CO2e)",
+            "example": "trace",
+        }
+    )
     flags = ma.fields.List(ma.fields.String())
     photo_id = ma.fields.String(allow_none=True)
     details = ma.fields.Dict()

@@ -99,6 +99,7 @@ def new_action(
         factor_id=factor.id,
         factor_version=methodology.version,
         source=source,
+        verification="partner" if source == "partner" else incoming.verification,
         partner_id=partner_id,
         dedup_key=incoming.dedup_key,
         details=incoming.details,
@@ -227,6 +228,8 @@ def approve(action_id: int, staff_id: int) -> Action:
     action = _pending(action_id)
     action.reviewed_at = utcnow()
     action.reviewed_by = staff_id
+    if action.verification == "self_declared":
+        action.verification = "reviewed"
     approval.approve([action], methodology_service.methodology_of(action.factor_version))
     return action
 
