@@ -36,6 +36,9 @@ class ApprovedAction:
     district_code: str | None
     source: str
     verification: str
+    # "approved", or "rejected" when a later, stronger event superseded it: its outbox
+    # row then asks each applier to take back what it counted.
+    status: str
     distance_m: int | None
     factor_version: str
 

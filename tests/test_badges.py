@@ -241,7 +241,9 @@ def approved_on(
         occurred_at=moment.astimezone(UTC),
         local_day=day,
         district_code=None,
-        source="self_reported",
+        source="partner",
+        verification="partner",
+        status="approved",
         distance_m=None,
         factor_version="test",
     )

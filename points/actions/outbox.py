@@ -49,6 +49,7 @@ APPROVED_COLUMNS = (
     Action.district_code,
     Action.source,
     Action.verification,
+    Action.status,
     Action.distance_m,
     Action.factor_version,
 )
