@@ -145,6 +145,10 @@ def redeem(resident: Resident, reward_id: int) -> Redemption:
         raise NotFound(_l("This reward is not on offer."))
     code = new_code()
     ledger.post_entry(resident.id, "redeem", f"redemption:{code}", -reward.cost_points)
+    # Under the account's lock: a deletion that committed meanwhile voided the codes it
+    # saw, and no code may be issued to the deleted account after it.
+    if db.session.scalar(select(Resident.status).where(Resident.id == resident.id)) != "active":
+        raise Conflict(_l("This resident's account is deleted."), code="resident_deleted")
     if reward.per_resident_limit is not None:
         held = db.session.scalar(
             select(func.count())
