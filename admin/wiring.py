@@ -8,7 +8,7 @@ from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
 from admin.privacy.api import blp as privacy_blp
-from admin.privacy.cli import apply_retention, privacy_cli
+from admin.privacy.cli import apply_retention, expire_tombstones, privacy_cli
 from admin.review.api import blp as review_blp
 from admin.rewards.api import blp as staff_rewards_blp
 from admin.stats.api import blp as stats_blp
@@ -26,5 +26,6 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint)
     register_applier(app, "statistics", add_to_rollups)
     register_periodic(app, "retention", "daily", apply_retention)
+    register_periodic(app, "tombstones", "daily", expire_tombstones)
     for group in (privacy_cli, demo_cli, stats_cli, drb_key_cli):
         app.cli.add_command(group)

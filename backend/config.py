@@ -90,6 +90,13 @@ class Config:
     photo_retention_days: int = 180
     otp_retention_days: int = 30
 
+    # Deleted accounts: a keyed hash of the phone / WeChat identity is kept while the limits
+    # it protects last (the caps of days still open to recording, a limited reward's
+    # validity, a running campaign's join bonus), never longer than tombstone_max_days; a
+    # one-time bonus (a badge's points) is protected for tombstone_bonus_days
+    tombstone_max_days: int = 365
+    tombstone_bonus_days: int = 180
+
     # Points older than this many days expire (oldest first); 0 turns expiry off
     points_expiry_days: int = 0
 

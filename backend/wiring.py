@@ -18,6 +18,7 @@ from backend.districts.service import load_districts
 from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.health import blp as health_blp
+from backend.legal.api import blp as legal_blp
 from backend.residents.api import blp as me_blp
 from backend.staff.api import blp as staff_blp
 from backend.staff.cli import staff_cli
@@ -53,7 +54,7 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["sms_sender"] = sender_from_config(app.config)
     app.extensions["wechat_login"] = login_from_config(app.config)
-    for blueprint in (health_blp, districts_blp, auth_blp, me_blp, staff_blp):
+    for blueprint in (health_blp, districts_blp, legal_blp, auth_blp, me_blp, staff_blp):
         api.register_blueprint(blueprint)
     register_reference_loader(app, lambda: f"districts: {load_districts()}")
     worker.init_app(app)

@@ -19,6 +19,7 @@ from backend.clock import utcnow
 from backend.districts.service import get_district
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
+from backend.residents import tombstones
 from backend.residents.models import Resident
 from campaigns.badges import service as badges
 from campaigns.models import (
@@ -269,6 +270,8 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
             _l("You have already joined this campaign."), code="already_enrolled"
         ) from exc
     bonus = campaign.rules_at(utcnow()).join_bonus
+    if bonus and tombstones.kept_used(resident_id, "campaign_join", str(campaign.id)):
+        bonus = 0  # paid to a deleted account this resident signed up again as
     if bonus:
         ledger.credit(
             [
@@ -279,6 +282,21 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
         )
     badges.award_badge(resident_id, JOIN_BADGE)
     return enrolment, bonus
+
+
+def joins_kept(resident_id: int, now: datetime) -> list[tombstones.Kept]:
+    """A deleted account's joins of campaigns still running: their join bonus is not paid
+    again to a successor, until the campaign ends."""
+    rows = db.session.execute(
+        select(Campaign.id, Campaign.ends_at)
+        .join(Enrolment, Enrolment.campaign_id == Campaign.id)
+        .where(
+            Enrolment.resident_id == resident_id,
+            Campaign.status == "published",
+            Campaign.ends_at > now,
+        )
+    )
+    return [tombstones.Kept("campaign_join", str(cid), 1, ends_at) for cid, ends_at in rows]
 
 
 def describe(campaign: Campaign, resident_id: int | None = None) -> dict:

@@ -1,5 +1,5 @@
 """What points adds to the app: its endpoints, commands, reference data, the approval
-outbox as a worker queue, and the expiry job."""
+outbox as a worker queue, the expiry job, and what a deleted account's successor carries."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from flask import Flask
 from backend.cli import register_reference_loader
 from backend.extensions import api
 from backend.health import register_backlog
+from backend.residents.tombstones import register_carrier
 from backend.worker import register_periodic, register_queue
 from points.actions import outbox
 from points.actions.api import blp as actions_blp
 from points.ledger.api import blp as ledger_blp
 from points.ledger.cli import expire_points, points_cli
+from points.ledger.service import carry_day_points
 from points.methodology.api import blp as methodology_blp
 from points.methodology.service import load_methodology
 from points.partner.api import blp as partner_blp
@@ -37,5 +39,6 @@ def init_app(app: Flask) -> None:
     register_queue(app, "approval_outbox", outbox.apply_batch)
     register_backlog(app, "approval_outbox", outbox.backlog)
     register_periodic(app, "points_expiry", "daily", expire_points)
+    register_carrier(app, "day_points", carry_day_points)
     app.cli.add_command(partner_cli)
     app.cli.add_command(points_cli)

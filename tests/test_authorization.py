@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/api/docs/assets/<path:filename>"): PUBLIC,
     ("GET", "/api/v1/districts"): PUBLIC,
+    ("GET", "/api/v1/legal/privacy"): PUBLIC,
     ("GET", "/api/v1/methodology"): PUBLIC,
     ("GET", "/api/v1/partners"): PUBLIC,
     ("POST", "/api/v1/auth/otp"): PUBLIC,

@@ -33,7 +33,12 @@ VERIFY = "console/rewards/verify.html"
 
 nav_item("console.rewards", N_("Rewards"), MANAGE)
 
-STATUS_NAMES = {"issued": _l("Issued"), "used": _l("Used"), "cancelled": _l("Cancelled")}
+STATUS_NAMES = {
+    "issued": _l("Issued"),
+    "used": _l("Used"),
+    "cancelled": _l("Cancelled"),
+    "void": _l("Void (account deleted)"),
+}
 
 
 class StockForm(Schema):

@@ -25,6 +25,14 @@ class ExportSchema(Schema):
     badges = ma.fields.List(ma.fields.Dict())
     partner_links = ma.fields.List(ma.fields.Dict())
     sessions = ma.fields.List(ma.fields.Dict())
+    kept_limits = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "limits a deleted account of your phone or WeChat had used "
+            "(reward redemptions, campaign join bonuses, badge points): they count as yours "
+            "until keep_until"
+        },
+    )
 
 
 @blp.route("/export")
@@ -45,5 +53,10 @@ class DeleteAccount(MethodView):
     @blp.doc(security=RESIDENT)
     @blp.response(204)
     def post(self):
-        """Delete your account: your phone, WeChat link, nickname and photos are erased"""
+        """Delete your account: your phone, WeChat link, nickname and photos are erased.
+
+        Unused redemption codes become void at once. For as long as the limits you used last
+        (at most TOMBSTONE_MAX_DAYS), a keyed hash of your phone / WeChat identity is kept:
+        signing up again with it starts from the same daily caps, reward limits and paid
+        bonuses. Your points are not carried over."""
         service.delete_account(current_resident())

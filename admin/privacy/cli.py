@@ -1,5 +1,5 @@
-"""`flask privacy retention`: the job that erases data past its keeping time (the worker
-runs it daily)."""
+"""`flask privacy retention` and `flask privacy tombstones`: the jobs that erase data past
+its keeping time (the worker runs both daily)."""
 
 import click
 from flask.cli import AppGroup
@@ -16,6 +16,20 @@ def apply_retention() -> str:
         erased = service.apply_retention()
         db.session.commit()
     return ", ".join(f"{name}: {count} erased" for name, count in erased.items())
+
+
+def expire_tombstones() -> str:
+    """Delete deleted accounts' tombstones and kept limits past their keep_until."""
+    with db.write_intent():
+        forgotten = service.forget_tombstones()
+        db.session.commit()
+    return ", ".join(f"{name}: {count} deleted" for name, count in forgotten.items())
+
+
+@privacy_cli.command("tombstones")
+def tombstones() -> None:
+    """Delete deleted accounts' tombstones and kept limits past their keep_until."""
+    click.echo(expire_tombstones())
 
 
 @privacy_cli.command("retention")

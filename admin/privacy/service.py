@@ -19,11 +19,15 @@ from backend.auth.models import ResidentSession
 from backend.clock import utcnow
 from backend.extensions import db
 from backend.residents import service as residents
-from backend.residents.models import Resident
+from backend.residents import tombstones
+from backend.residents.models import KeptLimit, Resident
 from backend.residents.phone import decrypt_phone
+from campaigns import service as campaigns
+from campaigns.badges import service as badges
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Checkin, Enrolment
 from points.actions.models import Action
+from points.ledger import service as ledger
 from points.ledger.adjustments import PointsAdjustment
 from points.ledger.models import LedgerEntry
 from points.ledger.service import account_summary
@@ -31,6 +35,7 @@ from points.partner import service as partners
 from points.partner.models import PartnerResidentLink
 from points.photos import service as photos
 from points.photos.models import Photo
+from points.rewards import service as rewards
 from points.rewards.models import Redemption
 
 # Columns that are ours to keep, not the resident's data (hashes, keys, ciphertext).
@@ -88,11 +93,25 @@ def export(resident: Resident) -> dict:
         "badges": _rows(BadgeAward, BadgeAward.resident_id == rid),
         "partner_links": _rows(PartnerResidentLink, PartnerResidentLink.resident_id == rid),
         "sessions": _rows(ResidentSession, ResidentSession.resident_id == rid),
+        # limits a deleted account of the same phone / WeChat used, counted as this one's
+        "kept_limits": _rows(KeptLimit, KeptLimit.resident_id == rid, order=KeptLimit.kind),
     }
 
 
 def delete_account(resident: Resident) -> None:
-    """The resident's right to erasure: nothing left that leads back to them."""
+    """The resident's right to erasure: nothing left that leads back to them, but for a
+    while the tombstones of their phone / WeChat identity (keyed hashes) holding the limits
+    they used, so that signing up again starts where they stood (backend.residents.
+    tombstones). Unused redemption codes are void at once. The balance stays on the
+    deleted account, which nobody can sign in to: those points are gone."""
+    now = utcnow()
+    rewards.void_codes_of(resident.id)
+    kept = [
+        *rewards.limits_kept(resident.id, now),
+        *campaigns.joins_kept(resident.id, now),
+        *badges.bonuses_kept(resident.id, now),
+    ]
+    tombstones.lay(resident, kept, ledger.caps_kept_until(resident.id, now), now)
     photos.erase_photos_of(resident.id)
     partners.unlink_all(resident.id)
     auth.end_all_sessions(resident.id)
@@ -114,3 +133,8 @@ def apply_retention() -> dict[str, int]:
             before=now - timedelta(days=config["OTP_RETENTION_DAYS"])
         ),
     }
+
+
+def forget_tombstones() -> dict[str, int]:
+    """Delete deleted accounts' tombstones and kept limits past their keep_until."""
+    return tombstones.forget_expired(utcnow())

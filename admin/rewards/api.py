@@ -91,7 +91,12 @@ class Verify(MethodView):
     @blp.doc(security=STAFF)
     @blp.arguments(VerifySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no redemption has this code")
-    @blp.alt_response(409, schema=ErrorSchema, description="the code was already used or cancelled")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="redemption_used, redemption_cancelled, or redemption_void (its account "
+        "was deleted)",
+    )
     @blp.response(200, RedemptionSchema)
     def post(self, body):
         """Verify a scanned code and mark it used (once)"""

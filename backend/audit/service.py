@@ -78,7 +78,8 @@ def record(
     entry = AuditEntry(
         staff_user_id=actor.id if actor else None,
         staff_username=actor.username if actor else SYSTEM,
-        ip=request.remote_addr if has_request_context() else None,
+        # A staff member's address; a resident's (deleting their account) is not kept
+        ip=request.remote_addr if actor and has_request_context() else None,
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),

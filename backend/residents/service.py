@@ -12,9 +12,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
+from backend.clock import utcnow
 from backend.districts.service import get_district
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
+from backend.residents import tombstones
 from backend.residents.models import Resident
 from backend.residents.phone import (
     InvalidPhone,
@@ -30,11 +32,14 @@ def _find_or_create(column, value: str, make: Callable[[], Resident]) -> Residen
     resident = session.scalar(select(Resident).where(column == value))
     if resident is not None:
         return resident
-    # Two first sign-ins of the same person can race: the unique key decides.
+    # Two first sign-ins of the same person can race: the unique key decides. The loser's
+    # savepoint takes its copy of a deleted account's limits with it.
     try:
         with session.begin_nested():
             resident = make()
             session.add(resident)
+            session.flush()
+            tombstones.succeed(value, resident, utcnow())
     except IntegrityError:
         resident = session.scalar(select(Resident).where(column == value))
         if resident is None:

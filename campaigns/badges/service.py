@@ -16,12 +16,14 @@ from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import NamedTuple
 
+from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import local_day, utcnow
 from backend.extensions import db
+from backend.residents import tombstones
 from campaigns.badges.models import BadgeAward, Streak
 from points.ledger import service as ledger
 from points.ledger.models import Account
@@ -87,7 +89,7 @@ def award_badge(resident_id: int, key: str) -> BadgeAward | None:
         if key in _earned_keys(resident_id):
             return None
         raise
-    if badge.points > 0:
+    if badge.points > 0 and not tombstones.kept_used(resident_id, "badge", key):
         ledger.credit(
             [ledger.Credit(resident_id, "badge", ledger_ref(resident_id, key), badge.points)]
         )
@@ -206,10 +208,22 @@ def award_milestones(batch: list[ApprovedAction]) -> list[ledger.Credit]:
         wanted,
     )
     points = {badge.key: badge.points for badge in catalogue()}
+    # A badge a deleted account was paid for is awarded again, but not paid again.
+    paid_before = tombstones.kept_subjects(residents, "badge")
     return [
         ledger.Credit(resident_id, "badge", ledger_ref(resident_id, key), points[key])
         for resident_id, key in sorted(map(tuple, awarded))
-        if points[key] > 0
+        if points[key] > 0 and (resident_id, key) not in paid_before
+    ]
+
+
+def bonuses_kept(resident_id: int, now: datetime) -> list[tombstones.Kept]:
+    """Badges a deleted account was paid for: a successor is not paid them again for
+    TOMBSTONE_BONUS_DAYS."""
+    until = now + timedelta(days=current_app.config["TOMBSTONE_BONUS_DAYS"])
+    paid = {badge.key for badge in catalogue() if badge.points > 0}
+    return [
+        tombstones.Kept("badge", key, 1, until) for key in sorted(_earned_keys(resident_id) & paid)
     ]
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 
-from backend.clock import local_day, utcnow
+from backend.clock import LOCAL_TZ, local_day, utcnow
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from points.ledger.models import Account, DailyPoints, LedgerAllocation, LedgerEntry
@@ -303,6 +304,45 @@ def credit(credits: list[Credit]) -> None:
             .values(balance=bindparam("b"), co2e_g_total=bindparam("c"), updated_at=now),
             [{"r": r, "b": b, "c": c} for r, (b, c) in sorted(accounts.items())],
         )
+
+
+def first_open_day(now: datetime) -> date:
+    """The earliest local day an action may still be recorded on (ACTION_MAX_AGE_DAYS)."""
+    return local_day(now - timedelta(days=current_app.config["ACTION_MAX_AGE_DAYS"]))
+
+
+def caps_kept_until(resident_id: int, now: datetime) -> datetime | None:
+    """Until when the resident's points of days still open to recording bound a successor:
+    the last moment an action of the latest such day can be recorded (the Beijing midnight
+    ending it, plus ACTION_MAX_AGE_DAYS). None if it earned nothing on those days."""
+    last = db.session.scalar(
+        select(func.max(DailyPoints.local_day)).where(
+            DailyPoints.resident_id == resident_id,
+            DailyPoints.local_day >= first_open_day(now),
+            DailyPoints.points > 0,
+        )
+    )
+    if last is None:
+        return None
+    midnight = datetime.combine(last + timedelta(days=1), time(), LOCAL_TZ)
+    return midnight + timedelta(days=current_app.config["ACTION_MAX_AGE_DAYS"])
+
+
+def carry_day_points(deleted_id: int, successor_id: int, now: datetime) -> None:
+    """A successor of a deleted account starts its days still open to recording with the
+    points that account earned on them: the same caps bind both. One statement, while the
+    successor is being created (no action of it can hold these rows yet)."""
+    day = DailyPoints.__table__.c
+    db.session.connection().execute(
+        insert(DailyPoints.__table__).from_select(
+            ["resident_id", "local_day", "action_type", "points"],
+            select(literal(successor_id), day.local_day, day.action_type, day.points).where(
+                day.resident_id == deleted_id,
+                day.local_day >= first_open_day(now),
+                day.points > 0,
+            ),
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.clock import utcnow
 from backend.db import Base, BigId
 
-REDEMPTION_STATUSES = ("issued", "used", "cancelled")
+# void: issued to an account that was then deleted; never handed over, stock returned
+REDEMPTION_STATUSES = ("issued", "used", "cancelled", "void")
 
 
 class Reward(Base):
@@ -41,7 +42,7 @@ class Reward(Base):
 class Redemption(Base):
     __tablename__ = "redemption"
     __table_args__ = (
-        CheckConstraint("status IN ('issued', 'used', 'cancelled')", name="status_known"),
+        CheckConstraint("status IN ('issued', 'used', 'cancelled', 'void')", name="status_known"),
         Index("ix_redemption_resident_id_id", "resident_id", "id"),
         Index("ix_redemption_reward_id_resident_id", "reward_id", "resident_id"),
     )
@@ -55,6 +56,6 @@ class Redemption(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
-    cancelled_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]  # cancelled, or void (its account deleted)
 
     reward: Mapped[Reward] = relationship(lazy="joined", innerjoin=True)

@@ -72,7 +72,9 @@ class RedemptionSchema(Schema):
     redemption_id = ma.fields.Integer(attribute="id")
     code = ma.fields.String()
     points = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "issued, used or cancelled"})
+    status = ma.fields.String(
+        metadata={"description": "issued, used, cancelled or void (the account was deleted)"}
+    )
     reward_id = ma.fields.Integer()
     reward_title = ma.fields.String(attribute="reward.title")
     merchant_name = ma.fields.String(attribute="reward.merchant_name")

@@ -20,12 +20,14 @@ from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
+from backend.residents import tombstones
 from backend.residents.models import Resident
 from points.ledger import service as ledger
 from points.rewards.models import Redemption, Reward
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at a till
 CODE_LENGTH = 12
+COUNTED = ("issued", "used")  # what a per-resident limit counts
 
 
 def new_code() -> str:
@@ -143,6 +145,10 @@ def redeem(resident: Resident, reward_id: int) -> Redemption:
         raise NotFound(_l("This reward is not on offer."))
     code = new_code()
     ledger.post_entry(resident.id, "redeem", f"redemption:{code}", -reward.cost_points)
+    # Under the account's lock: a deletion that committed meanwhile voided the codes it
+    # saw, and no code may be issued to the deleted account after it.
+    if db.session.scalar(select(Resident.status).where(Resident.id == resident.id)) != "active":
+        raise Conflict(_l("This resident's account is deleted."), code="resident_deleted")
     if reward.per_resident_limit is not None:
         held = db.session.scalar(
             select(func.count())
@@ -150,9 +156,11 @@ def redeem(resident: Resident, reward_id: int) -> Redemption:
             .where(
                 Redemption.reward_id == reward.id,
                 Redemption.resident_id == resident.id,
-                Redemption.status != "cancelled",
+                Redemption.status.in_(COUNTED),
             )
         )
+        # Redemptions of a deleted account whose identity this resident signed up with
+        held += tombstones.kept_used(resident.id, "reward", str(reward.id))
         if held >= reward.per_resident_limit:
             raise ValidationFailed(
                 _l("You have redeemed this reward as often as allowed."), code="limit_reached"
@@ -223,6 +231,11 @@ def verify(code: str, staff_id: int) -> Redemption:
     ).rowcount
     if not used:
         db.session.refresh(redemption)
+        if redemption.status == "void":
+            raise Conflict(
+                _l("This code is void: the account that redeemed it was deleted."),
+                code="redemption_void",
+            )
         raise Conflict(
             _l("This code was already used or cancelled."),
             code=f"redemption_{redemption.status}",
@@ -232,6 +245,62 @@ def verify(code: str, staff_id: int) -> Redemption:
         "redemption.verify", "redemption", redemption.id, before, audit.snapshot(redemption)
     )
     return redemption
+
+
+def void_codes_of(resident_id: int) -> int:
+    """An account is being deleted: its unused codes are void at once, never to be handed
+    over. Each unit goes back to stock and its points back to the (unreachable) account,
+    as a cancellation would, with an audit entry; how many were voided.
+
+    Locks as a redemption does: the account first, then the redemptions (a till that
+    verifies one meanwhile wins or loses it whole), then the rewards.
+    """
+    ledger.lock_account(resident_id)
+    now = utcnow()
+    voided = db.session.execute(
+        update(Redemption)
+        .where(Redemption.resident_id == resident_id, Redemption.status == "issued")
+        .values(status="void", cancelled_at=now)
+        .returning(Redemption.id, Redemption.reward_id, Redemption.code, Redemption.points)
+    ).all()
+    for redemption_id, reward_id, code, points in sorted(voided):
+        ledger.post_entry(resident_id, "refund", f"redemption:{code}", points)
+        left = db.session.execute(
+            update(Reward)
+            .where(Reward.id == reward_id)
+            .values(stock_left=Reward.stock_left + 1)
+            .returning(Reward.stock_left)
+        ).scalar_one()
+        audit.record(
+            "redemption.void",
+            "redemption",
+            redemption_id,
+            {"status": "issued", "reward_id": reward_id, "stock_left": left - 1},
+            {
+                "status": "void",
+                "reason": "account_deleted",
+                "reward_id": reward_id,
+                "stock_left": left,
+            },
+        )
+    return len(voided)
+
+
+def limits_kept(resident_id: int, now: datetime) -> list[tombstones.Kept]:
+    """What a deleted account used of per-resident reward limits (its own redemptions and
+    any it had taken over), kept while each reward is still valid."""
+    rows = db.session.execute(
+        select(Reward.id, Reward.valid_until, func.count(Redemption.id))
+        .join(Redemption, Redemption.reward_id == Reward.id)
+        .where(
+            Redemption.resident_id == resident_id,
+            Redemption.status.in_(COUNTED),
+            Reward.per_resident_limit.is_not(None),
+            Reward.valid_until > now,
+        )
+        .group_by(Reward.id, Reward.valid_until)
+    )
+    return [tombstones.Kept("reward", str(rid), n, until) for rid, until, n in rows]
 
 
 def redemption_by_code(code: str) -> Redemption | None:

@@ -1,0 +1,1 @@
+"""The privacy notice residents read and accept, in Chinese and English."""
