@@ -8,7 +8,16 @@ from PIL import Image, ImageEnhance
 from sqlalchemy import delete, func, select
 
 from points.photos.models import Photo, PhotoFingerprint
-from tests.factories import encode, photo_like, record, sign_in, staff_headers, upload
+from tests.factories import (
+    console_post,
+    console_sign_in,
+    encode,
+    photo_like,
+    record,
+    sign_in,
+    staff_headers,
+    upload,
+)
 
 REVIEWS = "/api/v1/staff/reviews"
 
@@ -110,3 +119,31 @@ def test_photos_stored_before_fingerprints_are_backfilled_from_their_images(
     turned = original.transpose(Image.Transpose.ROTATE_90)
     copied = upload(client, bob, encode(turned, "JPEG", quality=80)).json["photo_id"]
     assert record(client, bob, meal(copied)).json["flags"] == ["duplicate_photo"]
+
+
+def test_the_console_shows_how_each_action_was_verified(app, client, reviewer):
+    """A meal waiting for review is the resident's word; approved, a reviewer's; in the
+    resident's history and the review queue, in Chinese and, switched, in English."""
+    me = sign_in(client)
+    first = upload(client, me, encode(photo_like(51), "JPEG")).json["photo_id"]
+    waiting = record(client, me, meal(first)).json
+    approved = record(
+        client, me, meal(upload(client, me, encode(photo_like(52), "JPEG")).json["photo_id"])
+    ).json
+    assert client.post(f"{REVIEWS}/{approved['id']}/approve", headers=reviewer).status_code == 200
+
+    console_sign_in(app, client, "campaign_admin")
+    queue = client.get("/admin/review").get_data(as_text=True)
+    assert f'id="verification-{waiting["id"]}"' in queue
+    assert "自行申报" in queue.split(f'id="verification-{waiting["id"]}"')[1].split("</dd>")[0]
+    history_url = f"/admin/residents/{me.resident['id']}"
+    history = client.get(history_url).get_data(as_text=True)
+    cell = lambda html, action: html.split(f'id="verification-{action["id"]}"')[1].split("</td>")[0]  # noqa: E731
+    assert "人工审核" in cell(history, approved)
+    assert "自行申报" in cell(history, waiting)
+    assert "核验方式" in history
+
+    console_post(client, "/admin/lang/en", {"next": history_url}, history_url)
+    english = client.get(history_url).get_data(as_text=True)
+    assert "Verified by a reviewer" in cell(english, approved)
+    assert "Self-declared" in cell(english, waiting)
