@@ -32,4 +32,8 @@ def seed() -> None:
     click.echo(f"  residents: {', '.join(r['phone'] for r in credentials['residents'])}")
     click.echo(f"  partner key: {credentials['partner']['key']} (secret in the file)")
     click.echo(f"  check-in tokens: {len(credentials['checkin_tokens'])} (in the file)")
+    click.echo(
+        "  check in: POST /api/v1/checkins {token, location: {lat, lon, accuracy_m}}, "
+        "near the point (checkin_points in the file)"
+    )
     click.echo("  DRB API key: in the file")

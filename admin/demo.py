@@ -161,7 +161,7 @@ def _seed_residents() -> list[dict]:
     return seeded
 
 
-def _seed_campaign() -> list[str]:
+def _seed_campaign() -> list:
     """Energy Saving Week, running around today so the demo shows bonuses and check-ins."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.title == DEMO_CAMPAIGN))
     if campaign is None:
@@ -183,15 +183,54 @@ def _seed_campaign() -> list[str]:
             staff_id=None,
         )
         campaigns.publish_campaign(campaign.id)
-        for name, place in (
-            ("星湖绿道打卡点", "端州区星湖湿地公园东门"),
-            ("鼎湖山低碳驿站", "鼎湖区鼎湖山景区入口"),
-        ):
-            checkins.create_point(campaign.id, {"name": name, "place": place})
+        for name, place, mode, _lat, _lon in DEMO_CHECKIN_POINTS:
+            checkins.create_point(
+                campaign.id, {"name": name, "place": place, "mode": mode, **_located(name)}
+            )
         for phone, *_ in DEMO_RESIDENTS[:3]:
             resident = residents.find_or_create_by_phone(phone)
             campaigns.ensure_enrolled(campaign, resident.id)
-    return [checkins.token_for(point) for point in checkins.points_of(campaign.id)]
+    points = checkins.points_of(campaign.id)
+    for point in points:
+        if not point.located and point.name in DEMO_POINT_NAMES:
+            # Seeded before points had locations: give them theirs, keeping their tokens.
+            checkins.set_location(point.id, _located(point.name))
+    return points
+
+
+# Real places in Zhaoqing (WGS-84), so a newcomer can check in with a plausible position.
+DEMO_CHECKIN_POINTS = (
+    ("星湖绿道打卡点", "端州区星湖湿地公园东门", "poster", 23.0790, 112.4560),
+    ("鼎湖山低碳驿站", "鼎湖区鼎湖山景区入口", "poster", 23.1640, 112.5430),
+    ("七星岩牌坊打卡点", "端州区七星岩牌坊广场", "poster", 23.0640, 112.4720),
+    ("节能宣传周主会场大屏", "端州区市民广场", "rotating", 23.0470, 112.4650),
+)
+DEMO_POINT_NAMES = {name for name, *_ in DEMO_CHECKIN_POINTS}
+
+
+def _located(name: str) -> dict:
+    for point_name, _place, _mode, latitude, longitude in DEMO_CHECKIN_POINTS:
+        if point_name == name:
+            return {"latitude": latitude, "longitude": longitude}
+    raise KeyError(name)
+
+
+def _checkin_credentials(points) -> dict:
+    """The printed codes (the event screen's code is on its console page), and where each
+    point is: a check-in sends the device's position, which must be near the point."""
+    posters = [p for p in points if p.mode == "poster"]
+    return {
+        "checkin_tokens": [checkins.token_for(p) for p in posters],
+        "checkin_points": [
+            {
+                "name": p.name,
+                "token": checkins.token_for(p) if p.mode == "poster" else None,
+                "mode": p.mode,
+                "location": {"lat": p.latitude, "lon": p.longitude, "accuracy_m": 20},
+            }
+            for p in points
+        ],
+    }
 
 
 DEMO_REWARDS = (
@@ -234,12 +273,12 @@ def _seed_drb_key(previous: dict) -> str:
 def seed() -> dict:
     load_reference_data()
     previous = _previous_credentials()
-    tokens = _seed_campaign()
+    points = _seed_campaign()
     _seed_rewards()
     return {
         "staff": _seed_staff(previous),
         "partner": _seed_partner(),
         "residents": _seed_residents(),
-        "checkin_tokens": tokens,
+        **_checkin_credentials(points),
         "drb_api_key": _seed_drb_key(previous),
     }

@@ -129,6 +129,24 @@ class Config:
     photo_max_edge: int = 2048
     photo_storage_dir: str = ""
 
+    # Evidence photos' reuse: a photo within this many bits (64-bit pHash) of an earlier
+    # photo, or of a light crop of it, in any of its 8 flips and turns, is flagged
+    photo_reuse_max_distance: int = 10
+    # ... candidates are found by 16-bit bands differing in at most this many bits
+    photo_reuse_band_probe_bits: int = 1
+
+    # QR check-ins: the device must be within the point's radius; the fix's own accuracy
+    # is credited up to checkin_accuracy_credit_max_m, and a fix less precise than
+    # checkin_max_accuracy_m is refused. Staff set radii within the bounds below.
+    checkin_default_radius_m: int = 200
+    checkin_min_radius_m: int = 20
+    checkin_max_radius_m: int = 2000
+    checkin_accuracy_credit_max_m: int = 100
+    checkin_max_accuracy_m: int = 500
+    # An event screen's rotating QR changes every this many seconds; the code on screen
+    # and the one before it are accepted (so a code is good for one to two steps)
+    checkin_rotating_step_seconds: int = 60
+
     # Share cards invite friends to this address ({code} is the inviter's code)
     invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"
 
@@ -188,6 +206,8 @@ class Config:
             raise ConfigError("SMS_SENDER must be 'console' or 'aliyun'")
         if self.wechat_login not in ("fake", "http"):
             raise ConfigError("WECHAT_LOGIN must be 'fake' or 'http'")
+        if not 30 <= self.checkin_rotating_step_seconds <= 120:
+            raise ConfigError("CHECKIN_ROTATING_STEP_SECONDS must be between 30 and 120")
         if not self.is_production:
             return
         problems = []

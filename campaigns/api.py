@@ -72,7 +72,7 @@ class Checkins(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="checkin_already_today")
     def post(self, body):
         """Check in by the token of a scanned QR code: once per point per day"""
-        return checkins.check_in(current_resident(), body["token"])
+        return checkins.check_in(current_resident(), body["token"], body["location"])
 
 
 @blp.route("/me/share-card.png")

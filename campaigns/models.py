@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Double,
     ForeignKey,
     Index,
     String,
@@ -122,8 +123,23 @@ class CampaignProgress(Base):
     co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+CHECKIN_MODES = ("poster", "rotating")
+
+
 class CheckinPoint(Base):
+    """A place residents check in at. `poster`: the printed, signed token works while the
+    device is within `radius_m` of the point; `rotating`: only the short-lived token of an
+    event screen works (and the location too, where the point has one)."""
+
     __tablename__ = "checkin_point"
+    __table_args__ = (
+        CheckConstraint("mode IN ('poster', 'rotating')", name="mode_known"),
+        CheckConstraint(
+            "(latitude IS NULL AND longitude IS NULL AND radius_m IS NULL)"
+            " OR (latitude IS NOT NULL AND longitude IS NOT NULL AND radius_m IS NOT NULL)",
+            name="location_whole",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
@@ -135,9 +151,19 @@ class CheckinPoint(Base):
     # Part of the signed token: rotating it invalidates every printed code at once.
     token_nonce: Mapped[str] = mapped_column(String(32))
     rotated_at: Mapped[datetime | None]
+    # WGS-84 degrees and metres. A point made before locations were asked for has none: as
+    # a poster point it refuses check-ins until staff set one.
+    latitude: Mapped[float | None] = mapped_column(Double)
+    longitude: Mapped[float | None] = mapped_column(Double)
+    radius_m: Mapped[int | None]
+    mode: Mapped[str] = mapped_column(String(16), default="poster")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     campaign: Mapped[Campaign] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def located(self) -> bool:
+        return self.latitude is not None
 
 
 class Checkin(Base):

@@ -7,6 +7,7 @@ import marshmallow as ma
 from backend.api import Schema
 from backend.clock import LOCAL_TZ
 from backend.districts.service import read_reference_file
+from campaigns.models import CHECKIN_MODES
 
 EVENT_KEYS = tuple(event["key"] for event in read_reference_file()["events"])
 
@@ -74,7 +75,32 @@ class CampaignEditSchema(CampaignWriteSchema):
     """The same fields, each optional: load it with partial=True."""
 
 
-class CheckinPointWriteSchema(Schema):
+def _latitude(**kwargs) -> ma.fields.Float:
+    return ma.fields.Float(validate=ma.validate.Range(min=-90, max=90), **kwargs)
+
+
+def _longitude(**kwargs) -> ma.fields.Float:
+    return ma.fields.Float(validate=ma.validate.Range(min=-180, max=180), **kwargs)
+
+
+class CheckinLocationSchema(Schema):
+    """Where a check-in point is and how near a device must be (the bounds are settings)."""
+
+    latitude = _latitude(allow_none=True, metadata={"description": "WGS-84 degrees north"})
+    longitude = _longitude(allow_none=True, metadata={"description": "WGS-84 degrees east"})
+    radius_m = ma.fields.Integer(
+        allow_none=True, metadata={"description": "metres; blank: the default radius"}
+    )
+    mode = ma.fields.String(
+        validate=ma.validate.OneOf(CHECKIN_MODES),
+        metadata={
+            "description": "poster: the printed code, near the point; rotating: only an "
+            "event screen's code of the last minute or two"
+        },
+    )
+
+
+class CheckinPointWriteSchema(CheckinLocationSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     place = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
     points = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
@@ -92,14 +118,31 @@ class CheckinPointSchema(Schema):
     ends_at = ma.fields.DateTime()
     token = ma.fields.String(metadata={"description": "what the QR code encodes"})
     rotated_at = ma.fields.DateTime(allow_none=True)
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+    radius_m = ma.fields.Integer(allow_none=True)
+    mode = ma.fields.String()
 
 
 class CheckinPointListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(CheckinPointSchema))
 
 
+class DeviceLocationSchema(Schema):
+    """The device's position fix: used for the check, never stored."""
+
+    lat = _latitude(required=True)
+    lon = _longitude(required=True)
+    accuracy_m = ma.fields.Float(
+        required=True,
+        validate=ma.validate.Range(min=0, max=100_000),
+        metadata={"description": "the fix's accuracy radius in metres, as the device gives it"},
+    )
+
+
 class CheckinRequestSchema(Schema):
     token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=512))
+    location = ma.fields.Nested(DeviceLocationSchema, required=True)
 
 
 class CheckinSchema(Schema):

@@ -20,6 +20,7 @@ from points.methodology.service import load_methodology
 from points.partner.api import blp as partner_blp
 from points.partner.cli import partner_cli
 from points.photos.api import blp as photos_blp
+from points.photos.cli import photos_cli
 from points.photos.storage import store_from_config
 from points.rewards.api import blp as rewards_blp
 
@@ -42,3 +43,4 @@ def init_app(app: Flask) -> None:
     register_carrier(app, "day_points", carry_day_points)
     app.cli.add_command(partner_cli)
     app.cli.add_command(points_cli)
+    app.cli.add_command(photos_cli)

@@ -149,6 +149,7 @@ class Identities:
             if name == "campaign_id":
                 return campaign["id"]
             point = {"name": "星湖绿道打卡点", "place": "肇庆市端州区星湖", "points": 30}
+            point |= {"latitude": 23.0707, "longitude": 112.4720}
             path = f"/api/v1/staff/campaigns/{campaign['id']}/checkin-points"
             return client.post(path, json=point, headers=self.staff).json["id"]
         if name in ("reward_id", "redemption_id"):

@@ -16,8 +16,19 @@ def admin(app, client):
     return staff_headers(app, client, "campaign_admin")
 
 
+# 七星岩, Zhaoqing: where the test points stand, and a device fix a few metres away.
+POINT_LOCATION = {"latitude": 23.0707, "longitude": 112.4720}
+NEAR = {"lat": 23.07075, "lon": 112.47205, "accuracy_m": 15}
+
+
 def new_point(client, admin, campaign, **fields):
-    body = {"name": "星湖绿道打卡点", "place": "肇庆市端州区星湖", "points": 30, **fields}
+    body = {
+        "name": "星湖绿道打卡点",
+        "place": "肇庆市端州区星湖",
+        "points": 30,
+        **POINT_LOCATION,
+        **fields,
+    }
     response = client.post(
         f"/api/v1/staff/campaigns/{campaign['id']}/checkin-points", json=body, headers=admin
     )
@@ -25,8 +36,9 @@ def new_point(client, admin, campaign, **fields):
     return response.json
 
 
-def check_in(client, who, token):
-    return client.post("/api/v1/checkins", json={"token": token}, headers=who.headers)
+def check_in(client, who, token, location=NEAR):
+    body = {"token": token, "location": location}
+    return client.post("/api/v1/checkins", json=body, headers=who.headers)
 
 
 def test_check_in_pays_once_per_day_and_enrols(client, admin):
@@ -117,7 +129,7 @@ def test_points_must_open_within_the_campaign(client, admin):
     too_late = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     response = client.post(
         f"/api/v1/staff/campaigns/{campaign['id']}/checkin-points",
-        json={"name": "x", "place": "y", "ends_at": too_late},
+        json={"name": "x", "place": "y", "ends_at": too_late, **POINT_LOCATION},
         headers=admin,
     )
     assert response.status_code == 422

@@ -220,7 +220,15 @@ def test_check_in_points_posters_and_rotation(client, admin, api, db_session):
     campaign = make_campaign(client, api, checkin_points=15)
     page = f"{CAMPAIGNS}/{campaign['id']}"
     created = console_post(
-        client, f"{page}/checkin-points", {"name": "星湖签到点", "place": "七星岩东门"}, page
+        client,
+        f"{page}/checkin-points",
+        {
+            "name": "星湖签到点",
+            "place": "七星岩东门",
+            "latitude": "23.0707",
+            "longitude": "112.472",
+        },
+        page,
     )
     assert created.status_code == 302
     points_url = f"/api/v1/staff/campaigns/{campaign['id']}/checkin-points"
@@ -242,7 +250,13 @@ def test_check_in_points_posters_and_rotation(client, admin, api, db_session):
     outside = console_post(
         client,
         f"{page}/checkin-points",
-        {"name": "晚场", "place": "牌坊广场", "ends_at": local(late)},
+        {
+            "name": "晚场",
+            "place": "牌坊广场",
+            "ends_at": local(late),
+            "latitude": "23.064",
+            "longitude": "112.472",
+        },
         page,
     )
     assert outside.status_code == 422

@@ -109,6 +109,8 @@ def test_a_campaign_admin_runs_a_campaign_and_reviews_evidence(server, browser):
     )
     page.fill("#point-name", "星湖绿道打卡点")
     page.fill("#point-place", "端州区星湖湿地公园东门")
+    page.fill("#point-latitude", "23.0790")
+    page.fill("#point-longitude", "112.4560")
     page.click("#create-point")
     poster_link = page.locator("[id^=poster-]").first
     with page.expect_download() as download_info:

@@ -11,6 +11,7 @@ from campaigns.models import Campaign
 from campaigns.schemas import (
     CampaignEditSchema,
     CampaignWriteSchema,
+    CheckinLocationSchema,
     CheckinPointListSchema,
     CheckinPointSchema,
     CheckinPointWriteSchema,
@@ -123,6 +124,19 @@ class CheckinPoints(MethodView):
         return _point(checkins.create_point(campaign_id, body))
 
 
+@blp.route("/checkin-points/<int:point_id>/location")
+class Location(MethodView):
+    decorators = [MANAGE]
+
+    @blp.doc(security=STAFF)
+    @blp.arguments(CheckinLocationSchema)
+    @blp.response(200, CheckinPointSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="campaign_ended")
+    def put(self, body, point_id):
+        """Set a point's location, radius and mode (poster or an event screen's rotating code)"""
+        return _point(checkins.set_location(point_id, body))
+
+
 @blp.route("/checkin-points/<int:point_id>/rotate")
 class Rotate(MethodView):
     decorators = [MANAGE]
@@ -140,6 +154,7 @@ class Poster(MethodView):
 
     @blp.doc(security=STAFF)
     @blp.response(200, content_type="image/png")
+    @blp.alt_response(409, schema=ErrorSchema, description="checkin_point_rotating")
     def get(self, point_id):
         """A printable A4 poster: the QR code, the campaign, the place and the dates"""
         png = checkins.poster_png(point_id)

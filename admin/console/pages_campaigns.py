@@ -1,5 +1,6 @@
 """Campaign pages: the list, create and edit with rules, publish, end, and a campaign's
-page with its live progress and its QR check-in points (posters, token rotation).
+page with its live progress and its QR check-in points (posters, token rotation, each
+point's location, and an event screen showing its rotating code).
 
 Forms are read with the staff API's schemas and changed through campaigns' services only.
 """
@@ -9,7 +10,16 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import marshmallow as ma
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -31,6 +41,7 @@ from campaigns import checkins, service
 from campaigns.models import CAMPAIGN_STATUSES, Campaign
 from campaigns.schemas import (
     CampaignWriteSchema,
+    CheckinLocationSchema,
     CheckinPointWriteSchema,
     RulesSchema,
     StaffCampaignListArgs,
@@ -255,12 +266,23 @@ def campaign_end(campaign_id: int):
     return redirect(url_for("console.campaign", campaign_id=campaign_id))
 
 
+LOCATION_FIELDS = ("latitude", "longitude", "radius_m", "mode")
+
+
+def _location_body(form: MultiDict) -> dict:
+    return {
+        name: form[name].strip()
+        for name in LOCATION_FIELDS
+        if blank_to_none(form.get(name)) is not None
+    }
+
+
 def _point_body(form: MultiDict) -> dict:
     body = {name: form.get(name, "").strip() for name in ("name", "place")}
     for name in ("points", "starts_at", "ends_at"):
         if blank_to_none(form.get(name)) is not None:
             body[name] = form[name].strip()
-    return body
+    return {**body, **_location_body(form)}
 
 
 @console.route("/campaigns/<int:campaign_id>/checkin-points", methods=["POST"])
@@ -292,4 +314,75 @@ def checkin_point_poster(point_id: int):
         checkins.poster_png(point_id),
         mimetype="image/png",
         headers={"Content-Disposition": f'attachment; filename="checkin-{point_id}.png"'},
+    )
+
+
+POINT = "console/campaigns/point.html"
+MODE_NAMES = {
+    "poster": _l("Printed poster (near the point)"),
+    "rotating": _l("Event screen (a code that changes every minute)"),
+}
+
+
+def _point_page(point_id: int, refusal: AppError | None = None, form: MultiDict | None = None):
+    point = checkins.get_point(point_id)
+    shown = form or MultiDict(
+        {
+            "latitude": "" if point.latitude is None else f"{point.latitude:.6f}",
+            "longitude": "" if point.longitude is None else f"{point.longitude:.6f}",
+            "radius_m": "" if point.radius_m is None else str(point.radius_m),
+            "mode": point.mode,
+        }
+    )
+    context = {"point": point, "form": shown, "mode_names": MODE_NAMES}
+    if refusal is not None:
+        return refused(refusal, POINT, **context)
+    return render_template(POINT, errors={}, **context)
+
+
+@console.route("/checkin-points/<int:point_id>")
+@console_page(MANAGE)
+def checkin_point(point_id: int):
+    return _point_page(point_id)
+
+
+@console.route("/checkin-points/<int:point_id>/location", methods=["POST"])
+@console_page(MANAGE)
+def checkin_point_locate(point_id: int):
+    try:
+        body = load(CheckinLocationSchema(), _location_body(request.form))
+        checkins.set_location(point_id, body)
+    except AppError as exc:
+        return _point_page(point_id, exc, form=request.form)
+    flash(_("The check-in point's location was saved."), "info")
+    return redirect(url_for("console.checkin_point", point_id=point_id))
+
+
+# The event screen: a large QR, replaced as each code's time step ends. The page reloads
+# itself with <meta http-equiv="refresh">, so it needs no script (and no inline one).
+SCREEN_QR_PX = 720
+
+
+@console.route("/checkin-points/<int:point_id>/screen")
+@console_page(MANAGE)
+def checkin_point_screen(point_id: int):
+    point = checkins.get_point(point_id)
+    response = make_response(
+        render_template(
+            "console/campaigns/screen.html",
+            point=point,
+            refresh_seconds=checkins.seconds_to_next_code(),
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@console.route("/checkin-points/<int:point_id>/screen.png")
+@console_page(MANAGE)
+def checkin_point_screen_png(point_id: int):
+    return Response(
+        checkins.screen_png(point_id, SCREEN_QR_PX),
+        mimetype="image/png",
+        headers={"Cache-Control": "no-store"},
     )

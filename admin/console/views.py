@@ -41,6 +41,14 @@ TYPE_NAMES = {
     "ev_charging": _l("EV charging"),
 }
 
+# How each action was verified (points.actions.models.VERIFICATIONS), on every page.
+VERIFICATION_NAMES = {
+    "partner": _l("Verified by a partner"),
+    "trace": _l("Verified by a GPS trace"),
+    "reviewed": _l("Verified by a reviewer"),
+    "self_declared": _l("Self-declared"),
+}
+
 # (endpoint, label msgid, permission): the navigation, filtered by the signed-in role.
 NAVIGATION: list[tuple[str, str, str | None]] = []
 # The order admins read the menu in, whatever order page modules are imported in.
@@ -72,7 +80,12 @@ def _protect_forms():
 def _navigation():
     staff_session = getattr(g, "staff_session", None)
     if staff_session is None:
-        return {"navigation": [], "staff_user": None, "type_names": TYPE_NAMES}
+        return {
+            "navigation": [],
+            "staff_user": None,
+            "type_names": TYPE_NAMES,
+            "verification_names": VERIFICATION_NAMES,
+        }
     role = staff_session.staff_user.role
     items = [(e, label) for e, label, p in NAVIGATION if p is None or role_allows(role, p)]
     return {
@@ -80,6 +93,7 @@ def _navigation():
         "staff_user": staff_session.staff_user,
         "role_name": ROLE_NAMES[role],
         "type_names": TYPE_NAMES,
+        "verification_names": VERIFICATION_NAMES,
     }
 
 

@@ -1,7 +1,10 @@
-"""A resident's uploaded photo, stored re-encoded, with a perceptual fingerprint.
+"""A resident's uploaded photo, stored re-encoded, with perceptual fingerprints.
 
 The 64-bit difference hash is also kept as four 16-bit bands: two photos within three
 bits of each other share at least one band, so near-duplicates are found by index.
+`photo_fingerprint` holds the perceptual hashes (pHash) of a photo and of light crops of
+it, banded the same way, so that turned, flipped, cropped or brightened copies are found
+(see points.photos.service for the matching).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
-from backend.db import Base
+from backend.db import Base, BigId
 
 
 class Photo(Base):
@@ -33,3 +36,17 @@ class Photo(Base):
     # An earlier photo (anyone's) this one is a near-copy of: evidence to be reviewed.
     duplicate_of_id: Mapped[str | None] = mapped_column(ForeignKey("photo.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PhotoFingerprint(Base):
+    """One perceptual hash of a photo or of one light crop of it, with its four bands."""
+
+    __tablename__ = "photo_fingerprint"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    photo_id: Mapped[str] = mapped_column(ForeignKey("photo.id"), index=True)
+    phash: Mapped[int] = mapped_column(BigInteger)  # signed 64-bit
+    band0: Mapped[int] = mapped_column(index=True)
+    band1: Mapped[int] = mapped_column(index=True)
+    band2: Mapped[int] = mapped_column(index=True)
+    band3: Mapped[int] = mapped_column(index=True)
