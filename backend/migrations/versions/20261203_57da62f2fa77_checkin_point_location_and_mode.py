@@ -5,7 +5,7 @@ checkin_point_unlocated) until staff set a location, or switch them to an event 
 rotating code. Written by hand.
 
 Revision ID: 57da62f2fa77
-Revises: 7b2d9e4c1a60
+Revises: 0c3067f452bc
 Create Date: 2026-12-03 12:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '57da62f2fa77'
-down_revision = '7b2d9e4c1a60'
+down_revision = '0c3067f452bc'
 branch_labels = None
 depends_on = None
 
