@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import (
+    console_sign_in,
     create_partner,
     link_partner_account,
     make_reward,
@@ -167,6 +168,21 @@ def test_a_link_confirmation_is_signed(client, partner):
     )
     assert forged.status_code == 401
     assert links(client, me)[0]["status"] == "pending"
+
+
+def test_the_console_shows_a_residents_partner_links_confirmed_or_pending(app, client, partner):
+    other_partner = create_partner(app, "肇庆出行", "trip")
+    owner = sign_in(client)
+    link_partner_account(client, partner, owner, CARD)
+    assert ask_code(client, other_partner, owner).status_code == 201
+    console_sign_in(app, client, "superadmin")
+    page = client.get(f"/admin/residents/{owner.resident['id']}").get_data(as_text=True)
+    assert 'id="resident-partner-links"' in page
+    assert "肇庆公交" in page and "合作方已确认" in page
+    assert "肇庆出行" in page and "待合作方确认" in page
+    assert CARD not in page and owner.phone not in page
+    log = client.get("/admin/audit?q=partner_link.confirm").get_data(as_text=True)
+    assert "partner_link.confirm" in log and CARD in log  # who confirmed which account
 
 
 # --- attack 4: EV session squatting ---------------------------------------------------------
