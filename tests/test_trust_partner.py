@@ -316,6 +316,9 @@ def test_an_approved_squat_is_taken_back_and_the_owner_paid_once(
         assert len({(e["kind"], e["ref"]) for e in entries}) == len(entries)
     earned = [e["delta"] for e in ledger(client, owner) if e["kind"] == "earn"]
     assert earned == [squat_points]  # the session, paid once (badges follow from it)
+    console_sign_in(app, client, "superadmin")
+    log = client.get("/admin/audit?q=action.supersede").get_data(as_text=True)
+    assert "action.supersede" in log and "points_not_recovered" in log
 
 
 def test_a_self_report_after_the_partner_event_is_refused(client, partner):
@@ -326,3 +329,19 @@ def test_a_self_report_after_the_partner_event_is_refused(client, partner):
         late = record(client, who, SESSION)
         assert late.status_code == 409 and late.json["error"]["code"] == "duplicate_action"
     assert balance(client, owner) == paid["points"] and balance(client, latecomer) == 0
+
+
+def test_the_demo_partner_routes_events_through_its_seeded_link(app, client):
+    import json
+    from pathlib import Path
+
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+    path = Path(app.instance_path) / "demo-credentials.json"
+    partner = json.loads(path.read_text())["partner"]
+    card = partner["linked_account"]["external_id"]
+    owner = sign_in(client, partner["linked_account"]["resident"])
+    assert [link["status"] for link in links(client, owner)] == ["confirmed"]
+    before = balance(client, owner)
+    result = send(client, partner, [ride("demo-1", card)]).json["results"][0]
+    assert result["status"] == "accepted", result
+    assert balance(client, owner) == before + result["points"]
