@@ -250,9 +250,7 @@ def test_the_owners_own_pending_report_gives_way_without_a_squat_flag(client, pa
     assert superseded["status"] == "rejected" and "suspected_squat" not in superseded["flags"]
 
 
-def test_the_owners_approved_report_makes_the_partner_event_a_duplicate(
-    client, partner, reviewer
-):
+def test_the_owners_approved_report_makes_the_partner_event_a_duplicate(client, partner, reviewer):
     owner = sign_in(client)
     mine = record(client, owner, SESSION).json
     approved = client.post(f"/api/v1/staff/reviews/{mine['id']}/approve", headers=reviewer)
