@@ -31,6 +31,7 @@ from campaigns.models import Campaign
 from points.actions import service as actions
 from points.actions.models import Action
 from points.partner import clients as partner_clients
+from points.partner import links as partner_links
 from points.partner import service as partners
 from points.rewards import service as rewards
 from points.rewards.models import Reward
@@ -99,8 +100,8 @@ def _seed_partner_link(partner_key: str) -> dict:
         for link in partners.links_of(resident.id)
     )
     if not linked:
-        code = partners.request_link_code(resident.id, partner_key)
-        partners.confirm_link(partner, code.link_code, external_id)
+        code = partner_links.request_link_code(resident.id, partner_key)
+        partner_links.confirm_link(partner, code.link_code, external_id)
     return {"resident": phone, "external_id": external_id}
 
 

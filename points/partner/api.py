@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
-from points.partner import service
+from points.partner import links, service
 from points.partner.guard import current_partner, partner_signed
 from points.partner.schemas import (
     BatchResultSchema,
@@ -86,7 +86,7 @@ class PartnerLinks(MethodView):
     def post(self, body):
         """Ask for a link code: enter it in the partner's app, and the partner confirms the
         link (an earlier open code for this partner stops working)"""
-        return service.request_link_code(
+        return links.request_link_code(
             current_resident().id, body["partner_key"], body.get("external_id")
         )
 
@@ -107,7 +107,7 @@ class PartnerLinkConfirmations(MethodView):
     def post(self, body):
         """Confirm the link code a resident entered in your app, for the account signed in
         there; its events then name the resident by `external_id` (confirming again is safe)"""
-        return service.confirm_link(current_partner(), body["link_code"], body["external_id"])
+        return links.confirm_link(current_partner(), body["link_code"], body["external_id"])
 
 
 @blp.route("/me/partner-links/<int:link_id>")
