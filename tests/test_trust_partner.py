@@ -93,6 +93,9 @@ def test_typing_the_owners_card_number_claims_nothing_and_the_owner_is_paid(clie
     assert [(link["status"], link["external_id"]) for link in links(client, owner)] == [
         ("confirmed", CARD)
     ]
+    exported = client.get("/api/v1/me/export", headers=owner.headers).json["partner_links"]
+    assert [link["external_id"] for link in exported] == [CARD]
+    assert "code_hash" not in exported[0]  # the code is kept only as a keyed hash, never shown
 
     rides = send(client, partner, [ride("r1", CARD), ride("r2", CARD, ended_minutes_ago=60)])
     assert rides.status_code == 200
