@@ -227,6 +227,24 @@ def test_a_self_report_rejected_by_a_reviewer_never_blocks_the_owner(
     assert balance(client, owner) == paid["points"]
 
 
+def test_a_self_report_rejected_before_this_rule_gives_its_key_up_too(
+    client, partner, reviewer, db_session
+):
+    from points.actions.models import Action
+
+    owner, squatter = sign_in(client), sign_in(client)
+    squat = record(client, squatter, SESSION).json
+    client.post(
+        f"/api/v1/staff/reviews/{squat['id']}/reject", json={"reason": "x"}, headers=reviewer
+    )
+    # Rejected before reviewers' rejections freed the key: the row still holds it.
+    db_session.get(Action, squat["id"]).dedup_key = "ev:ZQ-CS-01:88"
+    db_session.flush()
+    paid = send(client, partner, [charged("ev-1", owner.phone)]).json["results"][0]
+    assert paid["status"] == "accepted" and balance(client, owner) == paid["points"]
+    assert action(client, squatter, squat["id"])["details"]["freed_event_key"] == "ev:ZQ-CS-01:88"
+
+
 def test_a_pending_squat_is_superseded_and_flagged(client, partner, reviewer):
     owner, squatter = sign_in(client), sign_in(client)
     squat = record(client, squatter, SESSION).json
