@@ -49,12 +49,13 @@ def outrank_self_reports(outcomes: list[Action | AppError]) -> list[Action]:
             claimants.setdefault(outcome.dedup_key, outcome)
     if not claimants:
         return []
-    # Locked: a reviewer deciding the same self-report meanwhile is decided before or after.
+    # Locked (the actions only, not their factors, which every new action refers to): a
+    # reviewer deciding the same self-report meanwhile is decided before or after.
     holders = db.session.scalars(
         select(Action)
         .where(Action.dedup_key.in_(claimants), Action.source != "partner")
         .order_by(Action.id)
-        .with_for_update()
+        .with_for_update(of=Action.__table__)
     ).all()
     superseded = []
     for held in holders:
@@ -64,6 +65,9 @@ def outrank_self_reports(outcomes: list[Action | AppError]) -> list[Action]:
         if held.status != "rejected":
             if held.status == "approved":
                 superseded.append(held)
+                # Before any day or account lock: this may wait for a worker applying the
+                # action's approval, and a worker may wait for an account (its credits).
+                _recount(held.id)
             held.status = "rejected"
             held.reviewed_at = utcnow()
             with force_locale(DEFAULT_LOCALE):
@@ -76,8 +80,8 @@ def outrank_self_reports(outcomes: list[Action | AppError]) -> list[Action]:
 
 
 def take_back(superseded: list[Action], payees: set[int]) -> None:
-    """Take back what superseded approved actions were paid and ask the worker's appliers
-    to take back what they counted.
+    """Take back what superseded approved actions were paid (`outrank_self_reports` has
+    asked the worker's appliers to take back what they counted).
 
     Call after `ledger.lock_days` for the payees' actions and before paying them: the
     accounts of payees and superseded residents are locked here in resident order, the
@@ -96,7 +100,6 @@ def take_back(superseded: list[Action], payees: set[int]) -> None:
             "points_taken_back": taken,
             "points_not_recovered": action.points - taken,
         }
-        _recount(action.id)
         audit.record(
             "action.supersede",
             "action",
