@@ -49,13 +49,15 @@ def outrank_self_reports(outcomes: list[Action | AppError]) -> list[Action]:
             claimants.setdefault(outcome.dedup_key, outcome)
     if not claimants:
         return []
-    # Locked (the actions only, not their factors, which every new action refers to): a
-    # reviewer deciding the same self-report meanwhile is decided before or after.
+    # Locked, so that a reviewer deciding the same self-report meanwhile decides before or
+    # after: the actions only (not their factors, which every new action refers to), and
+    # FOR NO KEY UPDATE, which lets a worker applying the action's approval insert rows
+    # that refer to it while `_recount` below waits for that worker.
     holders = db.session.scalars(
         select(Action)
         .where(Action.dedup_key.in_(claimants), Action.source != "partner")
         .order_by(Action.id)
-        .with_for_update(of=Action.__table__)
+        .with_for_update(of=Action.__table__, key_share=True)
     ).all()
     superseded = []
     for held in holders:
@@ -65,8 +67,9 @@ def outrank_self_reports(outcomes: list[Action | AppError]) -> list[Action]:
         if held.status != "rejected":
             if held.status == "approved":
                 superseded.append(held)
-                # Before any day or account lock: this may wait for a worker applying the
-                # action's approval, and a worker may wait for an account (its credits).
+                # Before the action changes (its key column takes the stronger lock) and
+                # before any day or account lock: this may wait for a worker applying the
+                # action's approval, which refers to the action and may wait for accounts.
                 _recount(held.id)
             held.status = "rejected"
             held.reviewed_at = utcnow()
