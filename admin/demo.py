@@ -31,6 +31,7 @@ from campaigns.models import Campaign
 from points.actions import service as actions
 from points.actions.models import Action
 from points.partner import clients as partner_clients
+from points.partner import links as partner_links
 from points.partner import service as partners
 from points.rewards import service as rewards
 from points.rewards.models import Reward
@@ -48,6 +49,8 @@ CROWD = tuple(
     (f"138000001{n:02d}", f"市民{n:02d}", CENTRAL_DISTRICTS[n % 3], None) for n in range(1, 61)
 )
 DEMO_PARTNER = "肇庆公交集团 (demo)"
+# A demo resident's bus card, linked at the demo partner: events may name them by it.
+DEMO_PARTNER_ACCOUNT = ("13800000005", "BUSCARD-DEMO-0005")
 DEMO_CAMPAIGN = "全国节能宣传周 · 绿色出行（演示）"
 HISTORY_DAYS = 21
 
@@ -84,6 +87,22 @@ def _seed_partner() -> dict:
     else:
         secret = encryption.decrypt(partner.secret_encrypted)
     return {"key": partner.key, "secret": secret}
+
+
+def _seed_partner_link(partner_key: str) -> dict:
+    """A demo resident's bus card, linked the one way there is (a code the partner
+    confirms), so that the demo partner's events may name the resident by it."""
+    phone, external_id = DEMO_PARTNER_ACCOUNT
+    resident = residents.find_or_create_by_phone(phone)
+    partner = partners.partner_by_key(partner_key)
+    linked = any(
+        link.partner_id == partner.id and link.status == "confirmed"
+        for link in partners.links_of(resident.id)
+    )
+    if not linked:
+        code = partner_links.request_link_code(resident.id, partner_key)
+        partner_links.confirm_link(partner, code.link_code, external_id)
+    return {"resident": phone, "external_id": external_id}
 
 
 def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
@@ -275,10 +294,13 @@ def seed() -> dict:
     previous = _previous_credentials()
     points = _seed_campaign()
     _seed_rewards()
+    partner = _seed_partner()
+    seeded_residents = _seed_residents()
+    partner["linked_account"] = _seed_partner_link(partner["key"])
     return {
         "staff": _seed_staff(previous),
-        "partner": _seed_partner(),
-        "residents": _seed_residents(),
+        "partner": partner,
+        "residents": seeded_residents,
         **_checkin_credentials(points),
         "drb_api_key": _seed_drb_key(previous),
     }

@@ -118,6 +118,8 @@ class Config:
     # ... and are recorded this many events per transaction: a fault keeps the chunks
     # before it, and on SQLite residents' writes wait at most one chunk
     partner_events_per_transaction: int = 100
+    # A link code a resident enters in a partner's app is confirmable this long
+    partner_link_code_ttl_seconds: int = 600
 
     # DRB statistics: a cell behind fewer distinct residents than this is suppressed
     stats_min_residents: int = 10

@@ -294,3 +294,28 @@ def database_rows(session) -> dict[str, list]:
         table.name: sorted((tuple(row) for row in session.execute(sa.select(table))), key=repr)
         for table in Base.metadata.sorted_tables
     }
+
+
+def partner_post(client, partner: dict, path: str, body: dict):
+    """A signed partner request (key, timestamp, HMAC of the body) with a JSON body."""
+    import json
+
+    raw = json.dumps(body).encode()
+    headers = {
+        **partner_signature(partner["key"], partner["secret"], raw),
+        "Content-Type": "application/json",
+    }
+    return client.post(path, data=raw, headers=headers)
+
+
+def link_partner_account(client, partner: dict, who: SignedIn, external_id: str) -> dict:
+    """A confirmed partner link, made the only way there is: the resident asks for a link
+    code, enters it in the partner's app, and the partner confirms it (signed)."""
+    asked = client.post(
+        "/api/v1/me/partner-links", json={"partner_key": partner["key"]}, headers=who.headers
+    )
+    assert asked.status_code == 201, asked.json
+    body = {"link_code": asked.json["link_code"], "external_id": external_id}
+    confirmed = partner_post(client, partner, "/api/v1/partner/links", body)
+    assert confirmed.status_code == 201, confirmed.json
+    return {"id": asked.json["id"], **confirmed.json}

@@ -30,6 +30,7 @@ from tests.factories import (
     create_partner,
     csrf_token,
     database_rows,
+    link_partner_account,
     make_campaign,
     make_reward,
     partner_signature,
@@ -118,6 +119,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/leaderboards/districts"): RESIDENT,
     # partners
     ("POST", "/api/v1/partner/events"): PARTNER,
+    ("POST", "/api/v1/partner/links"): PARTNER,
     # DRB statistics: a stats key, or staff holding read_stats
     ("GET", "/api/v1/stats/summary"): STATS,
     ("GET", "/api/v1/stats/timeseries"): STATS,
@@ -399,18 +401,13 @@ def _resident_with_everything(client, admin, partner, reward):
     assert meal.status_code == 201 and meal.json["status"] == "pending_review"
     redemption = redeem(client, me, reward)
     assert redemption.status_code == 201, redemption.json
-    link = client.post(
-        "/api/v1/me/partner-links",
-        json={"partner_key": partner["key"], "external_id": "CARD-1"},
-        headers=me.headers,
-    )
-    assert link.status_code == 201
+    link = link_partner_account(client, partner, me, "CARD-1")
     return {
         "who": me,
         "actions": [t.json["id"] for t in trips] + [meal.json["id"]],
         "photo_id": photo_id,
         "redemption": redemption.json,
-        "link_id": link.json["id"],
+        "link_id": link["id"],
     }
 
 
@@ -596,7 +593,7 @@ MASS_ASSIGNMENT = [
         "resident",
         "POST",
         "/api/v1/me/partner-links",
-        {"partner_key": "{partner_key}", "external_id": "C-9", "resident_id": 1},
+        {"partner_key": "{partner_key}", "resident_id": 1},
         "resident_id",
     ),
     ("staff", "POST", "/api/v1/staff/rewards", {**_reward_body(), "stock_left": 0}, "stock_left"),

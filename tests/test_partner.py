@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from points.actions.models import Action
 from tests.factories import (
     create_partner,
+    link_partner_account,
     new_phone,
+    partner_post,
     partner_signature,
     run_worker,
     sign_in,
@@ -220,34 +222,26 @@ def test_a_batch_is_paid_at_once_and_its_figures_follow_from_the_worker(app, cli
 
 def test_residents_are_matched_by_a_linked_partner_id(client, partner):
     me = sign_in(client)
-    link = client.post(
-        "/api/v1/me/partner-links",
-        json={"partner_key": partner["key"], "external_id": "CARD-778"},
-        headers=me.headers,
-    )
-    assert link.status_code == 201
+    link_partner_account(client, partner, me, "CARD-778")
     result = send(client, partner, [bus_event("e9", "CARD-778")]).json["results"][0]
     assert result["status"] == "accepted"
     assert (
         client.get(f"/api/v1/actions/{result['action_id']}", headers=me.headers).status_code == 200
     )
     other = sign_in(client)
-    taken = client.post(
-        "/api/v1/me/partner-links",
-        json={"partner_key": partner["key"], "external_id": "CARD-778"},
-        headers=other.headers,
+    code = client.post(
+        "/api/v1/me/partner-links", json={"partner_key": partner["key"]}, headers=other.headers
+    ).json["link_code"]
+    taken = partner_post(
+        client, partner, "/api/v1/partner/links", {"link_code": code, "external_id": "CARD-778"}
     )
     assert taken.status_code == 409
+    assert taken.json["error"]["code"] == "partner_link_exists"
 
 
 def test_one_batch_names_residents_every_way_and_repeats_count_once(client, partner):
     by_phone, by_card = sign_in(client), sign_in(client)
-    linked = client.post(
-        "/api/v1/me/partner-links",
-        json={"partner_key": partner["key"], "external_id": "CARD-1"},
-        headers=by_card.headers,
-    )
-    assert linked.status_code == 201
+    link_partner_account(client, partner, by_card, "CARD-1")
     events = [
         bus_event("p1", by_phone.phone),
         bus_event("p2", f"+86 {by_phone.phone}", **trip("bus", 8, 30, ended_minutes_ago=90)),
@@ -266,7 +260,7 @@ def test_one_batch_names_residents_every_way_and_repeats_count_once(client, part
         "rejected",
     ]
     assert results[3]["action_id"] == results[0]["action_id"]
-    assert results[4]["error"]["code"] == "resident_unknown"
+    assert results[4]["error"]["code"] == "partner_link_unconfirmed"
     mine = client.get("/api/v1/actions", headers=by_phone.headers).json["items"]
     assert sorted(a["id"] for a in mine) == sorted(
         [results[0]["action_id"], results[1]["action_id"]]

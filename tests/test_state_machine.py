@@ -663,6 +663,9 @@ class PointsEconomy(RuleBasedStateMachine):
             action.status = "rejected"
             if action.type == "clean_plate":
                 action.resident.meals[action.day] -= 1
+            if action.type == "ev_charging":
+                # A rejected report gives its session up: it never blocks the owner's.
+                self.ev_sessions.discard((action.body["station_id"], action.body["session_id"]))
             assert response.json["points"] == 0
         assert response.json["status"] == action.status
 

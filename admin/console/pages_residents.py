@@ -27,6 +27,7 @@ from points.actions.service import own_actions_query
 from points.ledger.adjustments import adjust_points
 from points.ledger.models import LedgerEntry
 from points.ledger.service import account_summary, ledger_query
+from points.partner import service as partners
 
 MANAGE = "manage_residents"
 LIST = "console/residents/list.html"
@@ -49,6 +50,11 @@ KIND_NAMES = {
     "refund": _l("Refund"),
     "adjustment": _l("Adjustment"),
     "expire": _l("Expiry"),
+}
+LINK_STATUS_NAMES = {
+    "confirmed": _l("Confirmed by the partner"),
+    "pending": _l("Awaiting the partner's confirmation"),
+    "expired": _l("Link code expired"),
 }
 
 
@@ -96,6 +102,8 @@ def _resident_page(resident_id: int, refusal: AppError | None = None):
         "status_names": STATUS_NAMES,
         "action_status_names": ACTION_STATUS_NAMES,
         "kind_names": KIND_NAMES,
+        "partner_links": partners.links_of(resident_id),
+        "link_status_names": LINK_STATUS_NAMES,
         "adjust_form": request.form if refusal is not None else {},
     }
     if refusal is not None:

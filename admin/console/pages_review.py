@@ -26,12 +26,18 @@ QUEUE = "console/review/queue.html"
 
 nav_item("console.review_queue", N_("Review"), REVIEW)
 
-FLAG_NAMES = {"duplicate_photo": _l("Duplicate photo")}
+FLAG_NAMES = {
+    "duplicate_photo": _l("Duplicate photo"),
+    "suspected_squat": _l("Suspected squat of a partner's event"),
+}
 # The stored action says `details` and `unit` in the API's words; reviewers read their own.
 DETAIL_NAMES = {
     "venue": _l("Venue"),
     "station_id": _l("Charging station"),
     "session_id": _l("Charging session"),
+    "freed_event_key": _l("Event key given up"),
+    "points_taken_back": _l("Points taken back"),
+    "points_not_recovered": _l("Points not recovered (already spent)"),
 }
 UNIT_NAMES = {"meal": _l("meal(s)"), "trip": _l("ride(s)")}
 

@@ -33,6 +33,7 @@ HIDDEN_COLUMNS = frozenset(
         "previous_refresh_hash",
         "token_nonce",
         "key_hash",
+        "code_hash",
     }
 )
 # Who an entry names when no staff user is signed in: a CLI command or a job.

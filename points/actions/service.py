@@ -19,7 +19,7 @@ from backend.clock import local_day, utcnow
 from backend.errors import AppError, Conflict, NotFound
 from backend.extensions import db
 from backend.residents.models import Resident
-from points.actions import approval
+from points.actions import approval, outranking
 from points.actions.kinds import KINDS, ActionInput, implausible
 from points.actions.models import Action
 from points.ledger import service as ledger
@@ -174,7 +174,8 @@ def record_verified(
     """Record verified reports (a partner's events) together; per report its action or why not.
 
     The rules of `record_action` for reports that are never reviewed and carry no photo,
-    approved together. An event key already recorded, or repeated among the reports, is
+    approved together. A partner's report outranks a self-report of the same event
+    (`outranking`); an event key otherwise recorded, or repeated among the reports, is
     `duplicate_action` for all but the first.
     """
     now = utcnow()
@@ -191,11 +192,23 @@ def record_verified(
         if incoming.photo_id is not None:
             raise ValueError("a verified report carries no photo")
         outcomes.append(new_action(resident, incoming, methodology, factor, source, partner_id))
+    superseded = outranking.outrank_self_reports(outcomes) if source == "partner" else []
     _refuse_recorded_events(outcomes)
     actions = [outcome for outcome in outcomes if isinstance(outcome, Action)]
     if actions:
-        approval.approve(actions, methodology)
+        _approve_outranking(actions, methodology, superseded)
     return outcomes
+
+
+def _approve_outranking(actions: list[Action], methodology: Methodology, superseded) -> None:
+    """Approve verified actions, first taking back what the self-reports they superseded
+    were paid (the day's locks, then the accounts: the order every payment keeps)."""
+    if not superseded:
+        approval.approve(actions, methodology)
+        return
+    so_far = ledger.lock_days({approval.day_key(a) for a in actions})
+    outranking.take_back(superseded, {a.resident_id for a in actions})
+    approval.approve(actions, methodology, so_far=so_far)
 
 
 def _refuse_recorded_events(outcomes: list[Action | AppError]) -> None:
@@ -240,6 +253,7 @@ def reject(action_id: int, staff_id: int, reason: str) -> Action:
     action.reviewed_at = utcnow()
     action.reviewed_by = staff_id
     action.review_reason = reason
+    outranking.free_event_key(action)
     db.session.flush()
     return action
 

@@ -376,3 +376,25 @@ def account_summary(resident_id: int) -> AccountSummary:
 
 def ledger_query(resident_id: int):
     return select(LedgerEntry).where(LedgerEntry.resident_id == resident_id)
+
+
+def take_back(resident_id: int, ref: str, points: int, co2e_g: int) -> int:
+    """Take back an earning that should not have been paid (an action superseded by a
+    verified one): up to `points` as an `adjustment` entry under `ref`, never below a zero
+    balance, and its CO2e from the lifetime total; the points taken. Nothing if `ref` was
+    posted before. The caller holds the account (`lock_accounts`).
+    """
+    balance = (
+        db.session.connection()
+        .execute(select(Account.balance).where(Account.resident_id == resident_id))
+        .scalar_one()
+    )
+    taken = min(points, balance)
+    if taken and post_entry(resident_id, "adjustment", ref, -taken) is None:
+        return 0
+    db.session.connection().execute(
+        update(Account)
+        .where(Account.resident_id == resident_id)
+        .values(co2e_g_total=Account.co2e_g_total - co2e_g, updated_at=utcnow())
+    )
+    return taken

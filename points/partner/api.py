@@ -1,4 +1,5 @@
-"""POST /api/v1/partner/events (signed batches); residents link their partner accounts."""
+"""POST /api/v1/partner/events (signed batches); residents link their partner accounts with
+a code the partner confirms (POST /api/v1/partner/links, signed)."""
 
 from dataclasses import asdict
 
@@ -6,13 +7,15 @@ from flask.views import MethodView
 
 from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
-from points.partner import service
+from points.partner import links, service
 from points.partner.guard import current_partner, partner_signed
 from points.partner.schemas import (
     BatchResultSchema,
+    ConfirmedLinkSchema,
+    LinkCodeSchema,
+    LinkConfirmSchema,
     LinkCreateSchema,
     LinkListSchema,
-    LinkSchema,
     PartnerBatchSchema,
     PartnerListSchema,
 )
@@ -70,14 +73,41 @@ class PartnerLinks(MethodView):
 
     @blp.doc(security=[{"resident": []}])
     @blp.arguments(LinkCreateSchema)
-    @blp.response(201, LinkSchema)
+    @blp.response(201, LinkCodeSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no such partner")
-    @blp.alt_response(409, schema=ErrorSchema, description="this account is already linked")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="partner_link_exists: unlink your account first"
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="partner_link_code_required: an external_id is no longer accepted",
+    )
     def post(self, body):
-        """Link your account at a partner, so its events credit you"""
-        return service.link_resident(
-            current_resident().id, body["partner_key"], body["external_id"]
+        """Ask for a link code: enter it in the partner's app, and the partner confirms the
+        link (an earlier open code for this partner stops working)"""
+        return links.request_link_code(
+            current_resident().id, body["partner_key"], body.get("external_id")
         )
+
+
+@blp.route("/partner/links")
+class PartnerLinkConfirmations(MethodView):
+    decorators = [partner_signed]
+
+    @blp.doc(parameters=SIGNATURE_HEADERS)
+    @blp.arguments(LinkConfirmSchema)
+    @blp.response(201, ConfirmedLinkSchema)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="partner_unknown, timestamp_stale or signature_invalid"
+    )
+    @blp.alt_response(404, schema=ErrorSchema, description="link_code_unknown")
+    @blp.alt_response(409, schema=ErrorSchema, description="partner_link_exists")
+    @blp.alt_response(422, schema=ErrorSchema, description="link_code_expired or link_code_used")
+    def post(self, body):
+        """Confirm the link code a resident entered in your app, for the account signed in
+        there; its events then name the resident by `external_id` (confirming again is safe)"""
+        return links.confirm_link(current_partner(), body["link_code"], body["external_id"])
 
 
 @blp.route("/me/partner-links/<int:link_id>")
@@ -87,5 +117,5 @@ class PartnerLink(MethodView):
     @blp.doc(security=[{"resident": []}])
     @blp.response(204)
     def delete(self, link_id):
-        """Unlink a partner account"""
+        """Unlink a partner account, or drop a pending link code"""
         service.unlink(current_resident().id, link_id)

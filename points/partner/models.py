@@ -27,7 +27,13 @@ class PartnerClient(Base):
 
 
 class PartnerResidentLink(Base):
-    """A resident's account at a partner (card number, member id) that they linked."""
+    """A resident's account at a partner (card number, member id), proven by a link code.
+
+    The resident asks for a code (kept only as a keyed hash, valid a few minutes, one per
+    resident and partner) and enters it in the partner's own app; the partner confirms it
+    with a signed call naming the account. Only a confirmed link routes events: nobody
+    can claim an external id by typing it.
+    """
 
     __tablename__ = "partner_resident_link"
     __table_args__ = (
@@ -37,11 +43,24 @@ class PartnerResidentLink(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner_client.id"))
-    external_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(64))  # set when confirmed
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The link code's keyed hash, kept after use so that a reused code is told apart
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
 
     partner: Mapped[PartnerClient] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def status(self) -> str:
+        """confirmed, pending (its code still valid) or expired."""
+        if self.confirmed_at is not None:
+            return "confirmed"
+        if self.code_expires_at is not None and self.code_expires_at > utcnow():
+            return "pending"
+        return "expired"
 
 
 class PartnerEvent(Base):

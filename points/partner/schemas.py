@@ -52,20 +52,77 @@ class PartnerListSchema(Schema):
 
 
 class LinkCreateSchema(Schema):
-    partner_key = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    external_id = ma.fields.String(
+    partner_key = ma.fields.String(
         required=True,
-        validate=ma.validate.Length(min=1, max=64),
-        metadata={"description": "your card or member number at the partner"},
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"example": "pk_3f9a0c1d2e4b5a6978c0d1e2"},
     )
+    external_id = ma.fields.String(
+        load_only=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={
+            "description": "no longer accepted (422 partner_link_code_required): typing an "
+            "account number proves nothing; enter the link code in the partner's app instead",
+            "deprecated": True,
+        },
+    )
+
+
+class LinkCodeSchema(Schema):
+    id = ma.fields.Integer(attribute="link.id", metadata={"description": "the pending link"})
+    partner = ma.fields.Nested(PartnerSchema, attribute="link.partner")
+    link_code = ma.fields.String(
+        metadata={
+            "description": "enter it in the partner's own app; shown once, single use",
+            "example": "7KQ2MX9D",
+        }
+    )
+    expires_in = ma.fields.Integer(metadata={"description": "seconds", "example": 600})
 
 
 class LinkSchema(Schema):
     id = ma.fields.Integer()
     partner = ma.fields.Nested(PartnerSchema)
-    external_id = ma.fields.String()
+    external_id = ma.fields.String(
+        allow_none=True, metadata={"description": "set once the partner confirms the link"}
+    )
+    status = ma.fields.String(
+        metadata={
+            "description": "confirmed (its events credit you), pending (the code awaits the "
+            "partner's confirmation) or expired (ask for a new code)",
+            "example": "confirmed",
+        }
+    )
     created_at = ma.fields.DateTime()
+    confirmed_at = ma.fields.DateTime(allow_none=True)
+    code_expires_at = ma.fields.DateTime(allow_none=True)
 
 
 class LinkListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(LinkSchema))
+
+
+class LinkConfirmSchema(Schema):
+    link_code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "the code the resident entered in your app",
+            "example": "7KQ2MX9D",
+        },
+    )
+    external_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={
+            "description": "the account (card or member number) where the resident is signed in "
+            "and entered the code; name the resident by it in events",
+            "example": "BUSCARD-0012345",
+        },
+    )
+
+
+class ConfirmedLinkSchema(Schema):
+    link_id = ma.fields.Integer(attribute="id", metadata={"description": "opaque"})
+    external_id = ma.fields.String()
+    confirmed_at = ma.fields.DateTime()

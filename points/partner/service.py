@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import encryption
 from backend.clock import utcnow
-from backend.errors import AppError, Conflict, NotFound, Unauthorized
+from backend.errors import AppError, NotFound, Unauthorized
 from backend.extensions import db
 from backend.residents.models import Resident
 from backend.residents.phone import InvalidPhone, normalise_phone, phone_hmac
@@ -156,6 +156,7 @@ class _Known:
 
     recorded: dict[str, int | None]  # event id -> its action, for events already recorded
     residents: dict[str, Resident]  # reference (phone number or partner id) -> resident
+    external_ids: set[str]  # references that are no phone number: partner ids
 
 
 def _usable(value: object) -> bool:
@@ -183,10 +184,11 @@ def _look_up(partner: PartnerClient, events: list) -> _Known:
         .where(
             PartnerResidentLink.partner_id == partner.id,
             PartnerResidentLink.external_id.in_(external_ids),
+            PartnerResidentLink.confirmed_at.is_not(None),
         )
     )
     residents.update(linked.all())
-    return _Known(recorded, residents)
+    return _Known(recorded, residents, external_ids)
 
 
 def _check_event(partner: PartnerClient, event: object, known: _Known, first: dict[str, int]):
@@ -235,6 +237,12 @@ def _check_event(partner: PartnerClient, event: object, known: _Known, first: di
             event_id, "type_not_allowed", _l("This partner may not report this action.")
         )
     resident = known.residents.get(reference) if _usable(reference) else None
+    if resident is None and _usable(reference) and reference in known.external_ids:
+        return _rejected(
+            event_id,
+            "partner_link_unconfirmed",
+            _l("No resident has confirmed a link to this partner account."),
+        )
     if resident is None or resident.status != "active":
         return _rejected(event_id, "resident_unknown", _l("No active resident matches this event."))
     return event_id, resident, parsed
@@ -340,38 +348,12 @@ def partner_by_key(key: str) -> PartnerClient:
     return partner
 
 
-def link_resident(resident_id: int, partner_key: str, external_id: str) -> PartnerResidentLink:
-    partner = partner_by_key(partner_key)
-    existing = db.session.scalar(
-        select(PartnerResidentLink).where(
-            PartnerResidentLink.partner_id == partner.id,
-            (PartnerResidentLink.external_id == external_id)
-            | (PartnerResidentLink.resident_id == resident_id),
-        )
-    )
-    if existing is not None:
-        raise Conflict(
-            _l("This partner account, or your account at this partner, is already linked."),
-            code="partner_link_exists",
-        )
-    link = PartnerResidentLink(
-        partner_id=partner.id, external_id=external_id, resident_id=resident_id
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(link)
-    except IntegrityError as exc:
-        raise Conflict(
-            _l("This partner account, or your account at this partner, is already linked."),
-            code="partner_link_exists",
-        ) from exc
-    return link
-
-
 def links_of(resident_id: int) -> list[PartnerResidentLink]:
     return list(
         db.session.scalars(
-            select(PartnerResidentLink).where(PartnerResidentLink.resident_id == resident_id)
+            select(PartnerResidentLink)
+            .where(PartnerResidentLink.resident_id == resident_id)
+            .order_by(PartnerResidentLink.id)
         )
     )
 
