@@ -1,5 +1,5 @@
 """What points adds to the app: its endpoints, commands, reference data, the approval
-outbox as a worker queue, and the expiry job."""
+outbox as a worker queue, the expiry job and the erasure of GPS traces past their time."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from backend.health import register_backlog
 from backend.worker import register_periodic, register_queue
 from points.actions import outbox
 from points.actions.api import blp as actions_blp
+from points.actions.cli import erase_expired_traces
 from points.ledger.api import blp as ledger_blp
 from points.ledger.cli import expire_points, points_cli
 from points.methodology.api import blp as methodology_blp
@@ -37,5 +38,6 @@ def init_app(app: Flask) -> None:
     register_queue(app, "approval_outbox", outbox.apply_batch)
     register_backlog(app, "approval_outbox", outbox.backlog)
     register_periodic(app, "points_expiry", "daily", expire_points)
+    register_periodic(app, "trace_erasure", "daily", erase_expired_traces)
     app.cli.add_command(partner_cli)
     app.cli.add_command(points_cli)

@@ -107,19 +107,34 @@ def today_minutes_ago(minutes: int) -> int:
     return min(minutes, now.hour * 60 + now.minute)
 
 
-def trip(mode: str = "bus", km: float = 6.2, minutes: int = 25, ended_minutes_ago: int = 5) -> dict:
-    """A trip body ending a few minutes ago, at a plausible speed unless told otherwise."""
+def trip(
+    mode: str = "bus",
+    km: float = 6.2,
+    minutes: int = 25,
+    ended_minutes_ago: int = 5,
+    trace: bool = True,
+) -> dict:
+    """A trip body ending a few minutes ago, at a plausible speed unless told otherwise.
+
+    By default it carries a GPS trace in Zhaoqing that matches its times and whose length is
+    `km` to the metre: a verified trip, that pays. `trace=False`: a self-declared trip.
+    """
     from datetime import UTC, datetime, timedelta
+
+    from admin.demo_traces import straight_trace
 
     ended = datetime.now(UTC) - timedelta(minutes=ended_minutes_ago)
     started = ended - timedelta(minutes=minutes)
-    return {
+    body = {
         "type": "trip",
         "mode": mode,
         "distance_km": km,
         "started_at": started.isoformat(),
         "ended_at": ended.isoformat(),
     }
+    if trace:
+        body["trace"] = straight_trace(started, ended, km)
+    return body
 
 
 def record(client, who: SignedIn, body: dict, key: str | None = None):

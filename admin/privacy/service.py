@@ -1,7 +1,7 @@
 """Export and deletion of a resident's data, and the retention job.
 
 Deletion removes or irreversibly pseudonymises what identifies a person (phone, openid,
-nickname, community, photos, partner links, sign-in codes and sessions) and keeps the
+nickname, community, photos, GPS traces, partner links, sign-in codes and sessions) and keeps the
 rows money and statistics stand on: actions, ledger entries and rollups keep pointing at
 a resident id that no longer leads to anyone.
 """
@@ -23,6 +23,7 @@ from backend.residents.models import Resident
 from backend.residents.phone import decrypt_phone
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Checkin, Enrolment
+from points.actions import service as actions
 from points.actions.models import Action
 from points.ledger.adjustments import PointsAdjustment
 from points.ledger.models import LedgerEntry
@@ -94,6 +95,7 @@ def export(resident: Resident) -> dict:
 def delete_account(resident: Resident) -> None:
     """The resident's right to erasure: nothing left that leads back to them."""
     photos.erase_photos_of(resident.id)
+    actions.erase_traces_of(resident.id)
     partners.unlink_all(resident.id)
     auth.end_all_sessions(resident.id)
     phone_digest = residents.pseudonymise(resident)
