@@ -268,8 +268,11 @@ def history(app, db_session):
         walker.district_code, driver.district_code = "441202", "441203"
         for days_ago in (80, 50, 20):
             when = beijing_day_start(days_ago) + timedelta(hours=9)
-            for who, kind in ((walker, "walk"), (walker, "bus"), (driver, "car")):
-                actions.record_action(who, body_for(kind, 4, when), now=when + timedelta(minutes=5))
+            for hour, (who, kind) in enumerate(
+                ((walker, "walk"), (walker, "bus"), (driver, "car"))
+            ):
+                at = when + timedelta(hours=hour)  # a resident's trips never overlap
+                actions.record_action(who, body_for(kind, 4, at), now=at + timedelta(minutes=5))
         db.session.commit()
         drain_until_empty(50)
 

@@ -483,3 +483,25 @@ def test_a_self_declared_trip_keeps_no_gps_points(client, db_session):
     me = sign_in(client)
     action = record(client, me, trip("walk", 2, 30, trace=False)).json
     assert db_session.get(TripTrace, action["id"]) is None
+
+
+def test_the_demo_seeds_traced_and_self_declared_trips(app, db_session):
+    from sqlalchemy import func
+
+    from points.actions.models import Action
+
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    counts = dict(
+        db_session.execute(
+            select(Action.verification, func.count())
+            .where(Action.type == "trip")
+            .group_by(Action.verification)
+        ).all()
+    )
+    assert counts.get("trace", 0) > counts.get("self_declared", 0) > 0
+    traced = db_session.scalar(
+        select(Action).where(Action.verification == "trace").order_by(Action.id).limit(1)
+    )
+    assert traced.details["trace"]["points"] > 10
+    assert db_session.get(TripTrace, traced.id) is not None
