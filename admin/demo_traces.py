@@ -3,13 +3,14 @@ the demo's traced trips, the benchmark's bodies and the false-refusal measuremen
 (`python -m loadtests.trace_checks`) use the same generator.
 
 A route leaves a district centre on a slowly turning heading at a speed that varies about
-the mode's cruise (buses stop now and then); each fix has a few metres of GPS jitter and
-now and then a 50-100 m jump; fixes come every 1-10 s with occasional dropouts shorter
-than the methodology's gap limit. Pure Python: no app, no database.
+the mode's cruise by up to a fifth (buses and cars stop now and then); each fix has a few
+metres of GPS jitter and now and then a 50-100 m jump; fixes come every 1-10 s with
+occasional dropouts shorter than the methodology's gap limit. Pure Python: no app, no database.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import datetime
@@ -47,21 +48,38 @@ def _moved(lon: float, lat: float, metres: float, bearing: float) -> tuple[float
     return lon2, lat2
 
 
-def _speed_profile(rng: random.Random, mode: str, seconds: int) -> list[float]:
-    """Relative speed per second: drifting about 1, with stops for stopping modes."""
-    profile = []
-    level = rng.uniform(0.8, 1.2)
-    stop_left = 0
-    for _ in range(seconds):
-        if stop_left > 0:
-            stop_left -= 1
-            profile.append(0.0)
+def _fix_times(rng: random.Random, seconds: int, longest_dropout_s: int, dropout: float):
+    """Seconds after the start at which the phone has a fix: every 1-10 s, now and then
+    none for a while; the first and last within 20 s of the trip's ends."""
+    fixes = []
+    second = rng.randint(0, min(20, seconds // 10))
+    last = seconds - rng.randint(0, min(20, seconds // 10))
+    while second < last:
+        fixes.append(second)
+        step = rng.randint(1, 10)
+        if rng.random() < dropout:
+            step = rng.randint(30, longest_dropout_s)
+        second += step
+    fixes.append(last)
+    return fixes
+
+
+def _speeds(rng: random.Random, mode: str, fixes: list[int]) -> list[float]:
+    """Relative speed over each interval between fixes: drifting about 1 (0.8-1.2), with
+    a stop of 15-45 s about every four minutes of moving for modes that stop."""
+    speeds = []
+    level = rng.uniform(0.9, 1.1)
+    stopped_until = -1
+    for begin, end in itertools.pairwise(fixes):
+        length = end - begin
+        level = min(1.2, max(0.8, level + rng.gauss(0, 0.02 * math.sqrt(length))))
+        if begin < stopped_until:
+            speeds.append(0.0)
             continue
-        if mode in STOPPING_MODES and rng.random() < 1 / 150:
-            stop_left = rng.randint(15, 45)
-        level = min(1.3, max(0.7, level + rng.gauss(0, 0.02)))
-        profile.append(level)
-    return profile
+        if mode in STOPPING_MODES and rng.random() < length / 240:
+            stopped_until = end + rng.randint(15, 45)  # from the next fix on
+        speeds.append(level)
+    return speeds
 
 
 def synthetic_trace(
@@ -79,32 +97,23 @@ def synthetic_trace(
 ) -> list[list[float]]:
     """A realistic trace of `km` from `started_at` to `ended_at`: [[lon, lat, unix s], ...]."""
     start = started_at.timestamp()
-    seconds = max(1, int(ended_at.timestamp() - start))
-    profile = _speed_profile(rng, mode, seconds)
-    metres_per_unit = km * 1000 / (sum(profile) or 1)
+    seconds = max(2, int(ended_at.timestamp() - start))
+    fixes = _fix_times(rng, seconds, longest_dropout_s, dropout_chance)
+    speeds = _speeds(rng, mode, fixes)
+    moved = [
+        speed * (end - begin) for speed, begin, end in zip(speeds, fixes, fixes[1:], strict=False)
+    ]
+    scale = km * 1000 / (sum(moved) or 1)
     lon, lat = origin or rng.choice(ORIGINS)
     lon, lat = _moved(lon, lat, rng.uniform(0, 3000), rng.uniform(0, 2 * math.pi))
     bearing = rng.uniform(0, 2 * math.pi)
-    # The true position each second.
-    path = [(lon, lat)]
-    for relative in profile:
-        bearing += rng.gauss(0, 0.03)
-        lon, lat = _moved(lon, lat, relative * metres_per_unit, bearing)
+    path = [(lon, lat)]  # the true position at each fix
+    for metres, begin, end in zip(moved, fixes, fixes[1:], strict=False):
+        bearing += rng.gauss(0, 0.03 * math.sqrt(end - begin))
+        lon, lat = _moved(lon, lat, metres * scale, bearing)
         path.append((lon, lat))
-    # Fixes: every 1-10 s, now and then none for a while.
-    fixes = []
-    second = rng.randint(0, min(20, seconds // 10))
-    last = seconds - rng.randint(0, min(20, seconds // 10))
-    while second < last:
-        fixes.append(second)
-        step = rng.randint(1, 10)
-        if rng.random() < dropout_chance:
-            step = rng.randint(30, longest_dropout_s)
-        second += step
-    fixes.append(last)
     trace = []
-    for second in fixes:
-        lon, lat = path[second]
+    for second, (lon, lat) in zip(fixes, path, strict=True):
         noise = abs(rng.gauss(0, jitter_m))
         if rng.random() < jump_chance:
             noise = rng.uniform(50, 100)

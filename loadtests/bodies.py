@@ -101,13 +101,14 @@ def trip(
     owner: object = None,
     timeline: Timeline = RESIDENT_TRIPS,
 ) -> dict | None:
-    """A trip of `owner`'s at 30-55% of the mode's top speed, with a realistic GPS trace in
+    """A trip of `owner`'s at 30-50% of the mode's top speed, with a realistic GPS trace in
     Zhaoqing (a verified trip, that pays); None when the owner's timeline is full."""
     mode = mode or _weighted(rng, TRIP_MODES)
     limits = bounds.trip[mode]
     low, high = TRIP_KM[mode]
     km = round(min(rng.uniform(low, high), limits["max_km"]), 1)
-    speed = limits["max_kmh"] * rng.uniform(0.3, 0.55)
+    # Below half the top speed on average: stops and bursts stay under it (see trace_checks)
+    speed = limits["max_kmh"] * rng.uniform(0.3, 0.5)
     minutes = int(km / speed * 60) + 2  # rounded up, so the speed never exceeds the bound
     times = timeline.slot(owner, minutes, rng)
     if times is None:

@@ -155,3 +155,17 @@ def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
     # Each reply's worker applies the derived figures after it.
     wait_until_applied(server.env["DATABASE_URL"], timeout_s=10)
     server.flask("stats", "check")
+
+
+def test_two_overlapping_trips_at_once_record_one(server):
+    headers = server.sign_in("13700000401")
+    bodies = [trip("bus", 6, 25, ended_minutes_ago=5), trip("walk", 2, 30, ended_minutes_ago=3)]
+
+    def post(i):
+        return server.call(
+            "POST", "/api/v1/actions", bodies[i % 2], {**headers, "Idempotency-Key": f"lap-{i}"}
+        )
+
+    replies = fire_together(8, post)
+    assert sorted(r.status for r in replies) == [201] + [422] * 7, [r.body for r in replies]
+    assert {r.body["error"]["code"] for r in replies if r.status == 422} == {"overlapping_trip"}
