@@ -505,3 +505,25 @@ def test_the_demo_seeds_traced_and_self_declared_trips(app, db_session):
     )
     assert traced.details["trace"]["points"] > 10
     assert db_session.get(TripTrace, traced.id) is not None
+
+
+def test_a_version_without_the_new_rules_reads_safe_defaults(app, client, db_session):
+    """A version published before 2026.2 (no self_declared_points_percent, trace or
+    city_area): self-declared actions pay nothing, and a trace cannot be checked, so the
+    trip stays self-declared, on its claimed distance."""
+    from points.methodology.service import load_methodology
+
+    older = copy.deepcopy(read_packaged_file())
+    older["methodology_version"] = "2099.old"
+    for section in ("self_declared_points_percent", "trace", "city_area"):
+        del older[section]
+    with app.app_context():
+        load_methodology(older)
+        db_session.commit()
+    assert "trace" not in client.get("/api/v1/methodology").json
+    me = sign_in(client)
+    action = record(client, me, trip("bike", 5, 30)).json
+    assert action["factor_version"] == "2099.old"
+    assert action["verification"] == "self_declared"
+    assert action["co2e_g"] == 466 and action["points"] == 0
+    assert db_session.get(TripTrace, action["id"]) is None
