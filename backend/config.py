@@ -86,8 +86,17 @@ class Config:
     action_max_age_days: int = 7
     action_clock_skew_seconds: int = 300
 
+    # A resident's trips may overlap in time by at most this much (clocks and rounding)
+    trip_overlap_tolerance_seconds: int = 120
+    # A trip's GPS trace: at most this many points per body (the methodology's trace rules
+    # bound it further)
+    trace_max_points: int = 5000
+
     # Retention: evidence photos and one-time code records are erased after this many days
     photo_retention_days: int = 180
+    # A trip's GPS points are kept this long for review and appeal, then erased (its
+    # derived figures stay with the action)
+    trace_retention_days: int = 30
     otp_retention_days: int = 30
 
     # Deleted accounts: a keyed hash of the phone / WeChat identity is kept while the limits

@@ -3,7 +3,8 @@
 An action counts for every campaign the resident had joined that runs when it happened
 and targets the resident's district, once (the `campaign_action` key). Its bonus is the
 campaign's multiplier, in force when it happened, applied to the base points actually
-paid after the daily cap: its own ledger entry, never a change to the base award.
+paid after the daily cap: its own ledger entry, never a change to the base award. Goals
+count verified grams only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def bonus_ref(campaign_id: int, action_id: int) -> str:
 
 
 def count_for_campaigns(batch: list[ApprovedAction]) -> list[ledger.Credit]:
-    """Applier of approved actions: each campaign's count and progress; the bonuses."""
+    """Applier of approved actions: each campaign's count and progress; the bonuses.
+
+    Only verified actions count (self-declared ones, and superseded ones, never did)."""
+    batch = [a for a in batch if a.counts_as_verified]
+    if not batch:
+        return []
     joined = _joined_campaigns(batch)
     rows = []
     for action in batch:

@@ -1,7 +1,8 @@
 """Plausible request bodies: residents' actions and partners' event batches.
 
 Every body keeps inside the methodology's bounds (`GET /api/v1/methodology`), so a refusal
-under load is a finding, never a badly made request.
+under load is a finding, never a badly made request. Trips carry a GPS trace (they pay) and
+a resident's trips never overlap (`Timeline`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from admin.demo_traces import synthetic_trace
 
 # How residents spread their actions: mostly trips (car trips too: they count for the
 # green-travel share), then garbage sorting, a few charging sessions. Clean Plate meals
@@ -62,21 +65,62 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def trip(rng: random.Random, bounds: Bounds, mode: str | None = None) -> dict:
-    """A trip that ended within the last three hours, at 40-80% of the mode's top speed."""
+class Timeline:
+    """Where each owner's trips fall: one after another, walking back from `newest` ago to
+    `oldest` ago, so that no two of a resident's trips overlap (they would be refused,
+    422 `overlapping_trip`). Per process: owners shared by processes may still collide."""
+
+    def __init__(self, newest: timedelta, oldest: timedelta) -> None:
+        self.newest, self.oldest = newest, oldest
+        self._cursors: dict[object, datetime] = {}
+
+    def slot(
+        self, owner: object, minutes: int, rng: random.Random
+    ) -> tuple[datetime, datetime] | None:
+        """The next free (start, end) of `minutes` for `owner`; None once the range is full."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        cursor = min(self._cursors.get(owner, now - self.newest), now - self.newest)
+        ended = cursor - timedelta(minutes=rng.randint(1, 10))
+        started = ended - timedelta(minutes=minutes)
+        if started < now - self.oldest:
+            return None
+        self._cursors[owner] = started
+        return started, ended
+
+
+# A resident's own trips fall in the last three days; partners' rides three to six days
+# back: the two never meet, whoever sends them.
+RESIDENT_TRIPS = Timeline(timedelta(minutes=1), timedelta(days=3))
+PARTNER_TRIPS = Timeline(timedelta(days=3), timedelta(days=6))
+
+
+def trip(
+    rng: random.Random,
+    bounds: Bounds,
+    mode: str | None = None,
+    owner: object = None,
+    timeline: Timeline = RESIDENT_TRIPS,
+) -> dict | None:
+    """A trip of `owner`'s at 30-50% of the mode's top speed, with a realistic GPS trace in
+    Zhaoqing (a verified trip, that pays); None when the owner's timeline is full."""
     mode = mode or _weighted(rng, TRIP_MODES)
     limits = bounds.trip[mode]
     low, high = TRIP_KM[mode]
     km = round(min(rng.uniform(low, high), limits["max_km"]), 1)
-    speed = limits["max_kmh"] * rng.uniform(0.4, 0.8)
+    # Below half the top speed on average: stops and bursts stay under it (see trace_checks)
+    speed = limits["max_kmh"] * rng.uniform(0.3, 0.5)
     minutes = int(km / speed * 60) + 2  # rounded up, so the speed never exceeds the bound
-    ended = datetime.now(UTC) - timedelta(minutes=rng.randint(1, 180))
+    times = timeline.slot(owner, minutes, rng)
+    if times is None:
+        return None
+    started, ended = times
     return {
         "type": "trip",
         "mode": mode,
         "distance_km": km,
-        "started_at": _iso(ended - timedelta(minutes=minutes)),
+        "started_at": _iso(started),
         "ended_at": _iso(ended),
+        "trace": synthetic_trace(rng, mode, started, ended, km),
     }
 
 
@@ -100,10 +144,14 @@ def ev_charging(rng: random.Random, bounds: Bounds) -> dict:
     }
 
 
-def resident_action(rng: random.Random, bounds: Bounds) -> dict:
+def resident_action(rng: random.Random, bounds: Bounds, owner: object = None) -> dict:
+    """One of `owner`'s actions (a trip in a free slot of theirs, while there is one)."""
     kind = _weighted(rng, ACTION_MIX)
     if kind == "trip":
-        return trip(rng, bounds)
+        body = trip(rng, bounds, owner=owner)
+        if body is not None:
+            return body
+        kind = "garbage_sorting"  # the owner's trips fill their days
     if kind == "garbage_sorting":
         return garbage_sorting(rng, bounds)
     return ev_charging(rng, bounds)
@@ -119,9 +167,13 @@ def partner_events(rng: random.Random, bounds: Bounds, phones: list[str], size: 
     events = []
     for _ in range(size):
         kind = _weighted(rng, PARTNER_MIX)
-        body = trip(rng, bounds, "bus") if kind == "bus" else ev_charging(rng, bounds)
+        resident = rng.choice(phones)
+        body = None
+        if kind == "bus":
+            body = trip(rng, bounds, "bus", owner=resident, timeline=PARTNER_TRIPS)
+        body = body or ev_charging(rng, bounds)
         event_id = f"lt-{_RUN}-{next(_event_numbers)}"
-        events.append({"event_id": event_id, "resident": rng.choice(phones), **body})
+        events.append({"event_id": event_id, "resident": resident, **body})
     return events
 
 

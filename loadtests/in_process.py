@@ -104,14 +104,14 @@ def measure(workdir: Path, count: int) -> dict[str, float]:
             created(
                 client.post(
                     path,
-                    json=bodies.resident_action(rng, bounds),
+                    json=bodies.resident_action(rng, bounds, owner=i % RESIDENTS),
                     headers={**headers[i % RESIDENTS], "Idempotency-Key": secrets.token_hex(10)},
                 )
             )
 
         return write
 
-    floor_body = bodies.trip(rng, bounds, "bike")
+    floor_body = bodies.trip(rng, bounds, "bike", owner="floor")
 
     def floor(i: int) -> None:
         created(client.post(yardsticks.FLOOR_PATH, json=floor_body, headers=headers[i % RESIDENTS]))

@@ -149,7 +149,8 @@ class ResidentUser(FastHttpUser):
 
     @task(10)
     def record_action(self) -> None:
-        key, body = f"lt-{secrets.token_hex(10)}", bodies.resident_action(self.rng, self.bounds)
+        key = f"lt-{secrets.token_hex(10)}"
+        body = bodies.resident_action(self.rng, self.bounds, owner=self.auth["Authorization"])
         with self._post_action(key, body, "/api/v1/actions") as response:
             if expect(response, 201, {429: {"rate_limited"}}):
                 self.last_action = (key, body, response.json()["id"])
@@ -325,7 +326,7 @@ class ActionWriter(FastHttpUser):
     def record_action(self) -> None:
         with self.client.post(
             self.path,
-            json=bodies.resident_action(self.rng, self.bounds),
+            json=bodies.resident_action(self.rng, self.bounds, owner=self.auth["Authorization"]),
             headers={**self.auth, "Idempotency-Key": f"lt-{secrets.token_hex(10)}"},
             catch_response=True,
         ) as response:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from flask import Flask, current_app
 
+from points.actions.models import VERIFIED
 from points.ledger.service import Credit
 
 # Campaigns count an action (and pay its bonus) before statistics read which campaigns
@@ -41,6 +42,12 @@ class ApprovedAction:
     status: str
     distance_m: int | None
     factor_version: str
+
+    @property
+    def counts_as_verified(self) -> bool:
+        """Approved and verified: what campaign goals, badges and boards count. A
+        self-declared action never counts there; a superseded one is taken back."""
+        return self.status == "approved" and self.verification in VERIFIED
 
 
 # An applier writes its own figures for the batch and returns what the batch earns through

@@ -1,5 +1,6 @@
 """What points adds to the app: its endpoints, commands, reference data, the approval
-outbox as a worker queue, the expiry job, and what a deleted account's successor carries."""
+outbox as a worker queue, the expiry job, what a deleted account's successor carries and the
+erasure of GPS traces past their time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from backend.residents.tombstones import register_carrier
 from backend.worker import register_periodic, register_queue
 from points.actions import outbox
 from points.actions.api import blp as actions_blp
+from points.actions.cli import erase_expired_traces
 from points.ledger.api import blp as ledger_blp
 from points.ledger.cli import expire_points, points_cli
 from points.ledger.service import carry_day_points
@@ -41,6 +43,7 @@ def init_app(app: Flask) -> None:
     register_backlog(app, "approval_outbox", outbox.backlog)
     register_periodic(app, "points_expiry", "daily", expire_points)
     register_carrier(app, "day_points", carry_day_points)
+    register_periodic(app, "trace_erasure", "daily", erase_expired_traces)
     app.cli.add_command(partner_cli)
     app.cli.add_command(points_cli)
     app.cli.add_command(photos_cli)

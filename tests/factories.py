@@ -107,19 +107,34 @@ def today_minutes_ago(minutes: int) -> int:
     return min(minutes, now.hour * 60 + now.minute)
 
 
-def trip(mode: str = "bus", km: float = 6.2, minutes: int = 25, ended_minutes_ago: int = 5) -> dict:
-    """A trip body ending a few minutes ago, at a plausible speed unless told otherwise."""
+def trip(
+    mode: str = "bus",
+    km: float = 6.2,
+    minutes: int = 25,
+    ended_minutes_ago: int = 5,
+    trace: bool = True,
+) -> dict:
+    """A trip body ending a few minutes ago, at a plausible speed unless told otherwise.
+
+    By default it carries a GPS trace in Zhaoqing that matches its times and whose length is
+    `km` to the metre: a verified trip, that pays. `trace=False`: a self-declared trip.
+    """
     from datetime import UTC, datetime, timedelta
+
+    from admin.demo_traces import straight_trace
 
     ended = datetime.now(UTC) - timedelta(minutes=ended_minutes_ago)
     started = ended - timedelta(minutes=minutes)
-    return {
+    body = {
         "type": "trip",
         "mode": mode,
         "distance_km": km,
         "started_at": started.isoformat(),
         "ended_at": ended.isoformat(),
     }
+    if trace:
+        body["trace"] = straight_trace(started, ended, km)
+    return body
 
 
 def record(client, who: SignedIn, body: dict, key: str | None = None):
@@ -319,3 +334,61 @@ def link_partner_account(client, partner: dict, who: SignedIn, external_id: str)
     confirmed = partner_post(client, partner, "/api/v1/partner/links", body)
     assert confirmed.status_code == 201, confirmed.json
     return {"id": asked.json["id"], **confirmed.json}
+
+
+def trips_in_a_row(
+    count: int,
+    mode: str = "bus",
+    km: float = 1.0,
+    minutes: int = 3,
+    ended_minutes_ago: int = 5,
+    trace: bool = True,
+) -> list[dict]:
+    """`count` trip bodies one after another going back in time, a minute apart: a
+    resident's trips never overlap (422 `overlapping_trip`)."""
+    return [
+        trip(mode, km, minutes, ended_minutes_ago + i * (minutes + 1), trace=trace)
+        for i in range(count)
+    ]
+
+
+_verified_events = itertools.count(1)
+
+
+def verifier(app) -> dict:
+    """A partner that may report garbage sorting, trips and charging: verified actions."""
+    return create_partner(
+        app, f"verifier-{next(_verified_events)}", "garbage_sorting", "trip", "ev_charging"
+    )
+
+
+@dataclass
+class Answer:
+    """A partner event's outcome in the shape of POST /api/v1/actions' answer."""
+
+    status_code: int
+    json: dict
+
+
+def record_verified(client, partner: dict | None, who: SignedIn, body: dict) -> Answer:
+    """`body` as a partner's signed event for `who` (by phone): a verified action. 201 with
+    the action as residents see it, 409 for a duplicate, 422 with the event's error. Without
+    a partner, a new `verifier` sends it."""
+    import json
+
+    partner = partner or verifier(client.application)
+    event = {"event_id": f"v-{next(_verified_events)}", "resident": who.phone, **body}
+    raw = json.dumps({"events": [event]}).encode()
+    headers = {
+        **partner_signature(partner["key"], partner["secret"], raw),
+        "Content-Type": "application/json",
+    }
+    response = client.post("/api/v1/partner/events", data=raw, headers=headers)
+    assert response.status_code == 200, response.json
+    [result] = response.json["results"]
+    if result["status"] == "accepted":
+        action = client.get(f"/api/v1/actions/{result['action_id']}", headers=who.headers)
+        return Answer(201, action.json)
+    if result["status"] == "duplicate":
+        return Answer(409, {"error": {"code": "duplicate_action"}})
+    return Answer(422, {"error": result["error"]})

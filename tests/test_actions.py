@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import record, sign_in, trip
+from tests.factories import record, record_verified, sign_in, trip, trips_in_a_row, verifier
 from tests.moments import BOUNDARIES
 
 FACTORS = json.loads(
@@ -47,7 +47,7 @@ def test_distance_trips_earn_km_times_factor_rounded_down(client, mode, km, minu
 def test_bus_trips_earn_per_ride_whatever_the_distance(client):
     me = sign_in(client)
     short = record(client, me, trip("bus", 2.0, 10)).json
-    long = record(client, me, trip("bus", 25.0, 50)).json
+    long = record(client, me, trip("bus", 25.0, 50, ended_minutes_ago=20)).json
     per_ride = expected_grams("1", "trip", "bus")
     assert short["co2e_g"] == long["co2e_g"] == per_ride
     assert short["unit"] == "trip"
@@ -99,9 +99,7 @@ def test_the_same_charging_session_is_recorded_once_whoever_claims_it(client):
 def test_account_and_ledger_follow_each_award(client):
     me = sign_in(client)
     first = record(client, me, trip("bus", ended_minutes_ago=5)).json
-    second = record(
-        client, me, {"type": "garbage_sorting", "category": "kitchen", "weight_kg": 2}
-    ).json
+    second = record(client, me, trip("walk", 2, 30, ended_minutes_ago=40)).json
     account = client.get("/api/v1/me/account", headers=me.headers).json
     total = first["points"] + second["points"]
     assert account["points_today"] == total
@@ -115,14 +113,13 @@ def test_account_and_ledger_follow_each_award(client):
     assert account["balance"] == sum(e["delta"] for e in entries) == entries[0]["balance_after"]
 
 
-def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
+def test_daily_cap_pays_up_to_the_cap_and_says_so(app, client):
     me = sign_in(client)
     per_ride = expected_grams("1", "trip", "bus")
     paid = 0
     rides = CAPS["trip"] // per_ride + 1
-    responses = [
-        record(client, me, trip("bus", 5, 20, ended_minutes_ago=5 + i)).json for i in range(rides)
-    ]
+    *in_a_row, one_more = trips_in_a_row(rides + 1, "bus")
+    responses = [record(client, me, body).json for body in in_a_row]
     for response in responses[:-1]:
         assert response["capped"] is False
         paid += response["points"]
@@ -130,14 +127,14 @@ def test_daily_cap_pays_up_to_the_cap_and_says_so(client):
     assert last["capped"] is True
     assert last["co2e_g"] == per_ride  # CO2e is still recorded in full
     assert last["points"] == CAPS["trip"] - paid
-    over = record(client, me, trip("bus", 5, 20, ended_minutes_ago=1)).json
+    over = record(client, me, one_more).json
     assert over["points"] == 0 and over["capped"] is True
     account = client.get("/api/v1/me/account", headers=me.headers).json
     assert account["points_today"] == CAPS["trip"]
     assert account["co2e_g_total"] == per_ride * (rides + 1)
     # another action type has its own cap
-    garbage = record(
-        client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}
+    garbage = record_verified(
+        client, verifier(app), me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}
     ).json
     assert garbage["capped"] is False and garbage["points"] > 0
 
@@ -147,24 +144,27 @@ def points_today(client, who) -> int:
 
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)
-def test_caps_count_per_asia_shanghai_day(client, clock, boundary):
+def test_caps_count_per_asia_shanghai_day(app, client, clock, boundary):
     """15:59:59 and 16:00:00 UTC are one UTC day but two days in Beijing, each with its cap."""
     clock.move_to(boundary.last_second, tick=False)
     me = sign_in(client)
+    partner = verifier(app)  # sorting the resident reports is self-declared: it pays nothing
     garbage = {"type": "garbage_sorting", "category": "recyclable", "weight_kg": 2.5}
     per_action = expected_grams("2.5", "garbage_sorting", "recyclable")
     cap = CAPS["garbage_sorting"]
-    filled = [record(client, me, garbage).json for _ in range(-(-cap // per_action))]
+    filled = [
+        record_verified(client, partner, me, garbage).json for _ in range(-(-cap // per_action))
+    ]
     assert sum(a["points"] for a in filled) == cap
     assert filled[-1]["capped"] is (cap % per_action != 0)
     assert points_today(client, me) == cap
 
     clock.move_to(boundary.midnight, tick=False)
     assert points_today(client, me) == 0
-    next_day = record(client, me, garbage).json
+    next_day = record_verified(client, partner, me, garbage).json
     assert (next_day["capped"], next_day["points"]) == (False, per_action)
     late = {**garbage, "occurred_at": boundary.last_second.isoformat()}
-    same_day = record(client, me, late).json  # sent now, but of the day before
+    same_day = record_verified(client, partner, me, late).json  # sent now, of the day before
     assert (same_day["capped"], same_day["points"]) == (True, 0)
     assert points_today(client, me) == per_action
 
@@ -173,11 +173,16 @@ def test_caps_count_per_asia_shanghai_day(client, clock, boundary):
     ("body", "field"),
     [
         # Made when the test runs, on its pinned clock, not when the module is collected.
-        (lambda: trip("walk", 41, 400), "distance_km"),
-        (lambda: trip("walk", 10, 30), "distance_km"),  # 20 km/h on foot
-        (lambda: trip("bike", 20, 20), "distance_km"),  # 60 km/h on a bike
-        (lambda: trip("bus", 130, 120), "distance_km"),
-        (lambda: {**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]}, "ended_at"),
+        # Claims without a trace (a trace's own refusals: tests/test_trust_trips.py)
+        (lambda: trip("walk", 41, 350, trace=False), "distance_km"),
+        (lambda: trip("walk", 10, 30, trace=False), "distance_km"),  # 20 km/h on foot
+        (lambda: trip("bike", 20, 20, trace=False), "distance_km"),  # 60 km/h on a bike
+        (lambda: trip("bus", 130, 120, trace=False), "distance_km"),
+        (
+            lambda: {**trip("bus"), "ended_at": trip("bus", minutes=60)["started_at"]},
+            "ended_at",
+        ),
+        (lambda: trip("walk", 10, 361, trace=False), "ended_at"),  # longer than a walk lasts
         (lambda: {"type": "garbage_sorting", "category": "other", "weight_kg": 31}, "weight_kg"),
         (
             lambda: {
@@ -248,10 +253,7 @@ def test_actions_of_another_resident_are_404(client):
 
 def test_action_list_is_paginated_newest_first(client):
     me = sign_in(client)
-    ids = [
-        record(client, me, trip("walk", 1, 15, ended_minutes_ago=60 - i)).json["id"]
-        for i in range(5)
-    ]
+    ids = [record(client, me, body).json["id"] for body in trips_in_a_row(5, "walk", 1, 15)]
     first = client.get("/api/v1/actions?limit=2", headers=me.headers).json
     assert [a["id"] for a in first["items"]] == ids[::-1][:2]
     second = client.get(

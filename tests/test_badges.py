@@ -74,7 +74,7 @@ def test_every_badge_is_listed_with_whether_it_is_earned(client):
 
 def test_first_green_trip_is_awarded_once_and_pays_its_points_once(app, client):
     me = make_resident(client)
-    record(client, me, trip("car", 12.0, 20))
+    record(client, me, trip("car", 12.0, 20, ended_minutes_ago=120))
     with app.app_context():
         # Even were a taxi ride to avoid CO2e, it is not in the methodology's green modes.
         taxi = approved_on(me.resident["id"], datetime.now(BEIJING).date(), "trip", "taxi")
@@ -83,7 +83,7 @@ def test_first_green_trip_is_awarded_once_and_pays_its_points_once(app, client):
     assert "first_green_trip" not in earned(client, me)
 
     record(client, me, trip("bus"))
-    record(client, me, trip("walk", 2, 30))
+    record(client, me, trip("walk", 2, 30, ended_minutes_ago=40))
     body = my_badges(client, me)
     badge = next(b for b in body["items"] if b["key"] == "first_green_trip")
     assert badge["earned"] is True

@@ -32,7 +32,10 @@ def yardstick_server(tmp_path_factory):
 
 def _bike_trips(count: int) -> list[dict]:
     """10 km by bike each, ended minutes apart on this Beijing day: one day's trip cap."""
-    return [trip("bike", 10, 40, ended_minutes_ago=today_minutes_ago(10 + i)) for i in range(count)]
+    # One after another (a resident's trips never overlap): today's if today has room.
+    room = today_minutes_ago(24 * 60)
+    latest = 10 if room >= 10 + count * 41 else room + 5
+    return [trip("bike", 10, 40, ended_minutes_ago=latest + 41 * i) for i in range(count)]
 
 
 def _post_all(server, path: str, phone: str, bodies: list[dict]) -> tuple[int, list[dict], dict]:

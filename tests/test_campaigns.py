@@ -8,6 +8,7 @@ from tests.factories import (
     make_campaign,
     make_resident,
     record,
+    record_verified,
     requeue,
     run_worker,
     sign_in,
@@ -50,7 +51,7 @@ def test_overlapping_campaigns_each_pay_their_own_bonus_on_top_of_the_base(clien
         f"campaign:{half_more['id']}/action:{action['id']}",
         base // 2,
     ) in bonuses
-    walk = record(client, me, trip("walk", 2, 30)).json
+    walk = record(client, me, trip("walk", 2, 30, ended_minutes_ago=40)).json
     walk_bonuses = [
         e for e in entries(client, me, "campaign_bonus") if e[1].endswith(f"action:{walk['id']}")
     ]
@@ -84,8 +85,8 @@ def test_bonuses_follow_the_capped_base_points(client, admin):
     campaign = make_campaign(client, admin, multipliers={"garbage_sorting": 2})
     me = sign_in(client)
     enrol(client, me, campaign)
-    capped = record(
-        client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 30}
+    capped = record_verified(
+        client, None, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 30}
     ).json
     assert capped["capped"] is True
     assert entries(client, me, "campaign_bonus")[0][2] == capped["points"]
@@ -116,13 +117,16 @@ def test_actions_outside_the_window_get_no_bonus(client, admin):
     me = sign_in(client)
     enrol(client, me, campaign)
     before = (now - timedelta(hours=3)).isoformat()
-    record(
+    record_verified(
         client,
+        None,
         me,
         {"type": "garbage_sorting", "category": "other", "weight_kg": 1, "occurred_at": before},
     )
     assert entries(client, me, "campaign_bonus") == []
-    record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1})
+    record_verified(
+        client, None, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}
+    )
     assert len(entries(client, me, "campaign_bonus")) == 1
 
 
@@ -175,12 +179,15 @@ def test_published_rules_change_only_from_now_on(client, admin, db_session):
     )
     assert edited.status_code == 200
     assert len(edited.json["rules_history"]) == 2
-    old = record(
+    old = record_verified(
         client,
+        None,
         me,
         {"type": "garbage_sorting", "category": "other", "weight_kg": 1, "occurred_at": earlier},
     ).json
-    new = record(client, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}).json
+    new = record_verified(
+        client, None, me, {"type": "garbage_sorting", "category": "other", "weight_kg": 1}
+    ).json
     bonuses = dict((ref, delta) for _, ref, delta in entries(client, me, "campaign_bonus"))
     assert bonuses[f"campaign:{campaign['id']}/action:{old['id']}"] == old["points"]
     assert bonuses[f"campaign:{campaign['id']}/action:{new['id']}"] == new["points"] * 2

@@ -57,8 +57,13 @@ def test_daily_cap_holds_when_twenty_trips_arrive_at_once(server):
     methodology = server.call("GET", "/api/v1/methodology").body
     cap = methodology["daily_point_caps"]["trip"]
 
+    # Twenty bus rides of one Beijing day, one after another (trips never overlap): today's
+    # if today has room for them, else yesterday's.
+    room = today_minutes_ago(24 * 60)
+    latest = 5 if room >= 5 + 20 * 3 else room + 5
+
     def post(i):
-        body = trip("bus", 5, 20, ended_minutes_ago=today_minutes_ago(5 + i))
+        body = trip("bus", 1, 2, ended_minutes_ago=latest + 3 * i)
         return server.call(
             "POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"cap-{i}"}
         )
@@ -115,11 +120,14 @@ def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
     phones = [f"137000003{i:02d}" for i in range(4)]
     for phone in phones:
         server.sign_in(phone)
+    # Each resident's eight rides one after another (trips never overlap), all of one day.
+    room = today_minutes_ago(24 * 60)
+    latest = 10 if room >= 10 + 32 * 3 else room + 5
     events = [
         {
             "event_id": f"race-{i}",
             "resident": phones[i % 4],
-            **trip("bus", 6, 25, ended_minutes_ago=today_minutes_ago(10 + i)),
+            **trip("bus", 1, 2, ended_minutes_ago=latest + 3 * i),
         }
         for i in range(32)
     ]
@@ -147,3 +155,17 @@ def test_one_partner_batch_sent_six_times_at_once_pays_each_event_once(server):
     # Each reply's worker applies the derived figures after it.
     wait_until_applied(server.env["DATABASE_URL"], timeout_s=10)
     server.flask("stats", "check")
+
+
+def test_two_overlapping_trips_at_once_record_one(server):
+    headers = server.sign_in("13700000401")
+    bodies = [trip("bus", 6, 25, ended_minutes_ago=5), trip("walk", 2, 30, ended_minutes_ago=3)]
+
+    def post(i):
+        return server.call(
+            "POST", "/api/v1/actions", bodies[i % 2], {**headers, "Idempotency-Key": f"lap-{i}"}
+        )
+
+    replies = fire_together(8, post)
+    assert sorted(r.status for r in replies) == [201] + [422] * 7, [r.body for r in replies]
+    assert {r.body["error"]["code"] for r in replies if r.status == 422} == {"overlapping_trip"}

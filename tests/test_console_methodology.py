@@ -33,7 +33,7 @@ def test_every_role_reads_the_factors_in_force_with_units_and_sources(app, clien
     page = client.get("/admin/methodology")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'id="methodology-version">2026.1<' in text
+    assert 'id="methodology-version">2026.2<' in text
     assert 'id="factors-in-force-trip-bike"' in text and "93.3" in text and "武碳江湖" in text
     assert ('id="methodology-publish"' in text) == (role == "superadmin")
 
@@ -45,7 +45,7 @@ def test_a_new_version_is_published_and_served_by_the_api(app, client):
     assert client.get("/api/v1/methodology").json["version"] == "2099.1"
     page = client.get("/admin/methodology").get_data(as_text=True)
     assert 'id="methodology-version">2099.1<' in page
-    assert 'id="version-2026.1"' in page and 'id="version-2099.1"' in page
+    assert 'id="version-2026.2"' in page and 'id="version-2099.1"' in page
     log = client.get(f"/admin/audit?q=methodology.publish&staff={username}").get_data(as_text=True)
     assert "methodology_version #2099.1" in log
 
@@ -59,7 +59,7 @@ def test_an_uploaded_file_is_published_too(app, client):
 
 def test_editing_a_published_version_is_refused(app, client):
     console_sign_in(app, client, "superadmin")
-    edited = _newer("2026.1")
+    edited = _newer("2026.2")
     refused = _publish(client, json.dumps(edited))
     assert refused.status_code == 409
     assert "请发布新版本" in refused.get_data(as_text=True)
@@ -92,7 +92,7 @@ def test_an_incomplete_or_malformed_file_is_refused(app, client, change, message
     refused = _publish(client, change(_newer("2099.3")))
     assert refused.status_code == 422
     assert message in refused.get_data(as_text=True)
-    assert client.get("/api/v1/methodology").json["version"] == "2026.1"
+    assert client.get("/api/v1/methodology").json["version"] == "2026.2"
 
 
 @pytest.mark.parametrize("role", ["analyst", "reviewer", "campaign_admin"])
@@ -104,4 +104,4 @@ def test_only_superadmin_publishes(app, client, role):
         data={"csrf_token": token, "content": json.dumps(_newer())},
     )
     assert refused.status_code == 403
-    assert client.get("/api/v1/methodology").json["version"] == "2026.1"
+    assert client.get("/api/v1/methodology").json["version"] == "2026.2"

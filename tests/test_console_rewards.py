@@ -15,7 +15,7 @@ from tests.factories import (
     redeem,
     sign_in,
     staff_headers,
-    trip,
+    trips_in_a_row,
 )
 
 REWARDS = "/admin/rewards"
@@ -60,8 +60,8 @@ def shown(client, api, reward_id: int) -> dict:
 def redeemed(client, reward: dict) -> dict:
     """A resident with two bus trips' points redeems `reward`; returns the redemption."""
     who = sign_in(client)
-    for i in range(2):
-        assert record(client, who, trip("bus", 5, 20, ended_minutes_ago=10 + i)).status_code == 201
+    for body in trips_in_a_row(2, "bus", ended_minutes_ago=10):
+        assert record(client, who, body).status_code == 201
     response = redeem(client, who, reward)
     assert response.status_code == 201, response.json
     return response.json

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaigns.leaderboards import service
-from tests.factories import make_resident, record, requeue, run_worker, staff_headers, trip
+from tests.factories import (
+    make_resident,
+    record,
+    record_verified,
+    requeue,
+    run_worker,
+    staff_headers,
+    trip,
+)
 from tests.moments import BOUNDARIES, beijing
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -23,7 +31,9 @@ def garbage(grams: int, at: datetime | None = None) -> dict:
 
 
 def earn(client, who, grams: int, at: datetime | None = None) -> dict:
-    response = record(client, who, garbage(grams, at))
+    """Verified grams (a partner's event): what the boards count. Sorting the resident
+    reports is self-declared and counts for no board."""
+    response = record_verified(client, None, who, garbage(grams, at))
     assert response.status_code == 201, response.json
     assert response.json["co2e_g"] == grams
     return response.json

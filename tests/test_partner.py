@@ -85,7 +85,7 @@ def test_one_bad_event_never_sinks_the_batch(client, partner):
     events = [
         bus_event("ok-1", me.phone),
         bus_event("bad-resident", new_phone()),
-        bus_event("bad-speed", me.phone, **trip("bus", 100, 10)),
+        {"event_id": "bad-speed", "resident": me.phone, **trip("bus", 100, 10, trace=False)},
         {"event_id": "bad-type", "resident": me.phone, **trip("walk", 2, 30)},
         {"event_id": "bad-body", "resident": me.phone, "type": "trip", "mode": "bus"},
         {"resident": me.phone, **trip("bus")},

@@ -9,7 +9,14 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from points.ledger.models import LedgerAllocation, LedgerEntry
-from tests.factories import make_reward, record, redeem, sign_in, staff_headers, trip
+from tests.factories import (
+    make_reward,
+    record,
+    redeem,
+    sign_in,
+    staff_headers,
+    trips_in_a_row,
+)
 
 
 @pytest.fixture
@@ -20,8 +27,8 @@ def admin(app, client):
 def rich(client, trips: int = 3):
     """A resident with `trips` bus trips' worth of points (212 each)."""
     who = sign_in(client)
-    for i in range(trips):
-        assert record(client, who, trip("bus", 5, 20, ended_minutes_ago=10 + i)).status_code == 201
+    for body in trips_in_a_row(trips, "bus", ended_minutes_ago=10):
+        assert record(client, who, body).status_code == 201
     return who
 
 

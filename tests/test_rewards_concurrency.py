@@ -40,7 +40,7 @@ def new_reward(server, admin, stock: int, cost: int = 200) -> int:
 def resident_with_trips(server, phone: str, trips: int) -> dict:
     headers = server.sign_in(phone)
     for i in range(trips):
-        body = trip("bus", 5, 20, ended_minutes_ago=10 + i)
+        body = trip("bus", 1, 2, ended_minutes_ago=10 + 3 * i)  # one after another
         reply = server.call(
             "POST", "/api/v1/actions", body, {**headers, "Idempotency-Key": f"t{i}"}
         )

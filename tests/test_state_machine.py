@@ -30,7 +30,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from admin.demo_traces import straight_trace
 from backend.clock import local_day
+from backend.config import Config
 from backend.extensions import db, limiter
 from campaigns.badges.service import catalogue as badge_catalogue
 from tests.conftest import assert_ledger_invariants
@@ -52,6 +54,7 @@ EARNING_KINDS = ("earn", "campaign_bonus", "checkin", "badge")
 # Check-in points stand at 七星岩; residents check in a few metres from them.
 POINT_LOCATION = {"latitude": 23.0707, "longitude": 112.4720}
 NEAR = {"lat": 23.07075, "lon": 112.47205, "accuracy_m": 15}
+OVERLAP_TOLERANCE = timedelta(seconds=Config().trip_overlap_tolerance_seconds)
 
 _keys = itertools.count(1)
 _photo_seeds = itertools.count(10_000)
@@ -82,7 +85,8 @@ class ResidentModel:
     daily: Counter = field(default_factory=Counter)  # (local day, action type) -> points
     meals: Counter = field(default_factory=Counter)  # local day -> Clean Plate meals held
     photos: list = field(default_factory=list)  # photo ids used for actions
-    co2e_total: int = 0
+    co2e_total: int = 0  # verified grams only
+    trips: list = field(default_factory=list)  # (started, ended) of recorded trips
     streak: tuple[int, int, date] | None = None  # (current, best, last day)
     badges: set = field(default_factory=set)
     action_keys: dict = field(default_factory=dict)  # key -> the action it recorded
@@ -127,6 +131,10 @@ class ActionModel:
     body: dict
     response: dict
     granted: int = 0  # base points paid
+    # A trip's trace and a partner verify; a reviewer's approval too; sorting the resident
+    # reports is their word alone: it pays the methodology's percent (nothing), and counts
+    # for no CO2e total, bonus, streak or badge.
+    verified: bool = True
 
     def __repr__(self) -> str:
         return f"<action {self.id} {self.type}:{self.variant} {self.status}>"
@@ -380,12 +388,14 @@ class PointsEconomy(RuleBasedStateMachine):
             bounds = self.methodology()["plausibility"]["trip"][spec["mode"]]
             km = min(spec["tenths_km"], bounds["max_km"] * 10) / 10
             minutes = math.ceil(km * 60 / bounds["max_kmh"]) + spec["slack_minutes"]
+            started = when - timedelta(minutes=minutes)
             return {
                 "type": "trip",
                 "mode": spec["mode"],
                 "distance_km": km,
-                "started_at": (when - timedelta(minutes=minutes)).isoformat(),
+                "started_at": started.isoformat(),
                 "ended_at": when.isoformat(),
+                "trace": straight_trace(started, when, km),  # a verified trip
             }
         if kind == "garbage_sorting":
             body = {
@@ -433,6 +443,11 @@ class PointsEconomy(RuleBasedStateMachine):
 
     def _refusal(self, who: ResidentModel, body: dict, day: date) -> Refused | None:
         """What the rules refuse before anything is stored, in the order they are checked."""
+        if body["type"] == "trip":
+            started, ended = moment(body["started_at"]), moment(body["ended_at"])
+            for other in who.trips:
+                if min(ended, other[1]) - max(started, other[0]) > OVERLAP_TOLERANCE:
+                    return Refused(422, "overlapping_trip")
         if body["type"] == "clean_plate":
             if who.meals[day] >= self.methodology()["plausibility"]["clean_plate"]["max_per_day"]:
                 return Refused(422, "implausible_action")
@@ -448,12 +463,16 @@ class PointsEconomy(RuleBasedStateMachine):
         worker derives the rest from the outbox (`_derive`)."""
         who = action.resident
         wanted = action.co2e // self.methodology()["grams_per_point"]
+        if not action.verified:
+            percent = self.methodology()["self_declared_points_percent"][action.type]
+            wanted = wanted * percent // 100
         cap = self.methodology()["daily_point_caps"][action.type]
         granted = max(0, min(wanted, cap - who.daily[(action.day, action.type)]))
         who.daily[(action.day, action.type)] += granted
         if granted:
             who.book("earn", granted)
-        who.co2e_total += action.co2e
+        if action.verified:
+            who.co2e_total += action.co2e
         action.granted = granted
         self.outbox.append(action)
         return granted, granted < wanted
@@ -463,6 +482,8 @@ class PointsEconomy(RuleBasedStateMachine):
         paid, then streak and badges (README.md, "How caps and bonuses combine")."""
         who = action.resident
         granted = action.granted
+        if not action.verified:
+            return  # counts for no campaign, streak or badge
         for campaign in self.all_campaigns:
             if (
                 campaign.status in ("published", "ended")
@@ -556,7 +577,12 @@ class PointsEconomy(RuleBasedStateMachine):
             key=key,
             body=body,
             response=created,
+            # Sorting is self-declared; a pending action is verified once a reviewer approves.
+            verified=body["type"] != "garbage_sorting",
         )
+        assert created["verification"] == (
+            "trace" if body["type"] == "trip" else "self_declared"
+        ), created
         assert (created["type"], created["variant"]) == (action.type, variant)
         assert created["co2e_g"] == co2e, (created, co2e)
         assert created["status"] == action.status, created
@@ -565,6 +591,8 @@ class PointsEconomy(RuleBasedStateMachine):
             who.photos.append(body["photo_id"])
         if body["type"] == "ev_charging":
             self.ev_sessions.add((body["station_id"], body["session_id"]))
+        if body["type"] == "trip":
+            who.trips.append((moment(body["started_at"]), moment(body["ended_at"])))
         if action.status == "approved":
             granted, capped = self._pay(action)
             assert (created["points"], created["capped"]) == (granted, capped), created

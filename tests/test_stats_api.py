@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from tests.factories import make_campaign, make_resident, record, run_worker, staff_headers
+from tests.factories import (
+    make_campaign,
+    make_resident,
+    record,
+    record_verified,
+    run_worker,
+    staff_headers,
+)
 from tests.moments import BOUNDARIES
 from tests.stats_checks import (
     assert_nothing_recoverable,
@@ -131,7 +138,7 @@ def test_summary_counts_each_resident_once_across_districts_and_days(client, drb
         "suppressed": False,
     }
     assert body["meta"]["period"] == {"from": day(2), "to": day(1)}
-    assert body["meta"]["methodology_version"] == "2026.1"
+    assert body["meta"]["methodology_version"] == "2026.2"
     assert body["meta"]["suppression"]["min_residents"] == 1
 
     # The garbage at 23:50 is on the earlier Beijing day; the bus at 00:10 on the next.
@@ -213,8 +220,9 @@ def test_campaign_filter_counts_only_the_actions_a_campaign_counted(app, client,
     member, outsider = make_resident(client), make_resident(client)
     enrolled = client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=member.headers)
     assert enrolled.status_code in (200, 201), enrolled.json
-    counted = recorded(client, member, garbage(200, datetime.now(UTC)))
-    recorded(client, outsider, garbage(500, datetime.now(UTC)))
+    # Verified sorting (a partner's): a campaign counts verified grams only.
+    counted = record_verified(client, None, member, garbage(200, datetime.now(UTC))).json
+    record_verified(client, None, outsider, garbage(500, datetime.now(UTC)))
     run_worker(client)
     body = get(client, drb, "summary", campaign_id=campaign["id"])
     assert (body["participants"], body["actions"], body["co2e_g"]) == (1, 1, counted["co2e_g"])
@@ -347,7 +355,7 @@ def test_csv_export_opens_with_the_csv_module_after_the_bom(client, drb, town, t
     blank = rows.index([])
     header = dict(rows[:blank])
     assert header["from"] == day(2) and header["to"] == day(1)
-    assert header["methodology_version"] == "2026.1"
+    assert header["methodology_version"] == "2026.2"
     assert "1" in header["suppression"]
     assert rows[blank + 1] == [
         "period", "from", "to", "group_by", "key", "name",
@@ -377,7 +385,7 @@ def test_xlsx_export_loads_with_openpyxl(client, drb, town, threshold):
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     rows = list(book.active.iter_rows(values_only=True))
     labels = {row[0]: row[1] for row in rows if row[0]}
-    assert labels["methodology_version"] == "2026.1"
+    assert labels["methodology_version"] == "2026.2"
     assert labels["from"] == day(2)
     header_at = next(i for i, row in enumerate(rows) if row[0] == "period")
     assert rows[header_at][6:10] == ("participants", "actions", "co2e_g", "points_awarded")

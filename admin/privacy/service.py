@@ -1,7 +1,7 @@
 """Export and deletion of a resident's data, and the retention job.
 
 Deletion removes or irreversibly pseudonymises what identifies a person (phone, openid,
-nickname, community, photos, partner links, sign-in codes and sessions) and keeps the
+nickname, community, photos, GPS traces, partner links, sign-in codes and sessions) and keeps the
 rows money and statistics stand on: actions, ledger entries and rollups keep pointing at
 a resident id that no longer leads to anyone.
 """
@@ -26,6 +26,7 @@ from campaigns import service as campaigns
 from campaigns.badges import service as badges
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Checkin, Enrolment
+from points.actions import service as actions
 from points.actions.models import Action
 from points.ledger import service as ledger
 from points.ledger.adjustments import PointsAdjustment
@@ -113,6 +114,7 @@ def delete_account(resident: Resident) -> None:
     ]
     tombstones.lay(resident, kept, ledger.caps_kept_until(resident.id, now), now)
     photos.erase_photos_of(resident.id)
+    actions.erase_traces_of(resident.id)
     partners.unlink_all(resident.id)
     auth.end_all_sessions(resident.id)
     phone_digest = residents.pseudonymise(resident)

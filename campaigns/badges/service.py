@@ -163,10 +163,11 @@ def qualifies(criterion: dict, facts: MilestoneFacts) -> bool:
 def award_milestones(batch: list[ApprovedAction]) -> list[ledger.Credit]:
     """Applier of approved actions: streaks and milestone badges, for the whole batch.
 
-    Actions without CO2e (car trips) neither extend a streak nor earn a badge. The
+    Actions without CO2e (car trips), and those not verified (self-declared), neither
+    extend a streak nor earn a badge. The
     worker holds the batch's accounts, so no one else moves these residents' streaks.
     """
-    counted = [a for a in batch if a.co2e_g > 0]
+    counted = [a for a in batch if a.co2e_g > 0 and a.counts_as_verified]
     if not counted:
         return []
     residents = sorted({a.resident_id for a in counted})

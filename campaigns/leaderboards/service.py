@@ -41,11 +41,12 @@ def current_period_key(period: str, now: datetime | None = None) -> str:
 def add_to_boards(batch: list[ApprovedAction]) -> list:
     """Applier of approved actions: add their CO2e to the boards, once each.
 
-    Actions without CO2e (car, taxi, motorbike trips) make no rows. One statement per
+    Actions without CO2e (car, taxi, motorbike trips) and those not verified
+    (self-declared) make no rows. One statement per
     table: the counted keys, the residents' rows as they were, the residents' new rows;
     the district rows are added at commit.
     """
-    candidates = [a for a in batch if a.co2e_g > 0]
+    candidates = [a for a in batch if a.co2e_g > 0 and a.counts_as_verified]
     if not candidates:
         return []
     connection = db.session.connection()

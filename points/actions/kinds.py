@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import marshmallow as ma
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from backend.api import Schema
 from backend.clock import LOCAL_TZ
 from backend.errors import ValidationFailed
+from points.actions import traces
 from points.actions.models import ACTION_TYPES
+from points.methodology.service import Methodology
 
 
 @dataclass
@@ -36,6 +39,7 @@ class ActionInput:
     details: dict = field(default_factory=dict)
     # What the body itself proves: a trip's checked trace makes it "trace".
     verification: str = "self_declared"
+    trace: list | None = None  # a trip's GPS points [lon, lat, unix seconds], as sent
 
 
 def implausible(fields: dict) -> ValidationFailed:
@@ -53,6 +57,8 @@ class ActionKind:
     to_input: Callable[[dict, datetime], ActionInput]
     check: Callable[[dict, ActionInput], None]  # plausibility within the type's bounds
     partner_reportable: bool = True
+    # Checks the evidence a body carries (a trip's trace) and takes its figures from it.
+    verify: Callable[[Methodology, ActionInput], None] | None = None
 
 
 # Body fields
@@ -85,26 +91,73 @@ def _label(max_length: int, required: bool = False) -> ma.fields.String:
 # Trips
 
 
+class TracePoints(ma.fields.List):
+    """[[lon, lat, unix_seconds], ...]; its length is bounded (TRACE_MAX_POINTS) before
+    any point is read, so a huge trace costs nothing."""
+
+    def __init__(self, **kwargs) -> None:
+        point = ma.fields.Tuple(
+            (
+                ma.fields.Float(allow_nan=False, validate=ma.validate.Range(-180, 180)),
+                ma.fields.Float(allow_nan=False, validate=ma.validate.Range(-90, 90)),
+                ma.fields.Float(allow_nan=False, validate=ma.validate.Range(0, 4_102_444_800)),
+            )
+        )
+        super().__init__(point, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        longest = current_app.config["TRACE_MAX_POINTS"]
+        if isinstance(value, list | tuple) and len(value) > longest:
+            raise ma.ValidationError([_l("At most %(count)s points.", count=longest)])
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class TripSchema(Schema):
     type = ma.fields.Constant("trip", required=True)
     mode = ma.fields.String(
         required=True, metadata={"description": "walk, bike, bus, rail, car..."}
     )
-    distance_km = _quantity("km travelled")
+    distance_km = ma.fields.Decimal(
+        places=3,
+        validate=ma.validate.Range(min=0, min_inclusive=False, max=1_000_000),
+        metadata={
+            "description": "km travelled; required without a trace (with one, the trace's "
+            "length is the distance and this claim is only kept)"
+        },
+    )
     started_at = _moment(True, "start of the trip")
     ended_at = _moment(True, "end of the trip")
+    trace = TracePoints(
+        metadata={
+            "description": "GPS points [longitude, latitude, unix seconds] in time order, "
+            "as the mini-program's location updates arrive. A trace that passes the checks "
+            "makes the trip verified (`trace`); a refusal names its reason: too_fast, "
+            "out_of_area, trace_gap, trace_out_of_order, trace_outside_trip, "
+            "trace_too_short, trace_too_long. Without one the trip is self_declared.",
+            "example": [[112.465, 23.047, 1796000000], [112.468, 23.049, 1796000005]],
+        }
+    )
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _distance_or_trace(self, data: dict, **kwargs) -> None:
+        if data.get("trace") is None and data.get("distance_km") is None:
+            raise ma.ValidationError(
+                [_l("Give distance_km, or a trace to measure it.")], "distance_km"
+            )
 
 
 def _trip_input(body: dict, now: datetime) -> ActionInput:
+    claimed = body.get("distance_km")
     return ActionInput(
         type="trip",
         variant=body["mode"],
         # A bus trip is counted per ride; the distance still bounds plausibility.
-        quantity=body["distance_km"],
-        distance_km=body["distance_km"],
+        quantity=claimed if claimed is not None else Decimal(0),
+        distance_km=claimed,
         started_at=body["started_at"],
         ended_at=body["ended_at"],
         occurred_at=body["ended_at"],
+        trace=body.get("trace"),
     )
 
 
@@ -112,6 +165,16 @@ def _check_trip(bounds: dict, trip: ActionInput) -> None:
     mode_bounds = bounds[trip.variant]
     if trip.ended_at <= trip.started_at:
         raise implausible({"ended_at": [_l("Must be after started_at.")]})
+    longest = mode_bounds.get("max_minutes")
+    if longest is not None and trip.ended_at - trip.started_at > timedelta(minutes=longest):
+        raise implausible(
+            {"ended_at": [_l("A trip by this mode lasts at most %(max)s minutes.", max=longest)]}
+        )
+    if trip.trace is None:
+        _check_distance(mode_bounds, trip)  # with a trace, the trace's length is checked
+
+
+def _check_distance(mode_bounds: dict, trip: ActionInput) -> None:
     if trip.distance_km > mode_bounds["max_km"]:
         raise implausible(
             {"distance_km": [_l("At most %(max)s km for this mode.", max=mode_bounds["max_km"])]}
@@ -125,6 +188,36 @@ def _check_trip(bounds: dict, trip: ActionInput) -> None:
             max=mode_bounds["max_kmh"],
         )
         raise implausible({"distance_km": [too_fast]})
+
+
+def _verify_trip(methodology: Methodology, trip: ActionInput) -> None:
+    """A trace that passes the checks verifies the trip and gives its distance."""
+    if trip.trace is None:
+        return
+    if methodology.trace is None or methodology.city_area is None:
+        # A methodology without trace rules cannot check it: the trip is the resident's
+        # word, distance claim and all.
+        trip.trace = None
+        if trip.distance_km is None:
+            raise implausible({"distance_km": [_l("Give distance_km, or a trace to measure it.")]})
+        _check_distance(methodology.plausibility["trip"][trip.variant], trip)
+        return
+    mode_bounds = methodology.plausibility["trip"][trip.variant]
+    figures = traces.check_trace(
+        trip.trace,
+        started_at=trip.started_at.timestamp(),
+        ended_at=trip.ended_at.timestamp(),
+        max_kmh=mode_bounds["max_kmh"],
+        rules=methodology.trace,
+        area=methodology.city_area,
+    )
+    if trip.distance_km is not None:
+        trip.details["claimed_distance_km"] = str(trip.distance_km)
+    trip.distance_km = (Decimal(figures.distance_m) / 1000).quantize(Decimal("0.001"))
+    trip.quantity = trip.distance_km
+    trip.details["trace"] = figures.as_details()
+    trip.verification = "trace"
+    _check_distance(mode_bounds, trip)
 
 
 # Garbage sorting
@@ -215,7 +308,15 @@ def _check_charging(bounds: dict, charging: ActionInput) -> None:
 KINDS: dict[str, ActionKind] = {
     kind.name: kind
     for kind in (
-        ActionKind("trip", TripSchema, "mode", "ended_at", _trip_input, _check_trip),
+        ActionKind(
+            "trip",
+            TripSchema,
+            "mode",
+            "ended_at",
+            _trip_input,
+            _check_trip,
+            verify=_verify_trip,
+        ),
         ActionKind(
             "garbage_sorting",
             GarbageSortingSchema,

@@ -88,3 +88,15 @@ class ApprovalOutbox(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # the order of application
     action_id: Mapped[int] = mapped_column(BigId, ForeignKey("action.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TripTrace(Base):
+    """A trip's raw GPS points, kept for review and appeal until `erase_after`, then erased
+    by the worker's daily job (location tracks are sensitive personal data). What the
+    checks derived from them stays in the action's `details["trace"]`."""
+
+    __tablename__ = "trip_trace"
+
+    action_id: Mapped[int] = mapped_column(BigId, ForeignKey("action.id"), primary_key=True)
+    points: Mapped[list] = mapped_column(JSON)  # [[lon, lat, unix seconds], ...]
+    erase_after: Mapped[datetime] = mapped_column(index=True)

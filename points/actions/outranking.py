@@ -1,8 +1,8 @@
-"""A partner's verified event outranks a self-report of the same real-world event (an EV
-session's key): the self-report gives the key up and is rejected, what it was paid is taken
-back, and the partner's resident is paid. Nothing is paid twice: the unique
-`Action.dedup_key` stays the guard, freed only in the transaction that records the
-partner's action under it.
+"""A partner's verified event outranks a self-report of the same real-world event: the
+same EV session's key, or (`service._settle_overlapping_trips`) a self-declared trip at the
+same time. The self-report is rejected and gives any key up, what it was paid is taken back,
+and the partner's resident is paid. Nothing is paid twice: the unique `Action.dedup_key`
+stays the guard, freed only in the transaction that records the partner's action under it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from backend.clock import utcnow
 from backend.errors import AppError
 from backend.extensions import db
 from backend.i18n import DEFAULT_LOCALE
+from points.actions import approval
 from points.actions.models import Action, ApprovalOutbox
 from points.ledger import service as ledger
 
@@ -24,6 +25,7 @@ SUSPECTED_SQUAT = "suspected_squat"
 # Where a rejected action keeps the event key it gave up.
 FREED_KEY = "freed_event_key"
 SUPERSEDED = _l("Superseded by a partner's verified event for the same session.")
+SUPERSEDED_TRIP = _l("Superseded by a partner's verified trip at the same time.")
 
 
 def free_event_key(action: Action) -> None:
@@ -64,22 +66,29 @@ def outrank_self_reports(outcomes: list[Action | AppError]) -> list[Action]:
         squat = held.resident_id != claimants[held.dedup_key].resident_id
         if held.status == "approved" and not squat:
             continue
-        if held.status != "rejected":
-            if held.status == "approved":
-                superseded.append(held)
-                # Before the action changes (its key column takes the stronger lock) and
-                # before any day or account lock: this may wait for a worker applying the
-                # action's approval, which refers to the action and may wait for accounts.
-                _recount(held.id)
-            held.status = "rejected"
-            held.reviewed_at = utcnow()
-            with force_locale(DEFAULT_LOCALE):
-                held.review_reason = str(SUPERSEDED)
-            if squat:
-                held.flags = [*held.flags, SUSPECTED_SQUAT]
+        if held.status != "rejected" and supersede(held, SUPERSEDED, squat=squat):
+            superseded.append(held)
         free_event_key(held)
     db.session.flush()
     return superseded
+
+
+def supersede(action: Action, reason, *, squat: bool = False) -> bool:
+    """Reject a self-report that a partner's verified event outranks; whether it had been
+    approved (then the caller passes it to `take_back` once it holds the locks)."""
+    was_approved = action.status == "approved"
+    if was_approved:
+        # Before the action changes (its key column takes the stronger lock) and before any
+        # account lock: this may wait for a worker applying the action's approval, which
+        # refers to the action and may wait for accounts.
+        _recount(action.id)
+    action.status = "rejected"
+    action.reviewed_at = utcnow()
+    with force_locale(DEFAULT_LOCALE):
+        action.review_reason = str(reason)
+    if squat:
+        action.flags = [*action.flags, SUSPECTED_SQUAT]
+    return was_approved
 
 
 def take_back(superseded: list[Action], payees: set[int]) -> None:
@@ -96,7 +105,10 @@ def take_back(superseded: list[Action], payees: set[int]) -> None:
     ledger.lock_accounts(sorted(payees | {action.resident_id for action in superseded}))
     for action in superseded:
         taken = ledger.take_back(
-            action.resident_id, f"superseded/action:{action.id}", action.points, action.co2e_g
+            action.resident_id,
+            f"superseded/action:{action.id}",
+            action.points,
+            approval.verified_grams(action),
         )
         action.details = {
             **action.details,

@@ -12,16 +12,16 @@ from decimal import ROUND_DOWN, Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import local_day, utcnow
-from backend.errors import AppError, Conflict, NotFound
+from backend.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
 from points.actions import approval, outranking
 from points.actions.kinds import KINDS, ActionInput, implausible
-from points.actions.models import Action
+from points.actions.models import VERIFIED, Action, TripTrace
 from points.ledger import service as ledger
 from points.methodology import service as methodology_service
 from points.methodology.service import FactorTerms, Methodology
@@ -50,7 +50,13 @@ def check_plausibility(methodology: Methodology, action: ActionInput, now: datet
         raise implausible(
             {kind.time_field: [_l("Must be within the last %(days)s days.", days=max_age)]}
         )
+    if action.started_at is not None and action.started_at < now - timedelta(days=max_age):
+        raise implausible(
+            {"started_at": [_l("Must be within the last %(days)s days.", days=max_age)]}
+        )
     kind.check(methodology.plausibility.get(action.type, {}), action)
+    if kind.verify is not None:
+        kind.verify(methodology, action)
 
 
 def _check_meals_per_day(methodology: Methodology, resident_id: int, action: Action):
@@ -127,8 +133,11 @@ def record_action(
     check_plausibility(methodology, incoming, now)
 
     action = new_action(resident, incoming, methodology, factor, source, partner_id)
-    # Same-day decisions of one resident are taken one at a time from here on.
-    so_far = ledger.lock_days({approval.day_key(action)})
+    # Same-day decisions of one resident are taken one at a time from here on (a trip's:
+    # every day it spans, so that two trips that overlap are decided one after the other).
+    so_far = ledger.lock_days(lock_keys(action))
+    if action.type == "trip" and overlapping_trips(action):
+        raise overlapping_trip()
     if action.type == "clean_plate":
         _check_meals_per_day(methodology, resident.id, action)
     if incoming.photo_id is not None:
@@ -149,13 +158,15 @@ def record_action(
     )
     if action.photo_id is None and action.dedup_key is None:
         _store(action, methodology, so_far, reviewed_by_rule)  # nothing here can collide
-        return action
-    try:
-        with db.session.begin_nested():
-            _store(action, methodology, so_far, reviewed_by_rule)
-    except IntegrityError as exc:
-        # Lost a race on the photo or the event key to a concurrent request.
-        raise Conflict(_l("This event was already recorded."), code="duplicate_action") from exc
+    else:
+        try:
+            with db.session.begin_nested():
+                _store(action, methodology, so_far, reviewed_by_rule)
+        except IntegrityError as exc:
+            # Lost a race on the photo or the event key to a concurrent request.
+            raise Conflict(_l("This event was already recorded."), code="duplicate_action") from exc
+    if incoming.trace is not None and action.verification == "trace":
+        keep_trace(action, incoming.trace, now)
     return action
 
 
@@ -196,19 +207,12 @@ def record_verified(
     _refuse_recorded_events(outcomes)
     actions = [outcome for outcome in outcomes if isinstance(outcome, Action)]
     if actions:
-        _approve_outranking(actions, methodology, superseded)
+        so_far = ledger.lock_days(set().union(*(lock_keys(a) for a in actions)))
+        superseded += _settle_overlapping_trips(outcomes)
+        actions = [outcome for outcome in outcomes if isinstance(outcome, Action)]
+        outranking.take_back(superseded, {a.resident_id for a in actions})
+        approval.approve(actions, methodology, so_far=so_far)
     return outcomes
-
-
-def _approve_outranking(actions: list[Action], methodology: Methodology, superseded) -> None:
-    """Approve verified actions, first taking back what the self-reports they superseded
-    were paid (the day's locks, then the accounts: the order every payment keeps)."""
-    if not superseded:
-        approval.approve(actions, methodology)
-        return
-    so_far = ledger.lock_days({approval.day_key(a) for a in actions})
-    outranking.take_back(superseded, {a.resident_id for a in actions})
-    approval.approve(actions, methodology, so_far=so_far)
 
 
 def _refuse_recorded_events(outcomes: list[Action | AppError]) -> None:
@@ -225,6 +229,125 @@ def _refuse_recorded_events(outcomes: list[Action | AppError]) -> None:
                 _l("This event was already recorded."), code="duplicate_action"
             )
         taken.add(outcome.dedup_key)
+
+
+# Trips in time: no two of a resident's trips overlap
+
+
+def lock_keys(action: Action) -> set[ledger.DayKey]:
+    """The day rows to lock before deciding on `action`: its own day and, for a trip, the
+    trip days it spans (two overlapping trips share at least one)."""
+    keys = {approval.day_key(action)}
+    if action.type == "trip":
+        day = local_day(action.started_at)
+        while day < action.local_day:
+            keys.add((action.resident_id, day, "trip"))
+            day += timedelta(days=1)
+    return keys
+
+
+def overlapping_trip() -> ValidationFailed:
+    return ValidationFailed(
+        _l("This trip overlaps another of your trips in time."),
+        code="overlapping_trip",
+        fields={"started_at": [_l("Overlaps another trip.")]},
+    )
+
+
+def _overlap(a_start, a_end, b_start, b_end) -> timedelta:
+    return min(a_end, b_end) - max(a_start, b_start)
+
+
+def overlapping_trips(trip: Action) -> list[Action]:
+    """The resident's recorded trips (not rejected) that overlap `trip` by more than the
+    tolerance. Decided under the lock of the days it spans (`lock_keys`)."""
+    tolerance = timedelta(seconds=current_app.config["TRIP_OVERLAP_TOLERANCE_SECONDS"])
+    candidates = db.session.scalars(
+        select(Action)
+        .where(
+            Action.resident_id == trip.resident_id,
+            Action.type == "trip",
+            Action.status != "rejected",
+            Action.started_at < trip.ended_at - tolerance,
+            Action.ended_at > trip.started_at + tolerance,
+        )
+        .order_by(Action.id)
+    )
+    return [
+        other
+        for other in candidates
+        if other is not trip
+        and _overlap(other.started_at, other.ended_at, trip.started_at, trip.ended_at) > tolerance
+    ]
+
+
+def _settle_overlapping_trips(outcomes: list[Action | AppError]) -> list[Action]:
+    """Verified trips against the resident's other trips: one overlapping a verified trip
+    (recorded, or earlier in these reports) is refused, `overlapping_trip`; the
+    self-declared trips it overlaps are superseded by it. Under the days' locks; the
+    superseded trips that had been approved, for `outranking.take_back`."""
+    tolerance = timedelta(seconds=current_app.config["TRIP_OVERLAP_TOLERANCE_SECONDS"])
+    accepted: list[Action] = []
+    superseded: list[Action] = []
+    for index, outcome in enumerate(outcomes):
+        if not isinstance(outcome, Action) or outcome.type != "trip":
+            continue
+        earlier = any(
+            other.resident_id == outcome.resident_id
+            and _overlap(other.started_at, other.ended_at, outcome.started_at, outcome.ended_at)
+            > tolerance
+            for other in accepted
+        )
+        recorded = overlapping_trips(outcome)
+        if earlier or any(other.verification in VERIFIED for other in recorded):
+            outcomes[index] = overlapping_trip()
+            continue
+        for self_declared in recorded:
+            if outranking.supersede(self_declared, outranking.SUPERSEDED_TRIP):
+                superseded.append(self_declared)
+        accepted.append(outcome)
+    db.session.flush()
+    return superseded
+
+
+# A trip's GPS points
+
+
+def keep_trace(action: Action, points: list, now: datetime) -> None:
+    """Keep a checked trip's raw points until TRACE_RETENTION_DAYS after recording."""
+    days = current_app.config["TRACE_RETENTION_DAYS"]
+    db.session.add(
+        TripTrace(
+            action_id=action.id,
+            points=[list(point) for point in points],
+            erase_after=now + timedelta(days=days),
+        )
+    )
+    db.session.flush()
+
+
+def erase_expired_traces(now: datetime | None = None) -> int:
+    """Erase the GPS points past their keeping time; how many traces. Their figures stay."""
+    result = db.session.execute(
+        delete(TripTrace)
+        .where(TripTrace.erase_after <= (now or utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def erase_traces_of(resident_id: int) -> int:
+    """Erase a resident's GPS points at once (their account is being deleted)."""
+    result = db.session.execute(
+        delete(TripTrace)
+        .where(TripTrace.action_id.in_(select(Action.id).where(Action.resident_id == resident_id)))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def trace_of(action_id: int) -> TripTrace | None:
+    return db.session.get(TripTrace, action_id)
 
 
 def _pending(action_id: int) -> Action:

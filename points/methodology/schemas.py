@@ -25,6 +25,23 @@ class MethodologySchema(Schema):
     plausibility = ma.fields.Dict()
     review = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     green_travel = ma.fields.Dict()
+    self_declared_points_percent = ma.fields.Dict(
+        attribute="rules.self_declared_points_percent",
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={
+            "description": "per action type, the percent of its points a self-declared action "
+            "pays (0: nothing)"
+        },
+    )
+    trace = ma.fields.Dict(
+        attribute="rules.trace",
+        metadata={"description": "the thresholds of a trip's GPS trace checks"},
+    )
+    city_area = ma.fields.Dict(
+        attribute="rules.city_area",
+        metadata={"description": "the city's area: a polygon of [lon, lat] and its source"},
+    )
 
 
 def _whole_milligrams(value) -> None:
@@ -44,6 +61,45 @@ class FactorFileSchema(Schema):
     unit = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=16))
     avoided_g_per_unit = ma.fields.Float(
         required=True, validate=[ma.validate.Range(min=0), _whole_milligrams]
+    )
+    source = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+
+
+def _whole_seconds(required: bool = True) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, required=required, validate=ma.validate.Range(min=1))
+
+
+class TraceRulesSchema(Schema):
+    """The thresholds of a trip's GPS trace checks (points/actions/traces.py)."""
+
+    min_points = ma.fields.Integer(strict=True, required=True, validate=ma.validate.Range(min=2))
+    max_points = ma.fields.Integer(strict=True, required=True, validate=ma.validate.Range(min=2))
+    max_gap_seconds = _whole_seconds()
+    trip_time_tolerance_seconds = ma.fields.Integer(
+        strict=True, required=True, validate=ma.validate.Range(min=0)
+    )
+    speed_window_seconds = _whole_seconds()
+    jitter_m = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1000))
+    min_distance_m = ma.fields.Float(required=True, validate=ma.validate.Range(min=0))
+    note = ma.fields.String()
+
+
+def _lon_lat(value) -> None:
+    if not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+        raise ma.ValidationError([_l("Longitude -180 to 180, latitude -90 to 90.")])
+
+
+class CityAreaSchema(Schema):
+    """The city's area: a closed or open polygon of [longitude, latitude] vertices."""
+
+    name = ma.fields.String()
+    polygon = ma.fields.List(
+        ma.fields.Tuple(
+            (ma.fields.Float(allow_nan=False), ma.fields.Float(allow_nan=False)),
+            validate=_lon_lat,
+        ),
+        required=True,
+        validate=ma.validate.Length(min=3),
     )
     source = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
 
@@ -72,6 +128,14 @@ class MethodologyFileSchema(Schema):
     plausibility = ma.fields.Dict(keys=ma.fields.String(), required=True)
     review = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
     green_travel = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    # Since 2026.2. A version without them: self-declared actions pay nothing, a trip's
+    # trace is not checked (the trip stays self-declared).
+    self_declared_points_percent = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=100)),
+    )
+    trace = ma.fields.Nested(TraceRulesSchema)
+    city_area = ma.fields.Nested(CityAreaSchema)
 
     @ma.validates_schema(skip_on_field_errors=True)
     def _one_factor_per_variant(self, data: dict, **kwargs) -> None:

@@ -19,6 +19,19 @@ from backend.extensions import db
 from points.methodology.models import Factor, MethodologyVersion
 from points.methodology.schemas import MethodologyFileSchema
 
+# The rules a version stores besides its factors; the last three since 2026.2 (optional:
+# an older version reads them as `Methodology`'s safe defaults).
+RULE_KEYS = (
+    "daily_point_caps",
+    "plausibility",
+    "review",
+    "green_travel",
+    "note",
+    "self_declared_points_percent",
+    "trace",
+    "city_area",
+)
+
 
 class MethodologyError(ValueError):
     """The methodology file cannot be loaded as it is."""
@@ -83,10 +96,7 @@ def load_methodology(data: dict | None = None) -> str:
         version=version,
         published=date.fromisoformat(data["published"]),
         grams_per_point=int(data["grams_per_point"]),
-        rules={
-            key: data[key]
-            for key in ("daily_point_caps", "plausibility", "review", "green_travel", "note")
-        },
+        rules={key: data[key] for key in RULE_KEYS if key in data},
         content_hash=digest,
     )
     for row in data["factors"]:
@@ -131,8 +141,10 @@ def _dropped(in_force: Methodology, data: dict) -> dict[str, list]:
     )
     if gone:
         problems["factors"] = [_l("Factors in force are missing: %(keys)s.", keys=", ".join(gone))]
-    for name in ("daily_point_caps", "plausibility", "review", "green_travel"):
-        keys = _missing_keys(in_force.rules[name], data[name], f"{name}.")
+    for name in RULE_KEYS:
+        if name == "note" or name not in in_force.rules:
+            continue  # a rule the version in force lacks is not dropped by lacking it too
+        keys = _missing_keys(in_force.rules[name], data.get(name), f"{name}.")
         if keys:
             problems[name] = [_l("Rules in force are missing: %(keys)s.", keys=", ".join(keys))]
     return problems
@@ -278,6 +290,23 @@ class Methodology:
     @property
     def green_travel(self) -> dict:
         return self.rules["green_travel"]
+
+    def self_declared_percent(self, action_type: str) -> int:
+        """The percent of its points a self-declared action of this type pays; a version
+        that does not say pays nothing."""
+        return self.rules.get("self_declared_points_percent", {}).get(action_type, 0)
+
+    @property
+    def trace(self) -> dict | None:
+        """The trace checks' thresholds; None in a version without them (a trace is then
+        not checked, and the trip stays self-declared)."""
+        return self.rules.get("trace")
+
+    @property
+    def city_area(self) -> list[tuple[float, float]] | None:
+        """The city's polygon of (lon, lat), or None in a version without it."""
+        area = self.rules.get("city_area")
+        return [tuple(vertex) for vertex in area["polygon"]] if area else None
 
 
 # A stored version's terms, by what identifies its rows: name, content hash and the moment
