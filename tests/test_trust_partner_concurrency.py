@@ -78,3 +78,34 @@ def test_six_copies_of_the_owners_event_pay_once_and_take_back_once(tmp_path):
         for resident_id, balance in balances.items():
             assert balance == sum(e.delta for e in entries if e.resident_id == resident_id)
         wait_until_applied(server.env["DATABASE_URL"], timeout_s=10)
+
+
+def test_two_partners_reporting_one_session_at_once_get_verdicts_not_errors(tmp_path):
+    """Two partners (a charging network and a car maker's app) report the same session at
+    the same moment: each batch answers 200, the session is paid once."""
+    with live_server(tmp_path) as server:
+        partners = [
+            partner_credentials(server.flask("partner", "create", name, "--allow", "ev_charging"))
+            for name in ("充电网络", "车企应用")
+        ]
+        owner_phone = "13700000403"
+        server.sign_in(owner_phone)
+
+        def send(i):
+            partner = partners[i % 2]
+            event = {"event_id": f"both-{i}", "resident": owner_phone, **SESSION}
+            body = {"events": [event]}
+            raw = json.dumps(body).encode()
+            headers = partner_signature(partner["key"], partner["secret"], raw)
+            return server.call("POST", "/api/v1/partner/events", body, headers)
+
+        replies = fire_together(6, send)
+        assert [r.status for r in replies] == [200] * 6, [r.body for r in replies]
+        statuses = sorted(r.body["results"][0]["status"] for r in replies)
+        assert statuses == ["accepted"] + ["duplicate"] * 5
+        with server.engine.connect() as connection:
+            earned = connection.execute(
+                sa.text("SELECT count(*) FROM ledger_entry WHERE kind = 'earn'")
+            ).scalar_one()
+        assert earned == 1
+        wait_until_applied(server.env["DATABASE_URL"], timeout_s=10)

@@ -266,11 +266,13 @@ def _record(partner: PartnerClient, chunk: list[tuple[int, str, Resident, dict]]
     except IntegrityError:
         recorded = _recorded(partner, [event_id for _, event_id, _, _ in chunk])
         if not recorded:
-            # Not a concurrent copy of these events: a fault, not a verdict on an event.
-            # The batch fails (5xx, nothing of this group kept) and the partner resends it,
-            # instead of events being dropped as seen. (Two partners racing on one EV
-            # session end here too; the resend finds it recorded.)
-            raise
+            # Not a concurrent copy of these events: another partner's event for the same
+            # EV session, committed first. Recorded again, the group now finds that key
+            # taken (a duplicate or outranked, event by event). Only a second collision,
+            # a fault, fails the batch: nothing of this group is kept, the partner resends.
+            with db.committed_now():
+                _record_once(partner, chunk, results)
+            return
         # A concurrent copy of some of these events was committed first: they are
         # duplicates, and the rest are recorded again.
         rest = []
