@@ -1,5 +1,24 @@
-"""Cell suppression: primary (behind fewer than k residents) and complementary (nothing
-suppressed can be recovered by subtracting visible cells from a visible total).
+"""Cell suppression: what the DRB's figures may show, as pure functions.
+
+Two layers, so that no sum or difference of published figures, across every permitted
+query, gives the figures of 1 to k-1 residents:
+
+1. `withheld`: a month's group of one district, one action type and one verification
+   class (verified or self-declared) behind fewer than k residents is left out of every
+   figure (`primary`). Every figure for whole months (a month, quarter, year or range of
+   months, any district or type) is then a union of groups of at least k residents, so
+   any sum or difference of such figures that is a group of actions at all is one too.
+2. `protect`: inside a month, day and week cells still may be small. A cell behind 1 to
+   k-1 residents is null; then, for every additive family (days and weeks in the month,
+   days in a week, types in a total, districts in the city), the nulls of the family must
+   be none, or at least two cells behind at least k residents together (the parent minus
+   the shown cells is their sum), and a null parent must keep a null child (else it is
+   the sum of its children). Complements are added until every family holds: a visible
+   sibling with enough residents, preferring one whose other families already hold a
+   null (that closes the protection rather than opening a new family).
+
+The older `suppress` (bridges of a two-family graph: no single suppressed value
+recoverable in one response) is kept for the tests of its own rule.
 
 Pure functions over cell keys, the residents behind each cell and additive groups
 (total = sum of members). A cell sits in at most two groups: a table with margins, or
@@ -153,3 +172,118 @@ def _complement(bridge, graph, hidden, residents, order, ends, siblings):
             if best is None or rank < best[0]:
                 best = (rank, cell)
     return None if best is None else (best[0][:2], best[1])
+
+
+# Families inside a month (layer 2)
+
+
+def withheld(residents: Mapping[Hashable, int], min_residents: int) -> set[Hashable]:
+    """The month groups left out of every figure: behind 1 to k-1 residents."""
+    return primary(residents, min_residents)
+
+
+def protect(
+    residents: Mapping[Hashable, int],
+    families: Iterable[Group],
+    min_residents: int,
+    fixed: frozenset = frozenset(),
+    union=None,
+) -> set[Hashable]:
+    """The cells to show as null so that every family holds (see the module's docstring).
+
+    `residents` gives every cell's distinct residents, in a stable order (ties go to the
+    cell listed first). `fixed` cells are shown whatever happens (a month's own cells,
+    published by month queries, already safe). `union(cells)` may give the distinct
+    residents of several cells together; without it a lower bound is used (the largest
+    of them, or the parent's residents less those of its shown children), which can
+    only hide more.
+    """
+    k = min_residents
+    families = list(families)
+    order = {cell: index for index, cell in enumerate(residents)}
+    member_of: dict[Hashable, list[int]] = {}
+    total_of: dict[Hashable, list[int]] = {}
+    for index, family in enumerate(families):
+        total_of.setdefault(family.total, []).append(index)
+        for cell in family.members:
+            member_of.setdefault(cell, []).append(index)
+    hidden = primary(residents, k) - fixed
+
+    def present(cell) -> bool:
+        return residents[cell] > 0
+
+    def alone(cell) -> bool:
+        """Is the cell the only present member of a family with a shown parent (so its
+        value is the parent's, null or not)?"""
+        for index in member_of.get(cell, []):
+            family = families[index]
+            if family.total not in hidden and all(
+                c == cell or not present(c) for c in family.members
+            ):
+                return True
+        return False
+
+    def unsafe(family: Group) -> bool:
+        nulls = [c for c in family.members if c in hidden and present(c) and not alone(c)]
+        shown = [c for c in family.members if present(c) and c not in nulls]
+        if not nulls:
+            return family.total in hidden and bool(shown)
+        if not shown:
+            return False  # the nulls are the whole parent: nothing to subtract
+        if len(nulls) < 2:
+            return True
+        together = union(nulls) if union is not None else max(residents[c] for c in nulls)
+        together = max(together, residents[family.total] - sum(residents[c] for c in shown))
+        return together < k
+
+    def cascade(cell, family_index: int) -> int:
+        """Families of `cell` (other than the one it protects) left with one null."""
+        opened = 0
+        for index in member_of.get(cell, []) + total_of.get(cell, []):
+            if index == family_index:
+                continue
+            family = families[index]
+            cells = (family.total, *family.members)
+            if not any(c in hidden and present(c) for c in cells):
+                opened += 1
+        return opened
+
+    def complement(index: int):
+        family = families[index]
+        nulls = [c for c in family.members if c in hidden and present(c)]
+        needed = k - max((residents[c] for c in nulls), default=0)
+        best = None
+        for cell in family.members:
+            if cell in hidden or cell in fixed or not present(cell):
+                continue
+            rank = (
+                alone(cell),
+                residents[cell] < needed,
+                cascade(cell, index),
+                residents[cell],
+                order[cell],
+            )
+            if best is None or rank < best[0]:
+                best = (rank, cell)
+        if best is not None:
+            return best[1]
+        if family.total not in hidden and family.total not in fixed and present(family.total):
+            return family.total
+        return None
+
+    pending = list(range(len(families)))
+    queued = set(pending)
+    while pending:
+        index = pending.pop()
+        queued.discard(index)
+        if not unsafe(families[index]):
+            continue
+        cell = complement(index)
+        if cell is None:
+            continue  # only fixed cells are left to hide: the family is as safe as they are
+        hidden.add(cell)
+        for other in [index, *member_of.get(cell, []), *total_of.get(cell, [])]:
+            if other not in queued:
+                queued.add(other)
+                pending.append(other)
+    return hidden
