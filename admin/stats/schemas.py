@@ -18,7 +18,7 @@ class PeriodArgsSchema(Schema):
         metadata={
             "description": "one calendar-aligned period: a day, ISO week, month, quarter or "
             "year (Asia/Shanghai); default: the current month",
-            "examples": ["2026-11-30", "2026-W48", "2026-11", "2026-Q4", "2026"],
+            "example": "2026-W48",
         },
     )
     start = ma.fields.String(
