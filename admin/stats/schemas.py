@@ -14,7 +14,7 @@ from backend.api import Schema
 class PeriodArgsSchema(Schema):
     period = ma.fields.String(
         load_default=None,
-        validate=ma.validate.Length(max=16),
+        validate=ma.validate.Length(max=32),
         metadata={
             "description": "one calendar-aligned period: a day, ISO week, month, quarter or "
             "year (Asia/Shanghai); default: the current month",
@@ -24,7 +24,7 @@ class PeriodArgsSchema(Schema):
     start = ma.fields.String(
         data_key="from",
         load_default=None,
-        validate=ma.validate.Length(max=16),
+        validate=ma.validate.Length(max=32),
         metadata={
             "description": "first whole month of a range of months (with to; 12 at most); "
             "day ranges are refused with 422 period_not_aligned",
@@ -34,7 +34,7 @@ class PeriodArgsSchema(Schema):
     end = ma.fields.String(
         data_key="to",
         load_default=None,
-        validate=ma.validate.Length(max=16),
+        validate=ma.validate.Length(max=32),
         metadata={"description": "last whole month of the range, included", "example": "2026-11"},
     )
 
