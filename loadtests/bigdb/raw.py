@@ -1,9 +1,10 @@
 """The figures of the statistics endpoints and leaderboards, computed from raw actions.
 
 Each function answers what one endpoint answers with its default arguments (the current
-month, verified actions; the current week, month or all time), but by GROUP BY over the `action` table
-instead of the read models: what the benchmark compares the endpoints against. Suppression
-and wording are left out; the figures are the same, and the bench tests compare them.
+month and verified actions; the current week, month or all time), but by GROUP BY over the
+`action` table instead of the read models: what the benchmark compares the endpoints
+against. Suppression and wording are left out; the figures are the same, and the bench
+tests compare them.
 """
 
 from __future__ import annotations
