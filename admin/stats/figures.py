@@ -10,11 +10,10 @@ query, so that two queries never show two sides of one cell.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import func, select
 
 from admin.stats import periods, suppression
@@ -84,13 +83,21 @@ class Month:
 
 
 class Cube:
-    """The cells of one campaign (ALL_ACTIONS: every action) and one verification class."""
+    """The cells of one campaign (ALL_ACTIONS: every action) and one verification class.
+
+    Its months are read once per request (a page asks for several reports)."""
 
     def __init__(self, campaign_id: int, verified: bool) -> None:
         self.campaign_id = campaign_id
         self.verified = verified
         self.k = min_residents()
         self._months: dict[date, Month] = {}
+        self._counted: dict[tuple, dict] = {}  # residents of a span, read once
+        if has_request_context():
+            shared = g.setdefault("stats_months", {})
+            self._months, self._counted = shared.setdefault(
+                (campaign_id, verified, self.k), (self._months, self._counted)
+            )
 
     # Months
 
@@ -260,35 +267,39 @@ class Cube:
 
     def _raw_residents(self, period: Period, cells: list[tuple[str, str]]) -> dict:
         key = period_key(period)
-        result = dict.fromkeys(cells, 0)
         if key is not None:
-            counter = StatsParticipantCount
-            rows = db.session.execute(
-                select(counter.district_code, counter.action_type, counter.participants).where(
-                    counter.campaign_id == self.campaign_id,
-                    counter.verified == self.verified,
-                    counter.period_key == key,
+            if key not in self._counted:
+                counter = StatsParticipantCount
+                self._counted[key] = {
+                    (district, kind): count
+                    for district, kind, count in db.session.execute(
+                        select(
+                            counter.district_code, counter.action_type, counter.participants
+                        ).where(
+                            counter.campaign_id == self.campaign_id,
+                            counter.verified == self.verified,
+                            counter.period_key == key,
+                        )
+                    )
+                }
+            found = self._counted[key]
+            return {cell: found.get(cell, 0) for cell in cells}
+        result = {}
+        for district in sorted({district for district, _ in cells}):
+            span = (period.start, period.end, district)
+            if span not in self._counted:
+                self._counted[span] = first_days(
+                    period.start,
+                    period.end,
+                    self.campaign_id,
+                    self.verified,
+                    ("district_code", district),
+                    "action_type",
+                    [ALL, *ACTION_TYPES],
                 )
-            )
-            for district, kind, count in rows:
-                if (district, kind) in result:
-                    result[(district, kind)] = count
-            return result
-        by_district: dict[str, list[str]] = defaultdict(list)
-        for district, kind in cells:
-            by_district[district].append(kind)
-        for district, kinds in by_district.items():
-            found = first_days(
-                period.start,
-                period.end,
-                self.campaign_id,
-                self.verified,
-                ("district_code", district),
-                "action_type",
-                kinds,
-            )
-            for kind in kinds:
-                result[(district, kind)] = found.get(kind, 0)
+            for cell_district, kind in cells:
+                if cell_district == district:
+                    result[(district, kind)] = self._counted[span].get(kind, 0)
         return result
 
     # Day and week cells: the month's suppression
