@@ -2,10 +2,11 @@
 
 A cell is (period, district or ALL, action type or ALL) of one cube: a campaign (or all
 actions) and a verification class (verified, or self-declared). Its figures sum the days
-of the period, leaving out the month groups (district x type) that are withheld; its
-residents are the distinct residents with an action it counts. Day and week cells come
-with the suppression of their month, worked out once for the whole month whatever the
-query, so that two queries never show two sides of one cell.
+of the period, leaving out the month groups (one action type city-wide, or one district's
+every type) that are withheld; its residents are the distinct residents with an action
+it counts. Which cells are null is worked out once for a whole year (months, quarters,
+the year) and once for a whole month (its days and weeks), whatever the query, so that
+two queries never show two sides of one cell.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ class Month:
     sums: dict[tuple[date, str, str], list[int]] = field(default_factory=dict)
     # (day, district, mode) -> [trips, metres], trips only (the green-travel share)
     trips: dict[tuple[date, str, str], list[int]] = field(default_factory=dict)
-    groups: dict[tuple[str, str], int] = field(default_factory=dict)  # (district, type)
+    # Residents per month group: ("type", action type) city-wide, ("district", code) of
+    # every type; the groups behind 1 to k-1 residents are withheld.
+    groups: dict[tuple[str, str], int] = field(default_factory=dict)
     withheld: set[tuple[str, str]] = field(default_factory=set)
     # resident -> the (day, district, type) they acted on, for residents of withheld groups
     sightings: dict[int, set[tuple[date, str, str]]] = field(default_factory=dict)
@@ -76,10 +79,10 @@ class Month:
 
     @property
     def districts(self) -> list[str]:
-        return sorted({district for district, _ in self.groups})
+        return sorted({district for (_, district, _), values in self.sums.items() if values[0]})
 
     def counts(self, district: str, kind: str) -> bool:
-        return (district, kind) not in self.withheld
+        return ("type", kind) not in self.withheld and ("district", district) not in self.withheld
 
 
 class Cube:
@@ -92,11 +95,12 @@ class Cube:
         self.verified = verified
         self.k = min_residents()
         self._months: dict[date, Month] = {}
+        self._years: dict[date, set] = {}  # null months, quarters and years, by year
         self._counted: dict[tuple, dict] = {}  # residents of a span, read once
         if has_request_context():
             shared = g.setdefault("stats_months", {})
-            self._months, self._counted = shared.setdefault(
-                (campaign_id, verified, self.k), (self._months, self._counted)
+            self._months, self._years, self._counted = shared.setdefault(
+                (campaign_id, verified, self.k), (self._months, self._years, self._counted)
             )
 
     # Months
@@ -141,12 +145,12 @@ class Cube:
                 counter.campaign_id == self.campaign_id,
                 counter.verified == self.verified,
                 counter.period_key == key,
-                counter.district_code != ALL,
-                counter.action_type != ALL,
+                (counter.district_code == ALL) != (counter.action_type == ALL),
                 counter.participants > 0,
             )
         ):
-            result.groups[(district, kind)] = count
+            group = ("type", kind) if district == ALL else ("district", district)
+            result.groups[group] = count
         result.withheld = suppression.withheld(result.groups, self.k)
         if self.campaign_id != ALL_ACTIONS:
             result.withheld |= self._unsafe_beside_all(result)
@@ -163,8 +167,12 @@ class Cube:
             if group in everyone.withheld:
                 unsafe.add(group)
                 continue
-            mine = sum(v[0] for (_, d, t), v in month.sums.items() if (d, t) == group)
-            all_actions = sum(v[0] for (_, d, t), v in everyone.sums.items() if (d, t) == group)
+            position = 2 if group[0] == "type" else 1
+
+            def actions(of: Month, group=group, position=position) -> int:
+                return sum(v[0] for key, v in of.sums.items() if key[position] == group[1])
+
+            mine, all_actions = actions(month), actions(everyone)
             others = everyone.groups.get(group, 0) - residents
             if all_actions != mine and others < self.k:
                 unsafe.add(group)
@@ -177,14 +185,18 @@ class Cube:
             seen.verified == self.verified,
             seen.period_key == period_key(month.month),
         )
-        pairs = sorted(month.withheld)
-        ids: set[int] = set()
-        for district, kind in pairs:
-            ids.update(
-                db.session.scalars(
-                    residents.where(seen.district_code == district, seen.action_type == kind)
-                )
+        kinds = sorted(kind for what, kind in month.withheld if what == "type")
+        codes = sorted(code for what, code in month.withheld if what == "district")
+        ids = set(
+            db.session.scalars(
+                residents.where(seen.district_code == ALL, seen.action_type.in_(kinds))
             )
+        )
+        ids.update(
+            db.session.scalars(
+                residents.where(seen.district_code.in_(codes), seen.action_type == ALL)
+            )
+        )
         rows = db.session.execute(
             select(seen.resident_id, seen.period_key, seen.district_code, seen.action_type).where(
                 seen.campaign_id == self.campaign_id,
@@ -302,7 +314,38 @@ class Cube:
                     result[(district, kind)] = self._counted[span].get(kind, 0)
         return result
 
-    # Day and week cells: the month's suppression
+    # Null cells: a year's months, quarters and the year; a month's days and weeks
+
+    def hidden_in_year(self, day: date) -> set:
+        year = periods.year(day)
+        if year.start not in self._years:
+            self._years[year.start] = self._protect_year(year)
+        return self._years[year.start]
+
+    def _protect_year(self, year: Period) -> set:
+        months = periods.subperiods(year, "month")
+        quarters = [periods.quarter(m.start) for m in months[::3]]
+        present = sorted({d for m in months for d in self.month(m.start).districts})
+        districts, kinds = [ALL, *present], [ALL, *ACTION_TYPES]
+        residents: dict = {}
+        for time in (*months, *quarters, year):
+            found = self.residents(time, [(d, t) for d in districts for t in kinds])
+            for (district, kind), count in found.items():
+                residents[(time, district, kind)] = count
+        families = []
+        for district in districts:
+            for kind in kinds:
+
+                def cells(times, district=district, kind=kind) -> tuple:
+                    return tuple((time, district, kind) for time in times)
+
+                families.append(suppression.Group((year, district, kind), cells(quarters)))
+                families.append(suppression.Group((year, district, kind), cells(months)))
+                for quarter in quarters:
+                    inside = [m for m in months if quarter.start <= m.start <= quarter.end]
+                    families.append(suppression.Group((quarter, district, kind), cells(inside)))
+        families += _breakdowns((*months, *quarters, year), present)
+        return suppression.protect(residents, families, self.k)
 
     def hidden_in_month(self, day: date) -> set:
         month = self.month(day)
@@ -335,28 +378,23 @@ class Cube:
                 for week in weeks:
                     inside = [d for d in days if week.start <= d.start <= week.end]
                     families.append(suppression.Group((week, district, kind), cells(inside)))
-        for time in times:
-            for district in districts:
-                families.append(
-                    suppression.Group(
-                        (time, district, ALL), tuple((time, district, t) for t in ACTION_TYPES)
-                    )
-                )
-            for kind in kinds:
-                families.append(
-                    suppression.Group(
-                        (time, ALL, kind), tuple((time, d, kind) for d in month.districts)
-                    )
-                )
-        fixed = frozenset((whole, d, t) for d in districts for t in kinds)
-        return suppression.protect(residents, families, self.k, fixed=fixed)
+        families += _breakdowns(times, month.districts)
+        # The month's own cells are decided with its year: null or shown, they stay so.
+        year = self.hidden_in_year(whole.start)
+        tops = [(whole, d, t) for d in districts for t in kinds]
+        null = {cell for cell in tops if cell in year}
+        fixed = frozenset(cell for cell in tops if cell not in null)
+        return suppression.protect(residents, families, self.k, fixed=fixed, hidden=null)
 
     def shown(self, period: Period, district: str, kind: str) -> bool:
-        """Whether a cell's figures may be published: whole months always (unions of month
-        groups of at least k residents); a day or week when the suppression of each month
-        it touches shows its part (a week across two months is the sum of two parts)."""
-        if period.whole_months:
-            return True
+        """Whether a cell's figures may be published: a month, quarter or year as its
+        year's suppression says; a range of months when each month is shown (it is their
+        sum); a day or week when the suppression of each month it touches shows its part
+        (a week across two months is the sum of two parts)."""
+        if period.kind in ("month", "quarter", "year"):
+            return (period, district, kind) not in self.hidden_in_year(period.start)
+        if period.kind == "months":
+            return all(self.shown(m, district, kind) for m in period.months)
         for m in period.months:
             month = self.month(m.start)
             part = Period(
@@ -365,6 +403,23 @@ class Cube:
             if (_as_cell(part, month.month), district, kind) in self.hidden_in_month(part.start):
                 return False
         return True
+
+
+def _breakdowns(times, districts: list[str]) -> list:
+    """Types in each total and districts in the city, at each time."""
+    families = []
+    for time in times:
+        for district in [ALL, *districts]:
+            families.append(
+                suppression.Group(
+                    (time, district, ALL), tuple((time, district, t) for t in ACTION_TYPES)
+                )
+            )
+        for kind in [ALL, *ACTION_TYPES]:
+            families.append(
+                suppression.Group((time, ALL, kind), tuple((time, d, kind) for d in districts))
+            )
+    return families
 
 
 def _as_cell(part: Period, month: Period) -> Period:

@@ -4,8 +4,9 @@ give the share, self-declared trips a separate part.
 
 Modes, districts and the target come from the methodology in force, so the share follows
 a new methodology without rebuilding: the rollups keep every trip mode and district. The
-share is offered for whole months (a month, quarter, year or range of months): its cells
-are then unions of month groups of at least k residents (see `suppression`).
+share is offered for whole months (a month, quarter, year or range of months); a
+district's cell is shown when its trip cell is (see `suppression`), and the central
+city's total is the sum of the districts shown.
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def green_travel(
     months = periods.subperiods(period, "month")
 
     def share(cube: Cube, span: Period, districts: list[str]) -> dict:
-        green_trips, green_m = cube.trips(span, districts, green)
-        trips, metres = cube.trips(span, districts, every)
+        """The share over the districts whose trips may be shown in the span (a total is
+        the sum of its shown districts, so it says nothing they do not)."""
+        shown = [code for code in districts if cube.shown(span, code, "trip")]
+        green_trips, green_m = cube.trips(span, shown, green)
+        trips, metres = cube.trips(span, shown, every)
         if not trips and cube.trips_seen(span, districts):
             return {name: None for name in GREEN_FIELDS} | {"suppressed": True}
         values = (

@@ -1,33 +1,27 @@
 """Cell suppression: what the DRB's figures may show, as pure functions.
 
-Two layers, so that no sum or difference of published figures, across every permitted
-query, gives the figures of 1 to k-1 residents:
+Two layers, so that no sum or difference of published figures within a family, nor of
+two nested periods, gives the figures of 1 to k-1 residents:
 
-1. `withheld`: a month's group of one district, one action type and one verification
-   class (verified or self-declared) behind fewer than k residents is left out of every
-   figure (`primary`). Every figure for whole months (a month, quarter, year or range of
-   months, any district or type) is then a union of groups of at least k residents, so
-   any sum or difference of such figures that is a group of actions at all is one too.
-2. `protect`: inside a month, day and week cells still may be small. A cell behind 1 to
-   k-1 residents is null; then, for every additive family (days and weeks in the month,
-   days in a week, types in a total, districts in the city), the nulls of the family must
-   be none, or at least two cells behind at least k residents together (the parent minus
-   the shown cells is their sum), and a null parent must keep a null child (else it is
-   the sum of its children). Complements are added until every family holds: a visible
-   sibling with enough residents, preferring one whose other families already hold a
-   null (that closes the protection rather than opening a new family).
+1. `withheld`: a month's group of one verification class (verified or self-declared)
+   and one action type city-wide, or one district all types together, behind fewer than
+   k residents is left out of every figure (`primary`): one Clean Plate meal in a month,
+   or the one resident of a small county, hides nothing else, and totals are the sums of
+   what is counted.
+2. `protect`: a cell behind 1 to k-1 residents is null; then, for every additive family
+   (days and weeks in a month, days in a week, months in a quarter and a year, quarters
+   in a year, types in a total, districts in the city), the nulls of the family must be
+   none, or at least two cells behind at least k residents together (the parent minus the
+   shown cells is their sum), and a null parent must keep a null child (else it is the
+   sum of its children). Complements are added until every family holds: a shown sibling
+   with enough residents, preferring one whose other families already hold a null (that
+   closes the protection rather than opening a new family). The service runs it once per
+   year (months, quarters, the year) and once per month (its days and weeks, the month's
+   own cells as the year left them), whatever the query; a range of months or a week
+   across two months is shown only when all its parts are.
 
 The older `suppress` (bridges of a two-family graph: no single suppressed value
 recoverable in one response) is kept for the tests of its own rule.
-
-Pure functions over cell keys, the residents behind each cell and additive groups
-(total = sum of members). A cell sits in at most two groups: a table with margins, or
-two breakdowns of one total. Seen as a graph whose vertices are the groups, each cell is
-an edge between its two groups (or between its group and one shared "outside" vertex).
-A suppressed cell is recoverable from the visible ones exactly when it lies on no cycle
-of suppressed cells: when it is a bridge. A group with one suppressed cell is the
-simplest bridge; complementary suppression adds the next-smallest visible sibling of a
-bridge, preferring one that closes a cycle through it, until no bridge is left.
 """
 
 from __future__ import annotations
@@ -188,6 +182,7 @@ def protect(
     min_residents: int,
     fixed: frozenset = frozenset(),
     union=None,
+    hidden: Iterable[Hashable] = (),
 ) -> set[Hashable]:
     """The cells to show as null so that every family holds (see the module's docstring).
 
@@ -196,7 +191,7 @@ def protect(
     published by month queries, already safe). `union(cells)` may give the distinct
     residents of several cells together; without it a lower bound is used (the largest
     of them, or the parent's residents less those of its shown children), which can
-    only hide more.
+    only hide more. `hidden` cells are null from the start (decided with a wider table).
     """
     k = min_residents
     families = list(families)
@@ -207,7 +202,7 @@ def protect(
         total_of.setdefault(family.total, []).append(index)
         for cell in family.members:
             member_of.setdefault(cell, []).append(index)
-    hidden = primary(residents, k) - fixed
+    hidden = (primary(residents, k) - fixed) | set(hidden)
 
     def present(cell) -> bool:
         return residents[cell] > 0
