@@ -5,13 +5,24 @@ import io
 
 import openpyxl
 
+from backend.extensions import db
+from backend.residents.models import Resident
+from points.actions import service as actions
+from points.actions.schemas import ActionCreateSchema
 from tests.factories import console_sign_in, make_resident, record, run_worker, trip
 
 
 def residents_with_trips(client, count: int, district: str = "441202"):
+    """Residents with a partner's verified bus trip each, and one self-declared trip."""
     for _ in range(count):
         who = make_resident(client, district_code=district)
-        assert record(client, who, trip("bus")).status_code == 201
+        with client.application.test_request_context():
+            resident = db.session.get(Resident, who.resident["id"])
+            actions.record_action(
+                resident, ActionCreateSchema().load(trip("bus")), source="partner"
+            )
+            db.session.commit()
+    assert record(client, who, trip("walk", 2, 30, ended_minutes_ago=120)).status_code == 201
     run_worker(client)
 
 
@@ -55,7 +66,9 @@ def test_statistics_filters_and_downloads(app, client):
         "co2e_g",
         "points_awarded",
         "suppressed",
+        "verification",
     ] in rows
+    assert 'filename="zq-carbon-stats-2026-11.csv"' in csv_file.headers["Content-Disposition"]
     workbook = client.get("/admin/statistics/export.xlsx")
     assert workbook.status_code == 200
     assert openpyxl.load_workbook(io.BytesIO(workbook.data)).active.max_row > 5
@@ -63,9 +76,11 @@ def test_statistics_filters_and_downloads(app, client):
 
 def test_bad_filters_are_explained_not_crashed(app, client):
     console_sign_in(app, client, "analyst")
-    response = client.get("/admin/statistics?from=2026-11-24&to=2026-01-01")
+    response = client.get("/admin/statistics?from=2026-11-03&to=2026-12-03")
     assert response.status_code == 422
     assert 'id="stats-errors"' in response.get_data(as_text=True)
+    assert "2026-W48" in response.get_data(as_text=True)  # what is offered instead
+    assert client.get("/admin/statistics?period=2026-11-03").status_code == 200
     assert client.get("/admin/statistics?granularity=hour").status_code == 422
 
 

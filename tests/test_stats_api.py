@@ -9,6 +9,10 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from backend.extensions import db
+from backend.residents.models import Resident
+from points.actions import service as actions
+from points.actions.schemas import ActionCreateSchema
 from tests.factories import (
     make_campaign,
     make_resident,
@@ -78,9 +82,22 @@ def trip_ending(mode: str, km: float, ended: datetime, minutes: int = 30) -> dic
 
 
 def recorded(client, who, body) -> dict:
+    """A verified action (a partner's event), recorded through the service."""
+    app = client.application
+    with app.test_request_context():
+        resident = db.session.get(Resident, who.resident["id"])
+        loaded = ActionCreateSchema().load(body)
+        action = actions.record_action(resident, loaded, source="partner")
+        db.session.commit()
+        assert action.status == "approved" and action.verification == "partner"
+        return {"id": action.id, "co2e_g": action.co2e_g, "points": action.points}
+
+
+def declared(client, who, body) -> dict:
+    """A self-declared action, through the resident API."""
     response = record(client, who, body)
     assert response.status_code == 201, response.json
-    assert response.json["status"] == "approved"
+    assert response.json["verification"] == "self_declared"
     return response.json
 
 
@@ -92,6 +109,10 @@ def get(client, headers, path, **params):
 
 def day(days_ago: int) -> str:
     return (today() - timedelta(days=days_ago)).date().isoformat()
+
+
+WEEK = "2026-W47"  # 16 to 22 November 2026: two days ago and yesterday (tests/moments.py)
+MONTH = "2026-11"
 
 
 # Figures
@@ -120,7 +141,7 @@ def town(client):
 def test_summary_counts_each_resident_once_across_districts_and_days(client, drb, town, threshold):
     threshold(1)
     a = town["actions"]
-    body = get(client, drb, "summary", **{"from": day(2), "to": day(1)})
+    body = get(client, drb, "summary", period=WEEK)
     grams = sum(action["co2e_g"] for action in a.values())
     points = sum(action["points"] for action in a.values())
     assert a["bob_car"]["co2e_g"] == 0
@@ -137,22 +158,23 @@ def test_summary_counts_each_resident_once_across_districts_and_days(client, drb
         "points_awarded": 0,
         "suppressed": False,
     }
-    assert body["meta"]["period"] == {"from": day(2), "to": day(1)}
+    assert body["meta"]["period"] == {
+        "label": WEEK,
+        "kind": "week",
+        "from": "2026-11-16",
+        "to": "2026-11-22",
+    }
     assert body["meta"]["methodology_version"] == "2026.2"
     assert body["meta"]["suppression"]["min_residents"] == 1
 
     # The garbage at 23:50 is on the earlier Beijing day; the bus at 00:10 on the next.
-    before_midnight = get(client, drb, "summary", **{"from": day(2), "to": day(2)})
+    before_midnight = get(client, drb, "summary", period=day(2))
     assert (before_midnight["participants"], before_midnight["actions"]) == (1, 1)
     assert before_midnight["co2e_g"] == a["alice_garbage"]["co2e_g"] == 300
 
-    old_district = get(
-        client, drb, "summary", **{"from": day(2), "to": day(1)}, district_code="441202"
-    )
+    old_district = get(client, drb, "summary", period=WEEK, district_code="441202")
     assert (old_district["participants"], old_district["actions"]) == (1, 2)
-    new_district = get(
-        client, drb, "summary", **{"from": day(2), "to": day(1)}, district_code="441203"
-    )
+    new_district = get(client, drb, "summary", period=WEEK, district_code="441203")
     assert (new_district["participants"], new_district["actions"]) == (2, 2)
 
 
@@ -162,12 +184,17 @@ def test_timeseries_by_district_splits_days_and_keeps_distinct_totals(client, dr
         client,
         drb,
         "timeseries",
-        **{"from": day(2), "to": day(1)},
+        period=WEEK,
         granularity="day",
         group_by="district",
     )
-    assert [item["period"] for item in body["items"]] == [day(2), day(1)]
-    first, second = ({g["key"]: g for g in item["groups"]} for item in body["items"])
+    assert (
+        [item["period"] for item in body["items"]][:2]
+        == [day(2), day(1)]
+        == ["2026-11-16", "2026-11-17"]
+    )
+    items = {item["period"]: item for item in body["items"]}
+    first, second = ({g["key"]: g for g in items[d]["groups"]} for d in (day(2), day(1)))
     assert (first["441202"]["participants"], first["441202"]["actions"]) == (1, 1)
     assert (second["441202"]["participants"], second["441202"]["actions"]) == (1, 1)
     assert (second["441203"]["participants"], second["441203"]["actions"]) == (2, 2)
@@ -176,25 +203,29 @@ def test_timeseries_by_district_splits_days_and_keeps_distinct_totals(client, dr
     totals = {g["key"]: g for g in body["totals"]["groups"]}
     assert (totals["441202"]["participants"], totals["441202"]["actions"]) == (1, 2)
     assert body["totals"]["total"]["participants"] == 3  # not 1 + 3: Alice is one resident
-    assert body["items"][1]["total"]["participants"] == 3
+    assert items[day(1)]["total"]["participants"] == 3
     assert_nothing_recoverable(*timeseries_cells(body), MEASURES)
 
 
 def test_timeseries_by_type_per_iso_week_and_month(client, drb, town, threshold):
     threshold(1)
-    for granularity in ("week", "month"):
-        body = get(
-            client, drb, "timeseries", **{"from": day(2), "to": day(1)}, granularity=granularity
-        )
+    # November 2026 begins on a Sunday (W44) and ends on a Monday (W49)
+    for granularity, period, rows in (("week", MONTH, 6), ("month", "2026-Q4", 3)):
+        body = get(client, drb, "timeseries", period=period, granularity=granularity)
         assert body["totals"]["total"]["participants"] == 3
+        assert len(body["items"]) == rows
         assert sum(item["total"]["actions"] for item in body["items"]) == 5
-        assert body["items"][0]["from"] == day(2) and body["items"][-1]["to"] == day(1)
+        assert body["items"][0]["from"] == body["meta"]["period"]["from"]
+        assert body["items"][-1]["to"] == body["meta"]["period"]["to"]
         assert_nothing_recoverable(*timeseries_cells(body), MEASURES)
+    months = get(client, drb, "timeseries", period="2026-11", granularity="week")
+    assert months["items"][-1] == {**months["items"][-1], "period": "2026-W49"}
+    assert (months["items"][-1]["from"], months["items"][-1]["to"]) == ("2026-11-30",) * 2
 
 
 def test_green_travel_counts_every_trip_of_central_city_residents(client, drb, town, threshold):
     threshold(1)
-    body = get(client, drb, "green-travel", **{"from": day(2), "to": day(1)})
+    body = get(client, drb, "green-travel", period=MONTH)
     assert (body["green_trips"], body["total_trips"]) == (2, 3)  # bus, walk / bus, walk, car
     assert body["share"] == round(2 / 3, 4)
     assert (body["green_distance_m"], body["total_distance_m"]) == (8200, 20200)
@@ -239,34 +270,39 @@ def test_statistics_split_days_weeks_and_months_at_beijing_midnight(
     two ISO weeks or months when one begins; "today" turns over at the same second."""
     threshold(1)
     clock.move_to(boundary.last_second, tick=False)
-    assert get(client, drb, "summary")["meta"]["period"]["to"] == boundary.day_before.isoformat()
+    month_before = boundary.day_before.strftime("%Y-%m")
+    assert get(client, drb, "summary")["meta"]["period"]["label"] == month_before
     recorded(client, make_resident(client), garbage(300, boundary.last_second))
     clock.move_to(boundary.midnight, tick=False)
     recorded(client, make_resident(client), garbage(200, boundary.midnight))
     run_worker(client)
-    assert get(client, drb, "summary")["meta"]["period"]["to"] == boundary.day.isoformat()
+    assert get(client, drb, "summary")["meta"]["period"]["label"] == boundary.day.strftime("%Y-%m")
     assert app.test_cli_runner().invoke(args=["stats", "check"]).exit_code == 0
 
     before, after = boundary.day_before.isoformat(), boundary.day.isoformat()
     for day, grams in ((before, 300), (after, 200)):
-        body = get(client, drb, "summary", **{"from": day, "to": day})
+        body = get(client, drb, "summary", period=day)
         assert (body["participants"], body["actions"], body["co2e_g"]) == (1, 1, grams)
-    both = {"from": before, "to": after}
-    one_each = [(before, before, 1), (after, after, 1)]
+    both = {"from": month_before, "to": boundary.day.strftime("%Y-%m")}
     for granularity, split in (
         ("day", True),
         ("week", boundary.new_week),
         ("month", boundary.new_month),
     ):
         body = get(client, drb, "timeseries", **both, granularity=granularity)
-        items = [(item["from"], item["to"], item["total"]["actions"]) for item in body["items"]]
-        assert items == (one_each if split else [(before, after, 2)]), granularity
+        items = [
+            (item["from"], item["to"], item["total"]["actions"])
+            for item in body["items"]
+            if item["total"]["actions"]
+        ]
+        assert [count for *_, count in items] == ([1, 1] if split else [2]), granularity
+        assert items[0][0] <= before <= items[0][1] and items[-1][0] <= after <= items[-1][1]
 
 
 # Suppression
 
 
-def test_small_cells_are_suppressed_with_their_complements(client, drb, threshold):
+def test_small_groups_are_left_out_and_totals_add_up(client, drb, threshold):
     threshold(3)
     now = datetime.now(UTC) - timedelta(minutes=10)
     for _ in range(4):
@@ -277,8 +313,11 @@ def test_small_cells_are_suppressed_with_their_complements(client, drb, threshol
     body = get(client, drb, "summary")
     trip = body["by_type"]["trip"]
     assert trip == {m: None for m in MEASURES} | {"suppressed": True}
-    # 5 residents in all, 4 of them sorting garbage: either would give the trip away.
-    assert body["suppressed"] or body["by_type"]["garbage_sorting"]["suppressed"]
+    # The lone trip is in no figure: the total is the garbage sorting, shown.
+    garbage_cell = body["by_type"]["garbage_sorting"]
+    assert not body["suppressed"] and not garbage_cell["suppressed"]
+    assert (body["participants"], body["actions"], body["co2e_g"]) == (4, 4, 400)
+    assert garbage_cell["co2e_g"] == 400
     assert_nothing_recoverable(*summary_cells(body), MEASURES)
 
     series = get(client, drb, "timeseries", group_by="district", granularity="week")
@@ -290,7 +329,7 @@ def test_small_cells_are_suppressed_with_their_complements(client, drb, threshol
 
 
 def test_default_threshold_is_ten_residents(client, drb, town):
-    body = get(client, drb, "summary", **{"from": day(2), "to": day(1)})
+    body = get(client, drb, "summary", period=WEEK)
     assert body["meta"]["suppression"]["min_residents"] == 10
     assert body["suppressed"] and body["participants"] is None
     assert "10" in body["meta"]["suppression"]["rule"]
@@ -298,7 +337,7 @@ def test_default_threshold_is_ten_residents(client, drb, town):
 
 def test_no_response_carries_personal_data(client, drb, town, threshold):
     threshold(1)
-    period = {"from": day(2), "to": day(1)}
+    period = {"period": MONTH}
     texts = [
         json.dumps(get(client, drb, "summary", **period), ensure_ascii=False),
         json.dumps(
@@ -324,9 +363,15 @@ def test_no_response_carries_personal_data(client, drb, town, threshold):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"from": "2026-11-10", "to": "2026-11-01"}, "to"),
-        ({"from": "2025-01-01", "to": "2026-06-01"}, "to"),
-        ({"from": "2019-12-31", "to": "2020-01-05"}, "from"),
+        ({"from": "2026-11-03", "to": "2026-12-03"}, "from"),  # a day range: attack 7
+        ({"from": "2026-09", "to": "2026-11-15"}, "to"),
+        ({"from": "2026-11", "to": "2026-09"}, "to"),
+        ({"from": "2025-01", "to": "2026-06"}, "to"),  # 18 months
+        ({"period": "2019-12"}, "period"),
+        ({"period": "2026-W54"}, "period"),
+        ({"period": "2026-Q5"}, "period"),
+        ({"period": "2026-11", "from": "2026-09"}, "period"),
+        ({"period": "2026-W47", "granularity": "month"}, "granularity"),
         ({"district_code": "999999"}, "district_code"),
         ({"campaign_id": 999999}, "campaign_id"),
         ({"granularity": "hour"}, "granularity"),
@@ -345,49 +390,55 @@ def test_bad_arguments_get_422_with_the_field(client, drb, params, field):
 
 def test_csv_export_opens_with_the_csv_module_after_the_bom(client, drb, town, threshold):
     threshold(1)
-    params = {"from": day(2), "to": day(1), "granularity": "day", "group_by": "type"}
+    params = {"period": WEEK, "granularity": "day", "group_by": "type"}
     response = client.get("/api/v1/stats/export.csv", query_string=params, headers=drb)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert "attachment" in response.headers["Content-Disposition"]
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="zq-carbon-stats-2026-W47.csv"'
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data[3:].decode("utf-8"))))
     blank = rows.index([])
     header = dict(rows[:blank])
-    assert header["from"] == day(2) and header["to"] == day(1)
+    assert header["period"] == WEEK
+    assert (header["from"], header["to"]) == ("2026-11-16", "2026-11-22")
     assert header["methodology_version"] == "2026.2"
     assert "1" in header["suppression"]
     assert rows[blank + 1] == [
         "period", "from", "to", "group_by", "key", "name",
-        "participants", "actions", "co2e_g", "points_awarded", "suppressed",
+        "participants", "actions", "co2e_g", "points_awarded", "suppressed", "verification",
     ]  # fmt: skip
     table = [dict(zip(rows[blank + 1], row, strict=True)) for row in rows[blank + 2 :]]
-    assert len(table) == 3 * 5  # two days and the total, each: all types and four types
+    # seven days and the total, each: all types, four types, and the self-declared row
+    assert len(table) == 8 * 6
     total = next(r for r in table if r["period"] == "total" and r["key"] == "*")
     assert (total["participants"], total["actions"]) == ("3", "5")
     assert all(r["suppressed"] == "false" for r in table)
+    declared_rows = [r for r in table if r["verification"] == "self_declared"]
+    assert len(declared_rows) == 8 and all(r["key"] == "self_declared" for r in declared_rows)
 
 
 def test_csv_export_leaves_suppressed_cells_empty(client, drb, town):
-    params = {"from": day(2), "to": day(1)}
+    params = {"period": WEEK}
     response = client.get("/api/v1/stats/export.csv", query_string=params, headers=drb)
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     table = rows[rows.index([]) + 2 :]
-    hidden = [row for row in table if row[-1] == "true"]
+    hidden = [row for row in table if row[-2] == "true"]
     assert hidden and all(value == "" for row in hidden for value in row[6:10])
 
 
 def test_xlsx_export_loads_with_openpyxl(client, drb, town, threshold):
     threshold(1)
-    params = {"from": day(2), "to": day(1), "group_by": "district", "granularity": "month"}
+    params = {"from": "2026-10", "to": "2026-11", "group_by": "district", "granularity": "month"}
     response = client.get("/api/v1/stats/export.xlsx", query_string=params, headers=drb)
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     rows = list(book.active.iter_rows(values_only=True))
-    labels = {row[0]: row[1] for row in rows if row[0]}
+    labels = {row[0]: row[1] for row in rows[: rows.index((None,) * len(rows[0]))] if row[0]}
     assert labels["methodology_version"] == "2026.2"
-    assert labels["from"] == day(2)
-    header_at = next(i for i, row in enumerate(rows) if row[0] == "period")
+    assert (labels["period"], labels["from"]) == ("2026-10..2026-11", "2026-10-01")
+    assert "zq-carbon-stats-2026-10_2026-11.xlsx" in response.headers["Content-Disposition"]
+    header_at = next(i for i, row in enumerate(rows) if row[:2] == ("period", "from"))
     assert rows[header_at][6:10] == ("participants", "actions", "co2e_g", "points_awarded")
     names = {row[5] for row in rows[header_at + 1 :]}
     assert {"端州区", "鼎湖区"} <= names

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
 
-from admin.stats import green_travel, service
+from admin.stats import green_travel, periods, service
 from admin.stats.models import (
     StatsCountedAction,
     StatsDay,
@@ -28,7 +28,7 @@ from backend.worker import drain_until_empty
 from campaigns import service as campaigns
 from campaigns.models import CampaignAction
 from points.actions import service as actions
-from points.actions.models import Action, ApprovalOutbox
+from points.actions.models import VERIFIED, Action, ApprovalOutbox
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DISTRICTS = (None, "441202", "441203", "441204", "441223")
@@ -102,10 +102,13 @@ def new_campaign() -> int:
     return campaign.id
 
 
-def raw(start: date, end: date, campaign_id=None, district=None) -> dict:
+def raw(start: date, end: date, campaign_id=None, district=None, verified=True) -> dict:
     """Participants, actions, grams and points straight from the approved actions."""
+    levels = VERIFIED if verified else ("self_declared",)
     query = select(Action.resident_id, Action.type, Action.co2e_g, Action.points).where(
-        Action.status == "approved", Action.local_day.between(start, end)
+        Action.status == "approved",
+        Action.local_day.between(start, end),
+        Action.verification.in_(levels),
     )
     if campaign_id is not None:
         query = query.join(
@@ -129,12 +132,23 @@ def figures(cell: dict) -> tuple:
     return (cell["participants"], cell["actions"], cell["co2e_g"], cell["points_awarded"])
 
 
-def assert_summary_equals_raw(start: date, end: date, **filters) -> None:
-    body = service.summary(start, end, **filters)
+def assert_summary_equals_raw(period, **filters) -> None:
+    body = service.summary(period, **filters)
+    start, end = period.start, period.end
     expected = raw(start, end, filters.get("campaign_id"), filters.get("district_code"))
-    assert figures(body) == expected.get("total", (0, 0, 0, 0)), (start, end, filters)
+    assert figures(body) == expected.get("total", (0, 0, 0, 0)), (period, filters)
     for kind, cell in body["by_type"].items():
-        assert figures(cell) == expected.get(kind, (0, 0, 0, 0)), (start, end, kind, filters)
+        assert figures(cell) == expected.get(kind, (0, 0, 0, 0)), (period, kind, filters)
+    if "campaign_id" not in filters:
+        mine = raw(start, end, None, filters.get("district_code"), verified=False)
+        declared = body["self_declared"]
+        claimed = (
+            declared["participants"],
+            declared["actions"],
+            declared["co2e_g_claimed"],
+            declared["points_awarded"],
+        )
+        assert claimed == mine.get("total", (0, 0, 0, 0)), (period, filters)
 
 
 def snapshot() -> dict:
@@ -216,17 +230,20 @@ def test_rollups_equal_raw_after_random_action_streams(
             assert result.exit_code == 0, result.output
 
             first, last = sorted(beijing_day_start(n).date() for n in ranges)
-            month = beijing_day_start(40).date().replace(day=1)
-            month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-            monday = beijing_day_start(20).date() - timedelta(days=beijing_day_start(20).weekday())
-            ranges = [(first, last), (month, month_end), (monday, monday + timedelta(6))]
-            # Starting where a period starts but ending early: not a whole period.
-            ranges += [(month, month + timedelta(14)), (monday, monday + timedelta(3))]
-            for start, end in ranges:
-                assert_summary_equals_raw(start, end)
-                assert_summary_equals_raw(start, end, campaign_id=campaign_id)
-                assert_summary_equals_raw(start, end, district_code="441203")
-            series = service.timeseries(first, last, "week", "district")
+            span = periods.months_range(first, last)
+            named = [
+                span,
+                periods.month(beijing_day_start(40).date()),
+                periods.quarter(first),
+                periods.week(beijing_day_start(20).date()),
+                periods.day_period(first),
+            ]
+            for period in named:
+                assert_summary_equals_raw(period)
+                assert_summary_equals_raw(period, district_code="441203")
+                if period.whole_months:
+                    assert_summary_equals_raw(period, campaign_id=campaign_id)
+            series = service.timeseries(span, granularity="week", group_by="district")
             for item in [*series["items"], series["totals"]]:
                 expected = {
                     key or None: value
@@ -249,7 +266,9 @@ def test_rollups_equal_raw_after_random_action_streams(
 def _raw_by_district(start: date, end: date) -> dict:
     rows = db.session.execute(
         select(Action.district_code, Action.resident_id, Action.co2e_g, Action.points).where(
-            Action.status == "approved", Action.local_day.between(start, end)
+            Action.status == "approved",
+            Action.local_day.between(start, end),
+            Action.verification.in_(VERIFIED),
         )
     )
     cells = defaultdict(lambda: [set(), 0, 0, 0])
@@ -277,7 +296,9 @@ def history(app, db_session):
                 ((walker, "walk"), (walker, "bus"), (driver, "car"))
             ):
                 at = when + timedelta(hours=hour)  # a resident's trips never overlap
-                actions.record_action(who, body_for(kind, 4, at), now=at + timedelta(minutes=5))
+                actions.record_action(
+                    who, body_for(kind, 4, at), source="partner", now=at + timedelta(minutes=5)
+                )
         db.session.commit()
         drain_until_empty(50)
 
@@ -286,12 +307,13 @@ def test_a_long_trend_is_monthly_and_adds_up(app, history, monkeypatch):
     monkeypatch.setitem(app.config, "STATS_MIN_RESIDENTS", 1)
     start, end = beijing_day_start(85).date(), beijing_day_start(1).date()
     with app.test_request_context():
-        body = green_travel.green_travel(start, end)
+        body = green_travel.green_travel(periods.months_range(start, end))
     assert (body["green_trips"], body["total_trips"]) == (6, 9)
     assert body["share"] == round(6 / 9, 4)
     assert body["distance_weighted_share"] == round(24000 / 36000, 4)
     assert len(body["trend"]) >= 3
-    assert body["trend"][0]["start"] == start and body["trend"][-1]["end"] == end
+    assert body["trend"][0]["start"] == start.replace(day=1)
+    assert body["trend"][-1]["end"] == periods.month(end).end
     assert sum(month["total_trips"] for month in body["trend"]) == 9
     with_trips = [month for month in body["trend"] if month["total_trips"]]
     # 80, 50 and 20 days before 18 November 2026: in August, September and October
@@ -317,6 +339,7 @@ def test_check_lists_every_difference_and_rebuild_repairs_them(app, cli, history
             campaign_id=0,
             action_type="*",
             district_code="*",
+            verified=True,
             period_key="d2021-01-01",
             resident_id=resident_id,
         )
@@ -348,7 +371,9 @@ def test_an_approval_applied_again_and_a_rebuild_change_no_figure(
     with app.test_request_context():
         resident = new_resident()
         resident.district_code = "441204"
-        action = actions.record_action(resident, body_for("garbage", 4, datetime.now(UTC)))
+        action = actions.record_action(
+            resident, body_for("garbage", 4, datetime.now(UTC)), source="partner"
+        )
         db.session.commit()
         drain_until_empty(10)
         db.session.execute(insert(ApprovalOutbox).values(action_id=action.id))

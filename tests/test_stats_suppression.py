@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admin.stats.suppression import Group, primary, suppress
+from admin.stats.suppression import Group, primary, protect, suppress, withheld
 from tests.stats_checks import recoverable, single_hidden_groups
 
 K = 10
@@ -114,3 +114,33 @@ def test_no_suppressed_cell_of_two_breakdowns_can_be_recovered(districts, months
     ]
     hidden = suppress(residents, groups, K)
     assert recoverable(hidden, relations(groups)) == set()
+
+
+# protect: the families of a month (what the service uses)
+
+
+def test_protect_gives_a_lone_small_cell_a_partner_with_enough_residents():
+    residents = {"total": 60, "trip": 40, "garbage": 12, "meal": 3, "ev": 0}
+    hidden = protect(residents, [Group("total", ("trip", "garbage", "meal", "ev"))], K)
+    # The meal's 3 need 7 more: garbage (12) is enough and smaller than trips; ev shows no one.
+    assert hidden == {"meal", "garbage"}
+
+
+def test_protect_never_hides_fixed_cells_and_keeps_a_null_child_under_a_null_parent():
+    residents = {"month": 30, "week": 12, "other week": 25, "d1": 2, "d2": 11, "d3": 20}
+    families = [
+        Group("month", ("week", "other week")),
+        Group("week", ("d1", "d2")),
+        Group("other week", ("d3",)),
+    ]
+    hidden = protect(residents, families, K, fixed=frozenset({"month"}), hidden={"week"})
+    assert "month" not in hidden
+    assert {"week", "d1", "d2"} <= hidden  # d1 alone would be the week less d2
+    assert "other week" in hidden  # the week alone would be the month less the other
+
+
+def test_withheld_groups_are_those_of_one_to_k_minus_one_residents():
+    assert withheld({"clean_plate": 1, "trip": 40, "ev": 0, "garbage": 9}, K) == {
+        "clean_plate",
+        "garbage",
+    }

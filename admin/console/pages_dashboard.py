@@ -10,7 +10,7 @@ from flask import Response, render_template, request
 from admin.console.auth import console_page
 from admin.console.charts import gauge, trend_lines
 from admin.console.views import console, nav_item
-from admin.stats import exports, green_travel, service
+from admin.stats import exports, green_travel, periods, service
 from admin.stats.schemas import TimeseriesArgsSchema
 from backend.clock import local_day, utcnow
 from backend.districts.service import list_districts
@@ -27,28 +27,30 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @console_page("read_stats")
 def dashboard():
     today = local_day(utcnow())
-    week_start = today - timedelta(days=today.weekday())
-    month_ago = today - timedelta(days=29)
-    trend = service.timeseries(month_ago, today, granularity="day", group_by="type")
+    this_month = periods.month(today)
+    last_month = periods.month(this_month.start - timedelta(days=1))
+    trend_span = periods.months_range(last_month.start, this_month.start)
+    trend = service.timeseries(trend_span, granularity="day", group_by="type")
     series, peak = trend_lines(trend)
-    districts = service.timeseries(month_ago, today, granularity="month", group_by="district")
+    districts = service.timeseries(this_month, granularity="month", group_by="district")
     top = sorted(
         (g for g in districts["totals"]["groups"] if g["key"] and g["co2e_g"]),
         key=lambda g: g["co2e_g"],
         reverse=True,
     )[:5]
-    share = green_travel.green_travel(month_ago, today)
+    share = green_travel.green_travel(this_month)
     return render_template(
         "console/dashboard.html",
-        today=service.summary(today, today),
-        week=service.summary(week_start, today),
+        today=service.summary(periods.day_period(today)),
+        week=service.summary(periods.week(today)),
+        month=this_month,
         trend=trend,
         series=series,
         peak=peak,
         top_districts=top,
         green=share,
         gauge=gauge(share["share"], share["target"]),
-        since=month_ago,
+        since=trend_span.start,
     )
 
 
@@ -65,18 +67,30 @@ def _filters() -> tuple[dict, dict]:
 @console_page("read_stats")
 def statistics():
     args, errors = _filters()
-    context = {"errors": errors, "districts": list_districts(), "query": request.args}
+    context = {
+        "errors": errors,
+        "districts": list_districts(),
+        "query": request.args,
+        "default_period": periods.month(local_day(utcnow())).label,
+    }
     if not errors:
         try:
+            period = service.resolve_period(args["period"], args["start"], args["end"])
             context.update(
+                period=period,
                 summary=service.summary(
-                    args.get("start"),
-                    args.get("end"),
-                    args.get("district_code"),
-                    args.get("campaign_id"),
+                    period,
+                    district_code=args.get("district_code"),
+                    campaign_id=args.get("campaign_id"),
                 ),
-                table=service.timeseries(**args),
-                green=green_travel.green_travel(args.get("start"), args.get("end")),
+                table=service.timeseries(
+                    period,
+                    granularity=args["granularity"],
+                    group_by=args["group_by"],
+                    district_code=args.get("district_code"),
+                    campaign_id=args.get("campaign_id"),
+                ),
+                green=green_travel.green_travel(period) if period.whole_months else None,
             )
         except AppError as exc:
             context["errors"] = exc.fields or {"_schema": [str(exc.message)]}
@@ -90,10 +104,20 @@ def statistics_export(extension: str):
     args, errors = _filters()
     if errors:
         return statistics()
-    body = exports.timeseries_csv(**args) if extension == "csv" else exports.timeseries_xlsx(**args)
-    name = f"zq-carbon-stats-{local_day(utcnow()):%Y%m%d}.{extension}"
+    try:
+        period = service.resolve_period(args["period"], args["start"], args["end"])
+        args = {k: v for k, v in args.items() if k not in ("period", "start", "end")}
+        body = (
+            exports.timeseries_csv(period, **args)
+            if extension == "csv"
+            else exports.timeseries_xlsx(period, **args)
+        )
+    except AppError:
+        return statistics()
     return Response(
         body,
         mimetype="text/csv" if extension == "csv" else XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{exports.file_name(period)}.{extension}"'
+        },
     )

@@ -39,7 +39,8 @@ class Summary(MethodView):
     @blp.arguments(SummaryArgsSchema, **QUERY)
     @blp.response(200, SummarySchema)
     def get(self, args):
-        """Participants, actions, CO2e and points over a range, by action type"""
+        """Verified participants, actions, CO2e and points over a period, by action type;
+        self-declared activity apart"""
         return service.summary(**args)
 
 
@@ -51,7 +52,7 @@ class Timeseries(MethodView):
     @blp.arguments(TimeseriesArgsSchema, **QUERY)
     @blp.response(200, TimeseriesSchema)
     def get(self, args):
-        """Per day, ISO week or month, by action type or district, with totals"""
+        """Days, ISO weeks or months inside a period, by action type or district, with totals"""
         return service.timeseries(**args)
 
 
@@ -63,14 +64,14 @@ class GreenTravel(MethodView):
     @blp.arguments(GreenTravelArgsSchema, **QUERY)
     @blp.response(200, GreenTravelSchema)
     def get(self, args):
-        """Green-travel share of the central city against the target, by district and month"""
+        """Green-travel share of the central city against the target, by district and month
+        (verified trips; self-declared apart)"""
         return green_travel.green_travel(**args)
 
 
 def _attachment(args: dict, extension: str) -> dict:
-    period = "-".join(str(args[name] or "") for name in ("start", "end")).strip("-")
-    name = f"zq-carbon-stats{'-' + period if period else ''}.{extension}"
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
+    name = exports.file_name(service.resolve_period(args["period"], args["start"], args["end"]))
+    return {"Content-Disposition": f'attachment; filename="{name}.{extension}"'}
 
 
 @blp.route("/export.csv")

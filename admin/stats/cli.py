@@ -1,10 +1,12 @@
 """`flask stats rebuild|check` (rollups against raw) and `flask drb-key ...` (API keys)."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import Engine
 
 from admin.stats import keys, rebuild
+from admin.stats.measure import hidden_share
 from backend.extensions import db
 
 stats_cli = AppGroup("stats", help="DRB statistics rollups.")
@@ -72,3 +74,23 @@ def revoke_key(key_id: int) -> None:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"revoked API key {row.id} ({row.name})")
+
+
+@stats_cli.command("hidden-share")
+@click.option("--from", "first", default=None, help="first month (YYYY-MM); default: the data's")
+@click.option("--to", "last", default=None, help="last month (YYYY-MM); default: the data's")
+def hidden_share_command(first: str | None, last: str | None) -> None:
+    """How much verified CO2e suppression hides in typical queries (each month and each
+    ISO week, by action type and by district): the share of the grams the cells would
+    show without suppression that the published cells do not show."""
+    with current_app.test_request_context():
+        rows = hidden_share(first, last)
+    click.echo(
+        f"{'query':<28} {'cells':>6} {'null':>6} {'raw kg':>12} {'hidden kg':>11} {'hidden':>7}"
+    )
+    for row in rows:
+        click.echo(
+            f"{row['query']:<28} {row['cells']:>6} {row['null']:>6} "
+            f"{row['raw_g'] / 1000:>12,.1f} {row['hidden_g'] / 1000:>11,.1f} "
+            f"{row['share']:>7.2%}"
+        )

@@ -17,14 +17,31 @@ from openpyxl.styles import Font
 from admin.stats import service
 from admin.stats.service import MEASURES
 
-COLUMNS = ("period", "from", "to", "group_by", "key", "name", *MEASURES, "suppressed")
+COLUMNS = (
+    "period",
+    "from",
+    "to",
+    "group_by",
+    "key",
+    "name",
+    *MEASURES,
+    "suppressed",
+    "verification",
+)
 ALL_KEY = "*"  # the row of a period's total over every group
+SELF_DECLARED_KEY = "self_declared"  # the row of a period's self-declared actions
+
+
+def file_name(period) -> str:
+    """zq-carbon-stats-2026-11, -2026-W48, -2026-Q4, -2026-09_2026-11."""
+    return f"zq-carbon-stats-{period.label.replace('..', '_')}"
 
 
 def header_block(table: dict) -> list[tuple[str, str]]:
     meta = table["meta"]
     return [
         ("report", "肇庆碳普惠 DRB statistics"),
+        ("period", meta["period"]["label"]),
         ("from", meta["period"]["start"].isoformat()),
         ("to", meta["period"]["end"].isoformat()),
         ("granularity", table["granularity"]),
@@ -34,6 +51,8 @@ def header_block(table: dict) -> list[tuple[str, str]]:
         ("methodology_version", meta["methodology_version"]),
         ("factor_versions", " ".join(meta["factor_versions"])),
         ("suppression", str(meta["suppression"]["rule"])),
+        ("co2e_g", str(meta["definitions"]["co2e_g"])),
+        ("self_declared", str(meta["definitions"]["self_declared"])),
         ("points_awarded", str(meta["definitions"]["points_awarded"])),
         ("generated_at", meta["generated_at"].isoformat(timespec="seconds")),
     ]
@@ -47,11 +66,24 @@ def table_rows(table: dict) -> Iterator[list]:
         cells += [(group["key"] or "", group["name"], group) for group in item["groups"]]
         for key, name, cell in cells:
             measures = [cell[measure] for measure in MEASURES]
-            yield [*span, table["group_by"], key, name, *measures, cell["suppressed"]]
+            yield [*span, table["group_by"], key, name, *measures, cell["suppressed"], "verified"]
+        declared = item.get("self_declared")
+        if declared is not None:
+            measures = [declared[m] for m in ("participants", "actions", "co2e_g_claimed")]
+            measures.append(declared["points_awarded"])
+            yield [
+                *span,
+                table["group_by"],
+                SELF_DECLARED_KEY,
+                "",
+                *measures,
+                declared["suppressed"],
+                "self_declared",
+            ]
 
 
-def timeseries_csv(**args) -> bytes:
-    table = service.timeseries(**args)
+def timeseries_csv(*period, **args) -> bytes:
+    table = service.timeseries(*period, **args)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerows(header_block(table))
@@ -67,8 +99,8 @@ def timeseries_csv(**args) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def timeseries_xlsx(**args) -> bytes:
-    table = service.timeseries(**args)
+def timeseries_xlsx(*period, **args) -> bytes:
+    table = service.timeseries(*period, **args)
     book = Workbook()
     sheet = book.active
     sheet.title = "statistics"

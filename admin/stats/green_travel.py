@@ -1,24 +1,26 @@
 """The green-travel share: green trips over all trips recorded by residents of the
-central-city districts, against the target, by district and by month.
+central-city districts, against the target, by district and by month; verified trips
+give the share, self-declared trips a separate part.
 
 Modes, districts and the target come from the methodology in force, so the share follows
-a new methodology without rebuilding: the rollups keep every trip mode and district.
+a new methodology without rebuilding: the rollups keep every trip mode and district. The
+share is offered for whole months (a month, quarter, year or range of months); a
+district's cell is shown when its trip cell is (see `suppression`), and the central
+city's total is the sum of the districts shown.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, func, select
 
-from admin.stats import suppression
-from admin.stats.models import ALL_ACTIONS, StatsDay, StatsParticipant
-from admin.stats.rollups import day_period_key
-from admin.stats.service import TOTAL, check_range, first_days, meta, min_residents, spans
+from admin.stats import periods
+from admin.stats.figures import Cube
+from admin.stats.models import ALL_ACTIONS
+from admin.stats.periods import Period
+from admin.stats.service import meta, resolve_period
 from backend.districts.service import get_district
-from backend.extensions import db
+from backend.errors import ValidationFailed
 from points.methodology.service import current_methodology
 
 GREEN_FIELDS = (
@@ -31,54 +33,50 @@ GREEN_FIELDS = (
 )
 
 
-def green_travel(start: date | None = None, end: date | None = None) -> dict:
-    """Green trips over all trips of central-city residents' actions, against the target."""
-    start, end = check_range(start, end)
+def green_travel(
+    period: Period | str | None = None, start: str | None = None, end: str | None = None
+) -> dict:
+    """Green trips over all trips of central-city residents' verified actions, against
+    the target; self-declared trips apart."""
+    period = resolve_period(period, start, end)
+    if not period.whole_months:
+        message = _l(
+            "The green-travel share is given for whole months: a month, quarter, year or "
+            "range of months."
+        )
+        raise ValidationFailed(message, code="period_not_aligned", fields={"period": [message]})
     rules = current_methodology().green_travel
     central, green = list(rules["central_city_districts"]), set(rules["green_modes"])
-    months = spans(start, end, "month")
-    month_of = {p.start + timedelta(days=i): p.label for p in months for i in range(p.days)}
-    row = StatsDay
-    trips = db.session.execute(
-        select(
-            row.local_day,
-            row.variant,
-            row.district_code,
-            func.sum(row.actions),
-            func.sum(row.distance_m),
+    every = set(rules["all_modes"])
+    verified, declared = Cube(ALL_ACTIONS, True), Cube(ALL_ACTIONS, False)
+    months = periods.subperiods(period, "month")
+
+    def share(cube: Cube, span: Period, districts: list[str]) -> dict:
+        """The share over the districts whose trips may be shown in the span (a total is
+        the sum of its shown districts, so it says nothing they do not)."""
+        shown = [code for code in districts if cube.shown(span, code, "trip")]
+        green_trips, green_m = cube.trips(span, shown, green)
+        trips, metres = cube.trips(span, shown, every)
+        if not trips and cube.trips_seen(span, districts):
+            return {name: None for name in GREEN_FIELDS} | {"suppressed": True}
+        values = (
+            _ratio(green_trips, trips),
+            green_trips,
+            trips,
+            _ratio(green_m, metres),
+            green_m,
+            metres,
         )
-        .where(
-            row.local_day.between(start, end),
-            row.campaign_id == ALL_ACTIONS,
-            row.action_type == "trip",
-            row.district_code.in_(central),
-            row.variant.in_(rules["all_modes"]),
-        )
-        .group_by(row.local_day, row.variant, row.district_code)
-    )
-    keys = [TOTAL, *(("district", d) for d in central), *(("month", m.label) for m in months)]
-    sums = {key: [0, 0, 0, 0] for key in keys}  # green trips, trips, green metres, metres
-    for day, mode, district, count, metres in trips:
-        count, metres = int(count), int(metres)  # numeric sums on PostgreSQL
-        figures = [count, count, metres, metres] if mode in green else [0, count, 0, metres]
-        for key in (TOTAL, ("district", district), ("month", month_of[day])):
-            sums[key] = [a + b for a, b in zip(sums[key], figures, strict=True)]
-    residents = _trip_makers(start, end, central, months)
-    hidden = suppression.suppress(
-        {key: residents.get(key, 0) for key in keys},
-        [
-            suppression.Group(TOTAL, tuple(("district", d) for d in central)),
-            suppression.Group(TOTAL, tuple(("month", m.label) for m in months)),
-        ],
-        min_residents(),
-    )
+        return dict(zip(GREEN_FIELDS, values, strict=True)) | {"suppressed": False}
+
     english = str(get_locale()) == "en"
-    about = meta(start, end, ALL_ACTIONS)
+    about = meta(period, ALL_ACTIONS)
     about.update(
         measures=_l(
-            "Of the trips that participating residents of the central-city districts recorded "
-            "in the app (approved, every mode), the share made on foot, by bike, bus or rail; "
-            "distance_weighted_share weighs each trip by its recorded distance."
+            "Of the verified trips that participating residents of the central-city "
+            "districts recorded in the app (approved, every mode), the share made on foot, "
+            "by bike, bus or rail; distance_weighted_share weighs each trip by its distance. "
+            "Self-declared trips are counted apart."
         ),
         not_measured=_l(
             "Not a household travel survey of all residents: people who do not use the app and "
@@ -93,91 +91,26 @@ def green_travel(start: date | None = None, end: date | None = None) -> dict:
     )
     districts = {code: get_district(code) for code in central}
     return {
-        **_green(sums[TOTAL], TOTAL in hidden),
+        **share(verified, period, central),
         "target": rules["target_share"],
+        "self_declared": share(declared, period, central),
         "by_district": [
             {
                 "district_code": code,
                 "name": (districts[code].name_en if english else districts[code].name)
                 if districts[code]
                 else code,
-                **_green(sums[("district", code)], ("district", code) in hidden),
+                **share(verified, period, [code]),
             }
             for code in central
         ],
         "trend": [
-            {
-                "month": m.label,
-                "start": m.start,
-                "end": m.end,
-                **_green(sums[("month", m.label)], ("month", m.label) in hidden),
-            }
+            {"month": m.label, "start": m.start, "end": m.end, **share(verified, m, central)}
             for m in months
         ],
         "meta": about,
     }
 
 
-def _trip_makers(start: date, end: date, central: list[str], months: list) -> dict:
-    """Distinct residents with a trip in the range: in all, by district and by month.
-
-    Per district they are exact from the first-day counts. The total and the months span
-    several districts, where a resident who moved would count twice in a sum; they only
-    decide suppression, so the sum stands in while no cell can be suppressed (every cell
-    empty or some district alone at the threshold), and the exact count is read otherwise.
-    """
-    k = min_residents()
-    spans = [(TOTAL, start, end), *((("month", m.label), m.start, m.end) for m in months)]
-    by_span = {
-        key: first_days(first, last, ALL_ACTIONS, ("action_type", "trip"), "district_code", central)
-        for key, first, last in spans
-    }
-    result = {("district", code): by_span[TOTAL].get(code, 0) for code in central}
-    for key, counts in by_span.items():
-        total, largest = sum(counts.values()), max(counts.values(), default=0)
-        if total and largest < k:
-            return _trip_makers_exact(start, end, central)
-        result[key] = total
-    if any(0 < count < k for count in result.values()):
-        return _trip_makers_exact(start, end, central)
-    return result
-
-
-def _trip_makers_exact(start: date, end: date, central: list[str]) -> dict:
-    """Distinct residents over the day rows: bounded by the span, read when it matters."""
-    seen = StatsParticipant
-    where = (
-        seen.campaign_id == ALL_ACTIONS,
-        seen.action_type == "trip",
-        seen.district_code.in_(central),
-        seen.period_key.between(day_period_key(start), day_period_key(end)),
-    )
-    people = func.count(distinct(seen.resident_id))
-    month = func.substr(seen.period_key, 2, 7)  # "d2026-11-24" -> "2026-11"
-    result = {TOTAL: db.session.scalar(select(people).where(*where))}
-    for code, count in db.session.execute(
-        select(seen.district_code, people).where(*where).group_by(seen.district_code)
-    ):
-        result[("district", code)] = count
-    for label, count in db.session.execute(select(month, people).where(*where).group_by(month)):
-        result[("month", label)] = count
-    return result
-
-
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _green(figures: list[int], hidden: bool) -> dict:
-    if hidden:
-        return {name: None for name in GREEN_FIELDS} | {"suppressed": True}
-    green_trips, trips, green_m, metres = figures
-    values = (
-        _ratio(green_trips, trips),
-        green_trips,
-        trips,
-        _ratio(green_m, metres),
-        green_m,
-        metres,
-    )
-    return dict(zip(GREEN_FIELDS, values, strict=True)) | {"suppressed": False}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.clock import utcnow
@@ -38,7 +38,8 @@ class StatsDay(Base):
     """Additive figures of approved actions on one day: any range, type or district sums them.
 
     The variant (trip mode) and the factor version are kept so the green-travel share and
-    the methodology versions behind a figure come from here too.
+    the methodology versions behind a figure come from here too; the verification level
+    keeps verified grams apart from self-declared ones.
     """
 
     __tablename__ = "stats_day"
@@ -49,6 +50,7 @@ class StatsDay(Base):
     variant: Mapped[str] = mapped_column(String(32), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     factor_version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    verification: Mapped[str] = mapped_column(String(16), primary_key=True)
     actions: Mapped[int] = mapped_column(BigInteger, default=0)
     co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
     points: Mapped[int] = mapped_column(BigInteger, default=0)  # base points paid
@@ -73,6 +75,8 @@ class StatsParticipant(Base):
     campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Verified (partner, trace, reviewed) and self-declared actions are counted apart.
+    verified: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     period_key: Mapped[str] = mapped_column(String(12), primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True)
 
@@ -85,6 +89,8 @@ class StatsParticipantCount(Base):
     campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Verified (partner, trace, reviewed) and self-declared actions are counted apart.
+    verified: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     period_key: Mapped[str] = mapped_column(String(12), primary_key=True)
     participants: Mapped[int] = mapped_column(default=0)
 
@@ -103,6 +109,7 @@ class StatsParticipantPrevious(Base):
     campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    verified: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     period_key: Mapped[str] = mapped_column(String(12), primary_key=True)  # a day's key
     previous_key: Mapped[str] = mapped_column(String(12), primary_key=True)
     residents: Mapped[int] = mapped_column(default=0)

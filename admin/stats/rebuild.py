@@ -35,7 +35,7 @@ from admin.stats.rollups import CELL_KEY, DAY_KEY, DAY_SUMS, Fact, period_keys
 from backend.clock import period_keys as board_period_keys
 from backend.extensions import db
 from campaigns.models import CampaignAction
-from points.actions.models import Action, ApprovalOutbox
+from points.actions.models import VERIFIED, Action, ApprovalOutbox
 from points.actions.outbox import APPROVED_COLUMNS
 
 ROLLUPS = (
@@ -102,8 +102,8 @@ def expected_chunks() -> Iterator[Chunk]:
                 sums[index] += value
             for key in keys:
                 open_chunks[key].participants.update(
-                    (campaign_id, kind, district, key, fact.resident_id)
-                    for kind, district in fact.cells()
+                    (campaign_id, kind, district, verified, key, fact.resident_id)
+                    for kind, district, verified in fact.cells()
                 )
     yield from open_chunks.values()
 
@@ -145,6 +145,7 @@ FACT_DAY = sa.Table(
     sa.Column("campaign_id", sa.Integer),
     sa.Column("action_type", sa.String(24)),
     sa.Column("district_code", sa.String(16)),
+    sa.Column("verified", sa.Boolean),
     sa.Column("local_day", sa.Date),
     sa.Column("resident_id", sa.Integer),
     prefixes=["TEMPORARY"],
@@ -181,9 +182,10 @@ APPROVED = (  # COUNTED, for the SQL below
     "(SELECT 1 FROM approval_outbox d WHERE d.action_id = a.id)"
 )
 DISTRICT = f"COALESCE(a.district_code, '{NO_DISTRICT}')"
+VERIFIED_SQL = "a.verification IN ({})".format(", ".join(f"'{level}'" for level in VERIFIED))
 _DAY_COLUMNS = (
     "local_day, campaign_id, action_type, variant, district_code, factor_version, "
-    "actions, co2e_g, points, distance_m"
+    "verification, actions, co2e_g, points, distance_m"
 )
 _DAY_SUMS = "COUNT(*), SUM(a.co2e_g), SUM(a.points), SUM(COALESCE(a.distance_m, 0))"
 _CAMPAIGN_ROWS = "FROM campaign_action ca JOIN action a ON a.id = ca.action_id"
@@ -191,14 +193,15 @@ _CAMPAIGN_ROWS = "FROM campaign_action ca JOIN action a ON a.id = ca.action_id"
 
 def _participants(period_column: str) -> str:
     cells = " UNION ".join(
-        f"SELECT f.campaign_id, {kind}, {district}, p.{period_column}, f.resident_id "  # noqa: S608
+        f"SELECT f.campaign_id, {kind}, {district}, f.verified, p.{period_column}, "  # noqa: S608
+        "f.resident_id "
         "FROM rebuild_fact_day f JOIN rebuild_period_day p ON p.local_day = f.local_day"
         for kind in ("f.action_type", f"'{ALL}'")
         for district in ("f.district_code", f"'{ALL}'")
     )
     return (
         "INSERT INTO stats_participant "
-        f"(campaign_id, action_type, district_code, period_key, resident_id) {cells}"
+        f"(campaign_id, action_type, district_code, verified, period_key, resident_id) {cells}"
     )
 
 
@@ -209,23 +212,25 @@ STATEMENTS = (
     f"SELECT ca.action_id, ca.campaign_id {_CAMPAIGN_ROWS} WHERE {APPROVED}",
     f"INSERT INTO stats_day ({_DAY_COLUMNS}) "  # noqa: S608
     f"SELECT a.local_day, {ALL_ACTIONS}, a.type, a.variant, {DISTRICT}, a.factor_version, "
-    f"{_DAY_SUMS} FROM action a WHERE {APPROVED} "
-    f"GROUP BY a.local_day, a.type, a.variant, {DISTRICT}, a.factor_version",
+    f"a.verification, {_DAY_SUMS} FROM action a WHERE {APPROVED} "
+    f"GROUP BY a.local_day, a.type, a.variant, {DISTRICT}, a.factor_version, a.verification",
     f"INSERT INTO stats_day ({_DAY_COLUMNS}) "
     f"SELECT a.local_day, ca.campaign_id, a.type, a.variant, {DISTRICT}, a.factor_version, "
-    f"{_DAY_SUMS} {_CAMPAIGN_ROWS} WHERE {APPROVED} "
-    f"GROUP BY a.local_day, ca.campaign_id, a.type, a.variant, {DISTRICT}, a.factor_version",
-    "INSERT INTO rebuild_fact_day (campaign_id, action_type, district_code, local_day, "  # noqa: S608
-    f"resident_id) SELECT DISTINCT {ALL_ACTIONS}, a.type, {DISTRICT}, a.local_day, "
-    f"a.resident_id FROM action a WHERE {APPROVED}",
-    "INSERT INTO rebuild_fact_day (campaign_id, action_type, district_code, local_day, "
-    f"resident_id) SELECT DISTINCT ca.campaign_id, a.type, {DISTRICT}, a.local_day, "
-    f"a.resident_id {_CAMPAIGN_ROWS} WHERE {APPROVED}",
+    f"a.verification, {_DAY_SUMS} {_CAMPAIGN_ROWS} WHERE {APPROVED} "
+    f"GROUP BY a.local_day, ca.campaign_id, a.type, a.variant, {DISTRICT}, a.factor_version, "
+    "a.verification",
+    "INSERT INTO rebuild_fact_day (campaign_id, action_type, district_code, verified, "  # noqa: S608
+    f"local_day, resident_id) SELECT DISTINCT {ALL_ACTIONS}, a.type, {DISTRICT}, "
+    f"{VERIFIED_SQL}, a.local_day, a.resident_id FROM action a WHERE {APPROVED}",
+    "INSERT INTO rebuild_fact_day (campaign_id, action_type, district_code, verified, "
+    f"local_day, resident_id) SELECT DISTINCT ca.campaign_id, a.type, {DISTRICT}, "
+    f"{VERIFIED_SQL}, a.local_day, a.resident_id {_CAMPAIGN_ROWS} WHERE {APPROVED}",
     *(_participants(column) for column in ("day_key", "week_key", "month_key")),
     "INSERT INTO stats_participant_count "
-    "(campaign_id, action_type, district_code, period_key, participants) "
-    "SELECT campaign_id, action_type, district_code, period_key, COUNT(*) "
-    "FROM stats_participant GROUP BY campaign_id, action_type, district_code, period_key",
+    "(campaign_id, action_type, district_code, verified, period_key, participants) "
+    "SELECT campaign_id, action_type, district_code, verified, period_key, COUNT(*) "
+    "FROM stats_participant "
+    "GROUP BY campaign_id, action_type, district_code, verified, period_key",
 )
 
 
@@ -261,7 +266,13 @@ def previous_rows():
     """`stats_participant_previous` as the day rows of `stats_participant` say it is."""
     seen = StatsParticipant
     previous = func.lag(seen.period_key).over(
-        partition_by=(seen.campaign_id, seen.action_type, seen.district_code, seen.resident_id),
+        partition_by=(
+            seen.campaign_id,
+            seen.action_type,
+            seen.district_code,
+            seen.verified,
+            seen.resident_id,
+        ),
         order_by=seen.period_key,
     )
     days = (
@@ -269,6 +280,7 @@ def previous_rows():
             seen.campaign_id,
             seen.action_type,
             seen.district_code,
+            seen.verified,
             seen.period_key,
             func.coalesce(previous, NO_PREVIOUS).label("previous_key"),
         )
@@ -340,24 +352,26 @@ def _compare_previous() -> Iterator[str]:
         rollup, raw = stored.get(key, 0), expected.get(key, 0)
         if rollup != raw:
             yield (
-                f"first days {_cell(key[:4])} after {key[4] or 'none'}: "
+                f"first days {_cell(key[:5])} after {key[5] or 'none'}: "
                 f"rollup {rollup}, day rows {raw}"
             )
 
 
 def _cell(cell: tuple) -> str:
-    campaign_id, kind, district, key = cell
-    return f"{key} campaign {campaign_id} type {kind} district {district or '-'}"
+    campaign_id, kind, district, verified, key = cell
+    evidence = "verified" if verified else "self-declared"
+    return f"{key} campaign {campaign_id} type {kind} district {district or '-'} {evidence}"
 
 
 def _compare_days(stored: dict, expected: dict) -> Iterator[str]:
     for key in sorted(stored.keys() | expected.keys()):
         rollup, raw = stored.get(key, [0] * 4), expected.get(key, [0] * 4)
         if list(rollup) != list(raw):
-            day, campaign_id, kind, variant, district, version = key
+            day, campaign_id, kind, variant, district, version, level = key
             yield (
                 f"stats_day {day} campaign {campaign_id} {kind}/{variant} district "
-                f"{district or '-'} factors {version}: rollup {_sums(rollup)}; raw {_sums(raw)}"
+                f"{district or '-'} factors {version} {level}: rollup {_sums(rollup)}; "
+                f"raw {_sums(raw)}"
             )
 
 

@@ -8,21 +8,34 @@ import marshmallow as ma
 from admin.stats.service import GRANULARITIES, GROUP_BYS
 from backend.api import Schema
 
-# Range
+# Period
 
 
-class RangeArgsSchema(Schema):
-    start = ma.fields.Date(
+class PeriodArgsSchema(Schema):
+    period = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=32),
+        metadata={
+            "description": "one calendar-aligned period: a day, ISO week, month, quarter or "
+            "year (Asia/Shanghai); default: the current month",
+            "example": "2026-W48",
+        },
+    )
+    start = ma.fields.String(
         data_key="from",
         load_default=None,
-        metadata={"description": "first Asia/Shanghai day, included; default: 29 days before to"},
+        validate=ma.validate.Length(max=32),
+        metadata={
+            "description": "first whole month of a range of months (with to; 12 at most); "
+            "day ranges are refused with 422 period_not_aligned",
+            "example": "2026-09",
+        },
     )
-    end = ma.fields.Date(
+    end = ma.fields.String(
         data_key="to",
         load_default=None,
-        metadata={
-            "description": "last Asia/Shanghai day, included (366 days at most); default: today"
-        },
+        validate=ma.validate.Length(max=32),
+        metadata={"description": "last whole month of the range, included", "example": "2026-11"},
     )
 
 
@@ -34,23 +47,30 @@ DISTRICT_CODE = ma.fields.String(
 CAMPAIGN_ID = ma.fields.Integer(
     load_default=None,
     validate=ma.validate.Range(min=1),
-    metadata={"description": "only actions this campaign counted"},
+    metadata={"description": "only actions this campaign counted (whole months only)"},
 )
 
 
-class SummaryArgsSchema(RangeArgsSchema):
+class SummaryArgsSchema(PeriodArgsSchema):
     district_code = DISTRICT_CODE
     campaign_id = CAMPAIGN_ID
 
 
-class TimeseriesArgsSchema(RangeArgsSchema):
-    granularity = ma.fields.String(load_default="day", validate=ma.validate.OneOf(GRANULARITIES))
+class TimeseriesArgsSchema(PeriodArgsSchema):
+    granularity = ma.fields.String(
+        load_default="day",
+        validate=ma.validate.OneOf(GRANULARITIES),
+        metadata={
+            "description": "rows inside the period: days, ISO weeks (clipped to the "
+            "period) or months (periods of whole months)"
+        },
+    )
     group_by = ma.fields.String(load_default="type", validate=ma.validate.OneOf(GROUP_BYS))
     district_code = DISTRICT_CODE
     campaign_id = CAMPAIGN_ID
 
 
-class GreenTravelArgsSchema(RangeArgsSchema):
+class GreenTravelArgsSchema(PeriodArgsSchema):
     pass
 
 
@@ -58,6 +78,8 @@ class GreenTravelArgsSchema(RangeArgsSchema):
 
 
 class PeriodSchema(Schema):
+    label = ma.fields.String(metadata={"example": "2026-11"})
+    kind = ma.fields.String(metadata={"example": "month"})
     start = ma.fields.Date(data_key="from")
     end = ma.fields.Date(data_key="to")
 
@@ -100,15 +122,28 @@ def _count(description: str) -> ma.fields.Integer:
 
 
 class CellSchema(Schema):
-    participants = _count("distinct residents with an approved action; null when suppressed")
-    actions = _count("approved actions")
-    co2e_g = _count("grams CO2e avoided")
+    participants = _count("distinct residents with a counted action; null when suppressed")
+    actions = _count("approved verified actions")
+    co2e_g = _count("grams CO2e avoided by verified actions")
     points_awarded = _count("base points paid (after daily caps; no bonuses)")
+    suppressed = ma.fields.Boolean()
+
+
+class ClaimedCellSchema(Schema):
+    participants = _count("distinct residents with a self-declared action")
+    actions = _count("approved self-declared actions")
+    co2e_g_claimed = _count("grams CO2e the self-declared actions claim: never in co2e_g")
+    points_awarded = _count("base points paid for them (the methodology's rate)")
     suppressed = ma.fields.Boolean()
 
 
 class SummarySchema(CellSchema):
     by_type = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(CellSchema))
+    self_declared = ma.fields.Nested(
+        ClaimedCellSchema,
+        allow_none=True,
+        metadata={"description": "self-declared activity, apart; null with a campaign filter"},
+    )
     meta = ma.fields.Nested(MetaSchema)
 
 
@@ -122,12 +157,15 @@ class GroupCellSchema(CellSchema):
 
 class PeriodRowSchema(Schema):
     period = ma.fields.String(
-        metadata={"description": '"2026-11-24", "2026-W48", "2026-11", or "total"'}
+        metadata={
+            "description": '"2026-11-24", "2026-W48" (clipped to the period), "2026-11", or "total"'
+        }
     )
     start = ma.fields.Date(data_key="from")
     end = ma.fields.Date(data_key="to")
     total = ma.fields.Nested(CellSchema)
     groups = ma.fields.List(ma.fields.Nested(GroupCellSchema))
+    self_declared = ma.fields.Nested(ClaimedCellSchema, allow_none=True)
 
 
 class TimeseriesSchema(Schema):
@@ -144,7 +182,7 @@ def _share(description: str) -> ma.fields.Float:
 
 class GreenCellSchema(Schema):
     share = _share("green_trips / total_trips, 4 decimals; null without trips or suppressed")
-    green_trips = _count("walk, bike, bus and rail trips")
+    green_trips = _count("walk, bike, bus and rail trips (verified unless self_declared)")
     total_trips = _count("trips of every mode, car, taxi and motorbike included")
     distance_weighted_share = _share("green_distance_m / total_distance_m")
     green_distance_m = _count("metres of green trips")
@@ -165,6 +203,10 @@ class GreenMonthSchema(GreenCellSchema):
 
 class GreenTravelSchema(GreenCellSchema):
     target = ma.fields.Float(metadata={"description": "from the methodology file"})
+    self_declared = ma.fields.Nested(
+        GreenCellSchema,
+        metadata={"description": "the same figures over self-declared trips, apart"},
+    )
     by_district = ma.fields.List(ma.fields.Nested(GreenDistrictSchema))
     trend = ma.fields.List(ma.fields.Nested(GreenMonthSchema))
     meta = ma.fields.Nested(GreenTravelMetaSchema)

@@ -1,14 +1,27 @@
-"""Cell suppression: primary (behind fewer than k residents) and complementary (nothing
-suppressed can be recovered by subtracting visible cells from a visible total).
+"""Cell suppression: what the DRB's figures may show, as pure functions.
 
-Pure functions over cell keys, the residents behind each cell and additive groups
-(total = sum of members). A cell sits in at most two groups: a table with margins, or
-two breakdowns of one total. Seen as a graph whose vertices are the groups, each cell is
-an edge between its two groups (or between its group and one shared "outside" vertex).
-A suppressed cell is recoverable from the visible ones exactly when it lies on no cycle
-of suppressed cells: when it is a bridge. A group with one suppressed cell is the
-simplest bridge; complementary suppression adds the next-smallest visible sibling of a
-bridge, preferring one that closes a cycle through it, until no bridge is left.
+Two layers, so that no sum or difference of published figures within a family, nor of
+two nested periods, gives the figures of 1 to k-1 residents:
+
+1. `withheld`: a month's group of one verification class (verified or self-declared)
+   and one action type city-wide, or one district all types together, behind fewer than
+   k residents is left out of every figure (`primary`): one Clean Plate meal in a month,
+   or the one resident of a small county, hides nothing else, and totals are the sums of
+   what is counted.
+2. `protect`: a cell behind 1 to k-1 residents is null; then, for every additive family
+   (days and weeks in a month, days in a week, months in a quarter and a year, quarters
+   in a year, types in a total, districts in the city), the nulls of the family must be
+   none, or at least two cells behind at least k residents together (the parent minus the
+   shown cells is their sum), and a null parent must keep a null child (else it is the
+   sum of its children). Complements are added until every family holds: a shown sibling
+   with enough residents, preferring one whose other families already hold a null (that
+   closes the protection rather than opening a new family). The service runs it once per
+   year (months, quarters, the year) and once per month (its days and weeks, the month's
+   own cells as the year left them), whatever the query; a range of months or a week
+   across two months is shown only when all its parts are.
+
+The older `suppress` (bridges of a two-family graph: no single suppressed value
+recoverable in one response) is kept for the tests of its own rule.
 """
 
 from __future__ import annotations
@@ -153,3 +166,119 @@ def _complement(bridge, graph, hidden, residents, order, ends, siblings):
             if best is None or rank < best[0]:
                 best = (rank, cell)
     return None if best is None else (best[0][:2], best[1])
+
+
+# Families inside a month (layer 2)
+
+
+def withheld(residents: Mapping[Hashable, int], min_residents: int) -> set[Hashable]:
+    """The month groups left out of every figure: behind 1 to k-1 residents."""
+    return primary(residents, min_residents)
+
+
+def protect(
+    residents: Mapping[Hashable, int],
+    families: Iterable[Group],
+    min_residents: int,
+    fixed: frozenset = frozenset(),
+    union=None,
+    hidden: Iterable[Hashable] = (),
+) -> set[Hashable]:
+    """The cells to show as null so that every family holds (see the module's docstring).
+
+    `residents` gives every cell's distinct residents, in a stable order (ties go to the
+    cell listed first). `fixed` cells are shown whatever happens (a month's own cells,
+    published by month queries, already safe). `union(cells)` may give the distinct
+    residents of several cells together; without it a lower bound is used (the largest
+    of them, or the parent's residents less those of its shown children), which can
+    only hide more. `hidden` cells are null from the start (decided with a wider table).
+    """
+    k = min_residents
+    families = list(families)
+    order = {cell: index for index, cell in enumerate(residents)}
+    member_of: dict[Hashable, list[int]] = {}
+    total_of: dict[Hashable, list[int]] = {}
+    for index, family in enumerate(families):
+        total_of.setdefault(family.total, []).append(index)
+        for cell in family.members:
+            member_of.setdefault(cell, []).append(index)
+    hidden = (primary(residents, k) - fixed) | set(hidden)
+
+    def present(cell) -> bool:
+        return residents[cell] > 0
+
+    def alone(cell) -> bool:
+        """Is the cell the only present member of a family with a shown parent (so its
+        value is the parent's, null or not)?"""
+        for index in member_of.get(cell, []):
+            family = families[index]
+            if family.total not in hidden and all(
+                c == cell or not present(c) for c in family.members
+            ):
+                return True
+        return False
+
+    def unsafe(family: Group) -> bool:
+        nulls = [c for c in family.members if c in hidden and present(c) and not alone(c)]
+        shown = [c for c in family.members if present(c) and c not in nulls]
+        if not nulls:
+            return family.total in hidden and bool(shown)
+        if not shown:
+            return False  # the nulls are the whole parent: nothing to subtract
+        if len(nulls) < 2:
+            return True
+        together = union(nulls) if union is not None else max(residents[c] for c in nulls)
+        together = max(together, residents[family.total] - sum(residents[c] for c in shown))
+        return together < k
+
+    def cascade(cell, family_index: int) -> int:
+        """Families of `cell` (other than the one it protects) left with one null."""
+        opened = 0
+        for index in member_of.get(cell, []) + total_of.get(cell, []):
+            if index == family_index:
+                continue
+            family = families[index]
+            cells = (family.total, *family.members)
+            if not any(c in hidden and present(c) for c in cells):
+                opened += 1
+        return opened
+
+    def complement(index: int):
+        family = families[index]
+        nulls = [c for c in family.members if c in hidden and present(c)]
+        needed = k - max((residents[c] for c in nulls), default=0)
+        best = None
+        for cell in family.members:
+            if cell in hidden or cell in fixed or not present(cell):
+                continue
+            rank = (
+                alone(cell),
+                residents[cell] < needed,
+                cascade(cell, index),
+                residents[cell],
+                order[cell],
+            )
+            if best is None or rank < best[0]:
+                best = (rank, cell)
+        if best is not None:
+            return best[1]
+        if family.total not in hidden and family.total not in fixed and present(family.total):
+            return family.total
+        return None
+
+    pending = list(range(len(families)))
+    queued = set(pending)
+    while pending:
+        index = pending.pop()
+        queued.discard(index)
+        if not unsafe(families[index]):
+            continue
+        cell = complement(index)
+        if cell is None:
+            continue  # only fixed cells are left to hide: the family is as safe as they are
+        hidden.add(cell)
+        for other in [index, *member_of.get(cell, []), *total_of.get(cell, [])]:
+            if other not in queued:
+                queued.add(other)
+                pending.append(other)
+    return hidden

@@ -1,9 +1,10 @@
 """The figures of the statistics endpoints and leaderboards, computed from raw actions.
 
-Each function answers what one endpoint answers with its default arguments (the last 30
-days; the current week, month or all time), but by GROUP BY over the `action` table
-instead of the read models: what the benchmark compares the endpoints against. Suppression
-and wording are left out; the figures are the same, and the bench tests compare them.
+Each function answers what one endpoint answers with its default arguments (the current
+month and verified actions; the current week, month or all time), but by GROUP BY over the
+`action` table instead of the read models: what the benchmark compares the endpoints
+against. Suppression and wording are left out; the figures are the same, and the bench
+tests compare them.
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ from backend.districts.models import District
 from backend.extensions import db
 from backend.residents.models import Resident
 from campaigns.leaderboards.service import competition_ranks, fallback_nickname
-from points.actions.models import ACTION_TYPES, Action
+from points.actions.models import ACTION_TYPES, VERIFIED, Action
 from points.methodology.service import current_methodology
 
 BOARD_SIZE = 20
 APPROVED = Action.status == "approved"
+COUNTED = APPROVED & Action.verification.in_(VERIFIED)  # the statistics' co2e_g: verified
 MEASURES = ("participants", "actions", "co2e_g", "points_awarded")
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:
-    """The statistics endpoints' default: the 30 days up to today, inclusive."""
-    end = today or local_day(utcnow())
-    return end - timedelta(days=29), end
+    """The statistics endpoints' default: the current calendar month."""
+    return period_range("month", today)
 
 
 def period_range(period: str, today: date | None = None) -> tuple[date, date] | None:
@@ -56,7 +57,7 @@ def _cell(participants=0, actions=0, co2e_g=0, points=0) -> dict:
 
 def summary() -> dict:
     start, end = default_range()
-    where = (APPROVED, Action.local_day.between(start, end))
+    where = (COUNTED, Action.local_day.between(start, end))
     by_type = {kind: _cell() for kind in ACTION_TYPES}
     for kind, people, count, grams, points in db.session.execute(
         select(
@@ -83,7 +84,7 @@ def timeseries(group_by: str = "type") -> dict:
         values = list(ACTION_TYPES)
     else:
         values = [*db.session.scalars(select(District.code).order_by(District.sort_order)), None]
-    where = (APPROVED, Action.local_day.between(start, end))
+    where = (COUNTED, Action.local_day.between(start, end))
     people = func.count(distinct(Action.resident_id))
     sums = (func.count(), func.sum(Action.co2e_g), func.sum(Action.points))
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
@@ -124,7 +125,7 @@ def green_travel() -> dict:
     rules = current_methodology().green_travel
     central, green = list(rules["central_city_districts"]), set(rules["green_modes"])
     where = (
-        APPROVED,
+        COUNTED,
         Action.type == "trip",
         Action.local_day.between(start, end),
         Action.district_code.in_(central),
