@@ -314,13 +314,15 @@ def _batch(residents) -> list[dict]:
 
 
 def _failing_on_call(monkeypatch, number: int, error: Exception):
+    """From the `number`th call on, the group fails: a group whose recording collides with
+    another partner's key is recorded once more, and a lasting fault fails again."""
     real = partner_service.actions.record_verified
     calls = []
 
     def wrapper(*args, **kwargs):
         calls.append(1)
         recorded = real(*args, **kwargs)
-        if len(calls) == number:
+        if len(calls) >= number:
             raise error
         return recorded
 
