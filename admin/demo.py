@@ -1,7 +1,9 @@
 """Demo data: staff per role, residents across districts with three weeks of actions, a partner.
 
-Trips carry realistic GPS traces in Zhaoqing (verified, `trace`), some none (`self_declared`);
-garbage sorting through the app is self-declared too; the partner's rides are `partner`.
+Every verification level is there: trips with realistic GPS traces in Zhaoqing (`trace`),
+some without (`self_declared`), bus rides from the bus company's card data and sorting
+weighed by smart bins (`partner`), sorting reported in the app (`self_declared`), and
+charging sessions the demo reviewer approved (`reviewed`) or that wait for review.
 
 Re-running keeps what exists: staff passwords and the partner secret are reused while the
 previous credentials still match, so instance/demo-credentials.json stays valid.
@@ -19,6 +21,7 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from admin.demo_traces import CRUISE_KMH, synthetic_trace
+from admin.review import service as review
 from admin.stats import keys as stats_keys
 from backend import encryption
 from backend.cli import load_reference_data
@@ -38,6 +41,7 @@ from points.actions.traces import TraceRefused
 from points.partner import clients as partner_clients
 from points.partner import links as partner_links
 from points.partner import service as partners
+from points.partner.models import PartnerClient
 from points.rewards import service as rewards
 from points.rewards.models import Reward
 
@@ -54,6 +58,15 @@ CROWD = tuple(
     (f"138000001{n:02d}", f"市民{n:02d}", CENTRAL_DISTRICTS[n % 3], None) for n in range(1, 61)
 )
 DEMO_PARTNER = "肇庆公交集团 (demo)"
+# Smart recycling bins weigh what residents sort: their sorting is verified (`partner`);
+# the sorting other residents report in the app is their word alone (`self_declared`).
+DEMO_BINS = "肇庆智能回收箱 (demo)"
+SORTS_AT_BINS = 3  # the profile whose sorting the bins report
+# Of the bus rides, this share comes from the bus company's card data (`partner`).
+PARTNER_BUS_SHARE = 0.5
+# Evidence older than this many days the demo reviewer has decided (`reviewed`); newer
+# evidence waits in the review queue.
+REVIEWED_AFTER_DAYS = 2
 # A demo resident's bus card, linked at the demo partner: events may name them by it.
 DEMO_PARTNER_ACCOUNT = ("13800000005", "BUSCARD-DEMO-0005")
 DEMO_CAMPAIGN = "全国节能宣传周 · 绿色出行（演示）"
@@ -85,12 +98,15 @@ def _seed_staff(previous: dict) -> list[dict]:
     return accounts
 
 
-def _seed_partner() -> dict:
-    partner = next((p for p in partners.active_partners() if p.name == DEMO_PARTNER), None)
+def _demo_partner(name: str, allowed: list[str]) -> tuple[PartnerClient, str]:
+    partner = next((p for p in partners.active_partners() if p.name == name), None)
     if partner is None:
-        partner, secret = partner_clients.create_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
-    else:
-        secret = encryption.decrypt(partner.secret_encrypted)
+        return partner_clients.create_partner(name, allowed)
+    return partner, encryption.decrypt(partner.secret_encrypted)
+
+
+def _seed_partner() -> dict:
+    partner, secret = _demo_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
     return {"key": partner.key, "secret": secret}
 
 
@@ -108,10 +124,6 @@ def _seed_partner_link(partner_key: str) -> dict:
         code = partner_links.request_link_code(resident.id, partner_key)
         partner_links.confirm_link(partner, code.link_code, external_id)
     return {"resident": phone, "external_id": external_id}
-
-
-def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
-    """A resident's plausible actions on one day; each profile has its habits."""
 
 
 # Of the demo's trips, this share has no GPS trace: self-declared, paying nothing, counted
@@ -169,7 +181,17 @@ def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
     return bodies
 
 
-def _seed_history(resident: Resident, profile: int) -> None:
+def _reporter(rng: random.Random, profile: int, body: dict, feeds: dict) -> dict:
+    """Who reports `body`: a partner's feed (its verified event) or the resident."""
+    if body["type"] == "garbage_sorting" and profile == SORTS_AT_BINS:
+        return {"source": "partner", "partner_id": feeds["garbage_sorting"]}
+    if body.get("mode") == "bus" and rng.random() < PARTNER_BUS_SHARE:
+        body.pop("trace", None)  # the card data is the evidence
+        return {"source": "partner", "partner_id": feeds["bus"]}
+    return {}
+
+
+def _seed_history(resident: Resident, profile: int, feeds: dict) -> None:
     if _has_actions(resident.id):
         return
     rng = random.Random(resident.id)
@@ -179,8 +201,11 @@ def _seed_history(resident: Resident, profile: int) -> None:
         morning = today - timedelta(days=days_ago)
         for body in _day_of_actions(rng, profile, morning):
             occurred = body.get("ended_at") or body["occurred_at"]
+            reporter = _reporter(rng, profile, body, feeds)
             try:
-                actions.record_action(resident, body, now=occurred + timedelta(minutes=1))
+                actions.record_action(
+                    resident, body, now=occurred + timedelta(minutes=1), **reporter
+                )
             except TraceRefused:
                 # A falsely refused trace (rare: `python -m loadtests.trace_checks` measures
                 # how rare) leaves the trip self-declared rather than stop the seed.
@@ -188,11 +213,27 @@ def _seed_history(resident: Resident, profile: int) -> None:
                 actions.record_action(resident, body, now=occurred + timedelta(minutes=1))
 
 
+def _seed_reviews() -> None:
+    """The demo reviewer has decided the evidence older than REVIEWED_AFTER_DAYS."""
+    reviewer = staff.find_staff("demo-reviewer")
+    cutoff = utcnow() - timedelta(days=REVIEWED_AFTER_DAYS)
+    waiting = db.session.scalars(
+        select(Action.id)
+        .where(Action.status == "pending_review", Action.occurred_at < cutoff)
+        .order_by(Action.id)
+    ).all()
+    for action_id in waiting:
+        review.approve(action_id, reviewer.id)
+
+
 def _has_actions(resident_id: int) -> bool:
     return db.session.scalar(select(exists().where(Action.resident_id == resident_id)))
 
 
 def _seed_residents() -> list[dict]:
+    bus, _ = _demo_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
+    bins, _ = _demo_partner(DEMO_BINS, ["garbage_sorting"])
+    feeds = {"bus": bus.id, "garbage_sorting": bins.id}
     seeded = []
     for index, (phone, nickname, district_code, community) in enumerate(DEMO_RESIDENTS + CROWD):
         resident = residents.find_or_create_by_phone(phone)
@@ -200,7 +241,7 @@ def _seed_residents() -> list[dict]:
             resident,
             {"nickname": nickname, "district_code": district_code, "community": community},
         )
-        _seed_history(resident, profile=index % len(DEMO_RESIDENTS))
+        _seed_history(resident, index % len(DEMO_RESIDENTS), feeds)
         if index < len(DEMO_RESIDENTS):
             seeded.append({"phone": phone, "nickname": nickname})
     return seeded
@@ -323,8 +364,10 @@ def seed() -> dict:
     partner = _seed_partner()
     seeded_residents = _seed_residents()
     partner["linked_account"] = _seed_partner_link(partner["key"])
+    staff_accounts = _seed_staff(previous)
+    _seed_reviews()
     return {
-        "staff": _seed_staff(previous),
+        "staff": staff_accounts,
         "partner": partner,
         "residents": seeded_residents,
         **_checkin_credentials(points),

@@ -15,7 +15,7 @@ import math
 import random
 from datetime import datetime
 
-EARTH_RADIUS_M = 6_371_008.8
+from backend.geo import EARTH_RADIUS_M
 
 # Where trips start: the centres of the central-city districts and two county towns.
 ORIGINS = (

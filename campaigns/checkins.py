@@ -12,7 +12,6 @@ than proving presence; the rotating screen code adds freshness on top.
 from __future__ import annotations
 
 import io
-import math
 import secrets
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend import geo
 from backend.audit import service as audit
 from backend.clock import LOCAL_TZ, local_day, utcnow
 from backend.errors import AppError, Conflict, NotFound, ValidationFailed
@@ -35,7 +35,6 @@ from points.ledger import service as ledger
 _SALT = "zq-carbon checkin point"
 _SCREEN_SALT = "zq-carbon checkin screen"
 # The mean Earth radius (IUGG), for great-circle distances.
-EARTH_RADIUS_M = 6_371_008.8
 
 
 class CheckinRefused(AppError):
@@ -239,14 +238,6 @@ def _point_for_token(token: str, now: datetime) -> CheckinPoint:
     return point
 
 
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in metres between two WGS-84 positions."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _check_presence(point: CheckinPoint, location: dict) -> None:
     """Refuse a device that is not near the point. A point without a location takes only
     an event screen's code (a poster point without one refuses until staff set it)."""
@@ -262,7 +253,7 @@ def _check_presence(point: CheckinPoint, location: dict) -> None:
         raise CheckinRefused(
             message, code="checkin_location_inaccurate", fields={"location": [message]}
         )
-    distance = distance_m(point.latitude, point.longitude, location["lat"], location["lon"])
+    distance = geo.distance_m(point.latitude, point.longitude, location["lat"], location["lon"])
     credit = min(accuracy, config["CHECKIN_ACCURACY_CREDIT_MAX_M"])
     if distance - credit > point.radius_m:
         message = _l("You are too far from this check-in point.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backend.extensions import db
 from campaigns.models import PROGRESS_SHARDS, Campaign, CampaignAction, CampaignProgress, Enrolment
@@ -31,7 +31,10 @@ def bonus_ref(campaign_id: int, action_id: int) -> str:
 def count_for_campaigns(batch: list[ApprovedAction]) -> list[ledger.Credit]:
     """Applier of approved actions: each campaign's count and progress; the bonuses.
 
-    Only verified actions count (self-declared ones, and superseded ones, never did)."""
+    Only verified actions count (self-declared ones never did). One that comes back
+    rejected (superseded by a partner's event) leaves the campaigns it counted for; the
+    bonus it earned is taken back with its points (`points.actions.outranking`)."""
+    _withdraw([a.action_id for a in batch if a.status == "rejected"])
     batch = [a for a in batch if a.counts_as_verified]
     if not batch:
         return []
@@ -87,6 +90,25 @@ def count_for_campaigns(batch: list[ApprovedAction]) -> list[ledger.Credit]:
         for row in new
         if row["bonus_points"]
     ]
+
+
+def _withdraw(action_ids: list[int]) -> None:
+    """Take superseded actions out of the campaigns that counted them, and their grams out
+    of the goals' progress."""
+    if not action_ids:
+        return
+    gone = db.session.connection().execute(
+        delete(CampaignAction)
+        .where(CampaignAction.action_id.in_(action_ids))
+        .returning(CampaignAction.campaign_id, CampaignAction.action_id, CampaignAction.co2e_g)
+    )
+    progress = [
+        {"campaign_id": campaign_id, "shard": action_id % PROGRESS_SHARDS, "co2e_g": -grams}
+        for campaign_id, action_id, grams in gone
+        if grams
+    ]
+    if progress:
+        db.add_at_commit(CampaignProgress, ("campaign_id", "shard"), ("co2e_g",), progress)
 
 
 def _joined_campaigns(batch: list[ApprovedAction]) -> dict[int, list[Campaign]]:

@@ -10,6 +10,7 @@ from tests.factories import (
     console_sign_in,
     create_partner,
     link_partner_account,
+    make_campaign,
     make_reward,
     partner_post,
     record,
@@ -364,3 +365,45 @@ def test_the_demo_partner_routes_events_through_its_seeded_link(app, client):
     result = send(client, partner, [ride("demo-1", card)]).json["results"][0]
     assert result["status"] == "accepted", result
     assert balance(client, owner) == before + result["points"]
+
+
+def test_a_superseded_squat_leaves_the_boards_the_campaign_and_its_bonus(
+    app, client, partner, reviewer, db_session
+):
+    """What an approved squat counted beyond its own points goes too: its campaign bonus
+    (in the same take-back entry), the campaign's progress and the resident boards."""
+    admin = staff_headers(app, client, "superadmin")
+    campaign = make_campaign(client, admin, multipliers={"ev_charging": 2})
+    owner, squatter = sign_in(client), sign_in(client)
+    enrolled = client.post(f"/api/v1/campaigns/{campaign['id']}/enrol", headers=squatter.headers)
+    assert enrolled.status_code in (200, 201)
+    squat = record(client, squatter, SESSION).json
+    approved = client.post(f"/api/v1/staff/reviews/{squat['id']}/approve", headers=reviewer)
+    squat_points = approved.json["points"]
+    run_worker(client)
+    bonus = [e for e in ledger(client, squatter) if e["kind"] == "campaign_bonus"]
+    assert [e["delta"] for e in bonus] == [squat_points]  # doubled: the bonus is as much again
+    progress = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=squatter.headers)
+    assert progress.json["progress_co2e_g"] == squat["co2e_g"]
+    board = client.get("/api/v1/leaderboards/residents?period=all", headers=squatter.headers)
+    assert board.json["me"]["co2e_g"] == squat["co2e_g"]
+
+    link_partner_account(client, partner, owner, CARD)
+    [result] = send(client, partner, [charged("ev-2", CARD)]).json["results"]
+    assert result["status"] == "accepted"
+    taken = [e for e in ledger(client, squatter) if e["kind"] == "adjustment"]
+    assert [e["delta"] for e in taken] == [-2 * squat_points]  # points and bonus, one entry
+    through_squat = {f"action:{squat['id']}", f"campaign:{campaign['id']}/action:{squat['id']}"}
+    kept = [e for e in ledger(client, squatter) if e["ref"] not in through_squat]
+    assert {e["kind"] for e in kept} == {"adjustment", "badge"}  # a badge, once won, stays
+    assert balance(client, squatter) == sum(e["delta"] for e in kept) + 2 * squat_points
+    run_worker(client)
+
+    progress = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=squatter.headers)
+    assert progress.json["progress_co2e_g"] == 0  # the owner did not join
+    board = client.get("/api/v1/leaderboards/residents?period=all", headers=squatter.headers)
+    assert board.json["me"]["co2e_g"] == 0
+    mine = client.get("/api/v1/leaderboards/residents?period=all", headers=owner.headers)
+    assert mine.json["me"]["co2e_g"] == result["co2e_g"]
+    check = app.test_cli_runner().invoke(args=["stats", "check"])
+    assert check.exit_code == 0, check.output

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from backend.clock import local_day, period_keys, utcnow
 from backend.districts.models import District
@@ -38,33 +38,54 @@ def current_period_key(period: str, now: datetime | None = None) -> str:
 # Keeping totals
 
 
+_KEEP = object()  # no new district for the row: the batch only took grams back
+
+
 def add_to_boards(batch: list[ApprovedAction]) -> list:
     """Applier of approved actions: add their CO2e to the boards, once each.
 
     Actions without CO2e (car, taxi, motorbike trips) and those not verified
-    (self-declared) make no rows. One statement per
+    (self-declared) make no rows; one that comes back rejected (superseded by a partner's
+    event) has its grams taken back. One statement per
     table: the counted keys, the residents' rows as they were, the residents' new rows;
     the district rows are added at commit.
     """
     candidates = [a for a in batch if a.co2e_g > 0 and a.counts_as_verified]
-    if not candidates:
+    withdrawn = [a for a in batch if a.co2e_g > 0 and a.status == "rejected"]
+    if not candidates and not withdrawn:
         return []
     connection = db.session.connection()
-    first = set(
-        connection.scalars(
-            db.upsert(CountedAction).on_conflict_do_nothing().returning(CountedAction.action_id),
-            [{"action_id": a.action_id} for a in candidates],
+    first = set()
+    if candidates:
+        first = set(
+            connection.scalars(
+                db.upsert(CountedAction)
+                .on_conflict_do_nothing()
+                .returning(CountedAction.action_id),
+                [{"action_id": a.action_id} for a in candidates],
+            )
         )
-    )
+    if withdrawn:
+        # A superseded action comes back rejected: what it added is taken back, once.
+        counted = set(
+            connection.scalars(
+                delete(CountedAction)
+                .where(CountedAction.action_id.in_([a.action_id for a in withdrawn]))
+                .returning(CountedAction.action_id)
+            )
+        )
+        first |= counted
     # Per (period, resident), in batch order: the grams added and the latest district.
     added: dict[tuple[str, int], list] = {}
-    for action in candidates:
+    for action in candidates + withdrawn:
         if action.action_id not in first:
             continue
+        approved = action.status == "approved"
         for key in period_keys(action.local_day).values():
-            row = added.setdefault((key, action.resident_id), [0, None])
-            row[0] += action.co2e_g
-            row[1] = action.district_code
+            row = added.setdefault((key, action.resident_id), [0, _KEEP])
+            row[0] += action.co2e_g if approved else -action.co2e_g
+            if approved:
+                row[1] = action.district_code
     if not added:
         return []
     row = ResidentPeriodTotal
@@ -87,8 +108,10 @@ def add_to_boards(batch: list[ApprovedAction]) -> list:
             change[0] += grams
             change[1] += participants
 
-    for (key, resident_id), (grams, district) in sorted(added.items()):
+    for (key, resident_id), (grams, district) in sorted(added.items(), key=lambda i: i[0]):
         previous_district, previous_total = before.get((key, resident_id), (None, None))
+        if district is _KEEP:  # only taken back: the resident's row stays where it is
+            district = previous_district
         if previous_total is None:
             to_district(key, district, grams, 1)
         elif previous_district == district:

@@ -104,28 +104,31 @@ def take_back(superseded: list[Action], payees: set[int]) -> None:
         return
     ledger.lock_accounts(sorted(payees | {action.resident_id for action in superseded}))
     for action in superseded:
+        # Its campaign bonuses too: paid by the worker, whose application `_recount` has
+        # waited for (or removed before it ran).
+        earned = action.points + ledger.bonuses_for(action.resident_id, ledger.earn_ref(action.id))
         taken = ledger.take_back(
             action.resident_id,
             f"superseded/action:{action.id}",
-            action.points,
+            earned,
             approval.verified_grams(action),
         )
         action.details = {
             **action.details,
             "points_taken_back": taken,
-            "points_not_recovered": action.points - taken,
+            "points_not_recovered": earned - taken,
         }
         audit.record(
             "action.supersede",
             "action",
             action.id,
-            {"status": "approved", "points": action.points},
+            {"status": "approved", "points": earned},
             {
                 "status": action.status,
                 "review_reason": action.review_reason,
                 "flags": audit.plain(action.flags),
                 "points_taken_back": taken,
-                "points_not_recovered": action.points - taken,
+                "points_not_recovered": earned - taken,
             },
         )
     db.session.flush()

@@ -17,16 +17,15 @@ between points longer than allowed), `out_of_area` (neither end inside the city'
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
 from flask_babel import lazy_gettext as _l
 
+from backend import geo
 from backend.errors import ValidationFailed
 
-EARTH_RADIUS_M = 6_371_008.8
 SMOOTHING_POINTS = 5  # a median of 5 removes one or two lone jumps in a row
 
 Point = Sequence[float]  # (lon, lat, unix seconds)
@@ -63,12 +62,7 @@ class TraceFigures:
 
 def haversine_m(a: Point, b: Point) -> float:
     """Great-circle distance in metres between two (lon, lat, ...) points."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return geo.distance_m(a[1], a[0], b[1], b[0])
 
 
 def inside(polygon: Sequence[Sequence[float]], lon: float, lat: float) -> bool:

@@ -378,6 +378,18 @@ def ledger_query(resident_id: int):
     return select(LedgerEntry).where(LedgerEntry.resident_id == resident_id)
 
 
+def bonuses_for(resident_id: int, cause: str) -> int:
+    """The points of a resident's bonus entries (campaign bonuses) earned through `cause`
+    (`action:<id>`): their refs name it last, `campaign:<id>/action:<id>`."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+            LedgerEntry.resident_id == resident_id,
+            LedgerEntry.kind == "campaign_bonus",
+            LedgerEntry.ref.like(f"%/{cause}"),
+        )
+    )
+
+
 def take_back(resident_id: int, ref: str, points: int, co2e_g: int) -> int:
     """Take back an earning that should not have been paid (an action superseded by a
     verified one): up to `points` as an `adjustment` entry under `ref`, never below a zero
