@@ -42,7 +42,13 @@ def body(kind: str, when, n: int) -> dict:
             "occurred_at": at,
         }
     started = (when - timedelta(minutes=25)).astimezone(UTC).isoformat()
-    return {"type": "trip", "mode": "bus", "distance_km": 6.2, "started_at": started, "ended_at": at}
+    return {
+        "type": "trip",
+        "mode": "bus",
+        "distance_km": 6.2,
+        "started_at": started,
+        "ended_at": at,
+    }
 
 
 def seed(app, clock) -> None:
@@ -72,9 +78,7 @@ def seed(app, clock) -> None:
 def test_the_demos_months_by_type_are_shown_and_safe(app, clock):
     seed(app, clock)
     with app.test_request_context():
-        nov, dec, q4, year = (
-            service.summary(p) for p in ("2026-11", "2026-12", "2026-Q4", "2026")
-        )
+        nov, dec, q4, year = (service.summary(p) for p in ("2026-11", "2026-12", "2026-Q4", "2026"))
     # November: every type and the total shown.
     assert nov["suppressed"] is False and nov["participants"] == 63
     for kind, who in SHAPE["2026-11"].items():
