@@ -75,6 +75,7 @@ class Month:
     withheld: set[tuple[str, str]] = field(default_factory=set)
     # resident -> the (day, district, type) they acted on, for residents of withheld groups
     sightings: dict[int, set[tuple[date, str, str]]] = field(default_factory=dict)
+    sighted: set[int] = field(default_factory=set)  # residents whose sightings are loaded
     hidden: set | None = None  # day and week cells to show as null (campaign 0 only)
 
     @property
@@ -197,6 +198,15 @@ class Cube:
                 residents.where(seen.district_code.in_(codes), seen.action_type == ALL)
             )
         )
+        self._sight(month, ids)
+
+    def _sight(self, month: Month, ids: set[int]) -> None:
+        """Load the day cells the residents acted on in the month (once per resident)."""
+        ids = ids - month.sighted
+        if not ids:
+            return
+        month.sighted |= ids
+        seen = StatsParticipant
         rows = db.session.execute(
             select(seen.resident_id, seen.period_key, seen.district_code, seen.action_type).where(
                 seen.campaign_id == self.campaign_id,
@@ -260,7 +270,12 @@ class Cube:
         actions outside withheld groups."""
         counted = self._raw_residents(period, cells)
         months = self._span_months(period)
-        for resident_id in {r for m in months for r in m.sightings}:
+        sighted = {r for m in months for r in m.sightings}
+        # A resident of a withheld group in one month may have counted actions in another
+        # month of the span: every month's cells of them are needed before taking them out.
+        for m in months:
+            self._sight(m, sighted)
+        for resident_id in sighted:
             seen = [
                 (day, where, what, m.counts(where, what))
                 for m in months

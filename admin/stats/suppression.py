@@ -20,6 +20,14 @@ two nested periods, gives the figures of 1 to k-1 residents:
    own cells as the year left them), whatever the query; a range of months or a week
    across two months is shown only when all its parts are.
 
+The residents given to `protect` are those behind what each cell counts: a withheld
+group's actions are in no figure, so its cell has no one behind it and needs no
+complement (December's five EV chargers on the demo), while its residents' counted
+actions elsewhere in the span still count (a quarter's EV cell holds November's chargers
+even when December's are withheld). Counting fewer would only hide more: a quarter
+undercounted below k is null, a null parent keeps a null child, and on the demo that
+chain nulled every month by type.
+
 The older `suppress` (bridges of a two-family graph: no single suppressed value
 recoverable in one response) is kept for the tests of its own rule.
 """
