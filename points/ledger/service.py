@@ -381,11 +381,14 @@ def ledger_query(resident_id: int):
 def bonuses_for(resident_id: int, cause: str) -> int:
     """The points of a resident's bonus entries (campaign bonuses) earned through `cause`
     (`action:<id>`): their refs name it last, `campaign:<id>/action:<id>`."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-            LedgerEntry.resident_id == resident_id,
-            LedgerEntry.kind == "campaign_bonus",
-            LedgerEntry.ref.like(f"%/{cause}"),
+    # int(): PostgreSQL sums integers as numeric
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+                LedgerEntry.resident_id == resident_id,
+                LedgerEntry.kind == "campaign_bonus",
+                LedgerEntry.ref.like(f"%/{cause}"),
+            )
         )
     )
 
