@@ -12,7 +12,7 @@ import itertools
 from datetime import timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
@@ -163,6 +163,19 @@ activity = st.tuples(
     database=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(  # found by a CI run: a day of charging only, its total shown, its EV cell a complement
+    homes=["441202", "441203"] * 4 + ["441202"],
+    doings=[
+        (0, 0, "garbage", True),
+        (1, 0, "garbage", True),
+        (2, 0, "garbage", True),
+        (6, 0, "ev", True),
+        *((who, 1, "ev", True) for who in range(6)),
+        (6, 2, "ev", True),
+        (6, 3, "ev", True),
+        *((who, day, "garbage", True) for who in range(3, 9) for day in (4, 5)),
+    ],
 )
 @given(
     homes=st.lists(st.sampled_from(DISTRICTS), min_size=3, max_size=9),

@@ -272,6 +272,16 @@ def protect(
             return best[1]
         if family.total not in hidden and family.total not in fixed and present(family.total):
             return family.total
+        # A null that stands alone in another family is that family's shown parent in
+        # disguise (a day of charging only: the day's total is its figure). Hiding that
+        # parent makes it a null here, where its residents protect the others.
+        for cell in family.members:
+            if cell in hidden and present(cell) and alone(cell):
+                for other in member_of.get(cell, []):
+                    parent = families[other].total
+                    if parent not in hidden and parent not in fixed and present(parent):
+                        if all(c == cell or not present(c) for c in families[other].members):
+                            return parent
         return None
 
     pending = list(range(len(families)))
