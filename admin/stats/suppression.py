@@ -279,9 +279,9 @@ def protect(
             if cell in hidden and present(cell) and alone(cell):
                 for other in member_of.get(cell, []):
                     parent = families[other].total
-                    if parent not in hidden and parent not in fixed and present(parent):
-                        if all(c == cell or not present(c) for c in families[other].members):
-                            return parent
+                    shown = parent not in hidden and parent not in fixed and present(parent)
+                    if shown and all(c == cell or not present(c) for c in families[other].members):
+                        return parent
         return None
 
     pending = list(range(len(families)))
