@@ -374,16 +374,9 @@ def record_verified(client, partner: dict | None, who: SignedIn, body: dict) -> 
     """`body` as a partner's signed event for `who` (by phone): a verified action. 201 with
     the action as residents see it, 409 for a duplicate, 422 with the event's error. Without
     a partner, a new `verifier` sends it."""
-    import json
-
     partner = partner or verifier(client.application)
     event = {"event_id": f"v-{next(_verified_events)}", "resident": who.phone, **body}
-    raw = json.dumps({"events": [event]}).encode()
-    headers = {
-        **partner_signature(partner["key"], partner["secret"], raw),
-        "Content-Type": "application/json",
-    }
-    response = client.post("/api/v1/partner/events", data=raw, headers=headers)
+    response = partner_post(client, partner, "/api/v1/partner/events", {"events": [event]})
     assert response.status_code == 200, response.json
     [result] = response.json["results"]
     if result["status"] == "accepted":
