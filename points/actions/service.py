@@ -346,10 +346,6 @@ def erase_traces_of(resident_id: int) -> int:
     return result.rowcount
 
 
-def trace_of(action_id: int) -> TripTrace | None:
-    return db.session.get(TripTrace, action_id)
-
-
 def _pending(action_id: int) -> Action:
     action = db.session.scalar(select(Action).where(Action.id == action_id).with_for_update())
     if action is None:
