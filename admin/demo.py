@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -356,6 +357,16 @@ def _seed_drb_key(previous: dict) -> str:
     return key
 
 
+def _metrics_token(previous: dict) -> str:
+    """The token GET /metrics answers: METRICS_TOKEN if set, else the last seed's, else new
+    (a development server reads it from the credentials file, backend.metrics)."""
+    return (
+        current_app.config["METRICS_TOKEN"]
+        or previous.get("metrics_token")
+        or secrets.token_urlsafe(32)
+    )
+
+
 def seed() -> dict:
     load_reference_data()
     previous = _previous_credentials()
@@ -372,4 +383,5 @@ def seed() -> dict:
         "residents": seeded_residents,
         **_checkin_credentials(points),
         "drb_api_key": _seed_drb_key(previous),
+        "metrics_token": _metrics_token(previous),
     }

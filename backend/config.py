@@ -173,6 +173,13 @@ class Config:
     wechat_app_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
 
+    # GET /metrics answers only `Authorization: Bearer <metrics_token>`; unset, it is 404
+    # (in development the token `flask demo seed` wrote to demo-credentials.json is used)
+    metrics_token: str = ""
+    # prometheus_client's multi-process mode (gunicorn workers): where each process writes
+    # its counters and a scrape reads them all; prometheus_client itself reads the variable
+    prometheus_multiproc_dir: str = ""
+
     # Rate limiting storage: memory:// in development, redis://... in production
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True

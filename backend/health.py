@@ -45,6 +45,12 @@ def register_backlog(app: Flask, name: str, reader: Callable) -> None:
     app.extensions.setdefault("backlog_readers", {})[name] = reader
 
 
+def backlogs() -> dict:
+    """Each worker queue's backlog (an object with `rows` and `oldest_age_s`), read now."""
+    readers = current_app.extensions.get("backlog_readers", {})
+    return {name: reader() for name, reader in readers.items()}
+
+
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
@@ -61,8 +67,7 @@ class Ready(MethodView):
         """The database answers a query; the worker's backlog"""
         try:
             db.session.execute(text("SELECT 1"))
-            readers = current_app.extensions.get("backlog_readers", {})
-            backlog = {name: reader() for name, reader in readers.items()}
+            backlog = backlogs()
         except SQLAlchemyError as exc:
             raise NotReady() from exc
         return {"status": "ok", "backlog": backlog}

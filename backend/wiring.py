@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from backend import i18n, idempotency, worker
+from backend import i18n, idempotency, metrics, worker
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
 from backend.auth.sms import sender_from_config
@@ -58,5 +58,6 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint)
     register_reference_loader(app, lambda: f"districts: {load_districts()}")
     worker.init_app(app)
+    metrics.init_app(app)
     app.cli.add_command(refdata_cli)
     app.cli.add_command(staff_cli)

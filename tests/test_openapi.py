@@ -29,8 +29,9 @@ def test_openapi_documents_the_contract_and_the_error_shape(client):
     assert spec["components"]["securitySchemes"]["resident"]["scheme"] == "bearer"
 
 
-# The console, static files and the document itself are served but not described by it.
-UNDOCUMENTED = re.compile(r"^/(admin/|static/|api/openapi\.json$|api/docs(/|$))")
+# The console, static files, the document itself and the operators' /metrics are served but
+# not described by it.
+UNDOCUMENTED = re.compile(r"^/(admin/|static/|api/openapi\.json$|api/docs(/|$)|metrics$)")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 

@@ -42,7 +42,10 @@ class Export(MethodView):
     @blp.doc(security=RESIDENT)
     @blp.response(200, ExportSchema)
     def get(self):
-        """Everything held about you, as JSON (your phone number included: it is yours)"""
+        """Everything held about you, as JSON (your phone number included: it is yours)
+
+        What staff did (a review, an adjustment, a redemption accepted) says `"staff"`, not
+        who; a photo flagged as a copy of an earlier one says `flagged_duplicate`, not whose."""
         return service.export(current_resident())
 
 

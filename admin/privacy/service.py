@@ -55,22 +55,47 @@ NOT_EXPORTED = frozenset(
         "access_token_hash",
         "refresh_token_hash",
         "previous_refresh_hash",
+        "code_hash",
     }
 )
+# Which staff member reviewed, adjusted or accepted something is the city's record (the
+# audit log), not the resident's data: the export says only that staff did it.
+STAFF = "staff"
+# Columns that point at another resident's data, exported as whether they are set: a photo
+# flagged as a duplicate of an earlier photo (perhaps someone else's) says only that.
+OTHER_RESIDENTS = {"duplicate_of_id": "flagged_duplicate"}
+
+
+def _names_staff(column) -> bool:
+    return any(key.column.table.name == "staff_user" for key in column.foreign_keys)
+
+
+def _exported(row) -> dict:
+    """A row as its resident sees it: no keys or hashes, no staff member, no other resident."""
+    values = snapshot(row)
+    exported = {}
+    for column in row.__table__.columns:
+        key = column.key
+        if key not in values or key in NOT_EXPORTED:
+            continue
+        if key in OTHER_RESIDENTS:
+            exported[OTHER_RESIDENTS[key]] = values[key] is not None
+        elif _names_staff(column):
+            exported[key] = STAFF if values[key] is not None else None
+        else:
+            exported[key] = values[key]
+    return exported
 
 
 def _rows(model, *where, order=None) -> list[dict]:
     query = select(model).where(*where).order_by(order if order is not None else model.id)
-    return [
-        {k: v for k, v in snapshot(row).items() if k not in NOT_EXPORTED}
-        for row in db.session.scalars(query)
-    ]
+    return [_exported(row) for row in db.session.scalars(query)]
 
 
 def export(resident: Resident) -> dict:
     """Everything the system holds about one resident, readable by them."""
     rid = resident.id
-    profile = {k: v for k, v in snapshot(resident).items() if k not in NOT_EXPORTED}
+    profile = _exported(resident)
     profile["phone"] = decrypt_phone(resident.phone_encrypted) if resident.phone_encrypted else None
     profile["wechat_linked"] = resident.wechat_linked
     account = account_summary(rid)

@@ -9,12 +9,14 @@ MAX_EVENTS = 500
 
 class PartnerBatchSchema(Schema):
     events = ma.fields.List(
-        ma.fields.Raw(),  # each event is checked on its own: one bad event sinks nothing
+        # Each event is checked on its own (even `null`): one bad event sinks nothing.
+        ma.fields.Raw(allow_none=True),
         required=True,
         validate=ma.validate.Length(min=1, max=MAX_EVENTS),
         metadata={
             "description": "up to 500 events: {event_id, resident (phone or your linked id), "
-            "type, ...the fields of POST /api/v1/actions for that type}"
+            "type, ...the fields of POST /api/v1/actions for that type}; an event that is "
+            "not such an object is rejected on its own, by its index, and the others recorded"
         },
     )
 
@@ -26,6 +28,7 @@ class EventErrorSchema(Schema):
 
 
 class EventResultSchema(Schema):
+    index = ma.fields.Integer(metadata={"description": "the event's position in the batch, from 0"})
     event_id = ma.fields.String(allow_none=True)
     status = ma.fields.String(metadata={"description": "accepted, duplicate or rejected"})
     action_id = ma.fields.Integer(allow_none=True)

@@ -138,6 +138,7 @@ class EventResult:
     points: int | None = None
     capped: bool | None = None
     error: dict | None = field(default=None)
+    index: int | None = None  # the event's position in the batch
 
 
 def _rejected(event_id, code: str, message, fields=None) -> EventResult:
@@ -197,7 +198,9 @@ def _check_event(partner: PartnerClient, event: object, known: _Known, first: di
     `first` holds the ids of this batch's earlier events that are to be recorded: a repeat
     of one is a duplicate (whose action is filled in once the first is recorded).
     """
-    event_id = event.get("event_id") if isinstance(event, dict) else None
+    if not isinstance(event, dict):
+        return _rejected(None, "event_not_object", _l("Each event must be a JSON object."))
+    event_id = event.get("event_id")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
         return _rejected(
             None,
@@ -335,6 +338,8 @@ def ingest_batch(partner: PartnerClient, events: list) -> list[EventResult]:
                 result.action_id = earlier.action_id
             else:
                 results[index] = replace(earlier)
+    for index, result in enumerate(results):
+        result.index = index
     return results
 
 
