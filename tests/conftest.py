@@ -10,7 +10,9 @@ database named after the worker (zq_test_gw0, ...) made on TEST_DATABASE_URL's s
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -100,6 +102,31 @@ def light_password_hashing() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(staff_service, "generate_password_hash", light)
         yield
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "machine_to_itself: a module that loads live servers within a fixed time; one such "
+        "module runs at a time across every pytest on the machine (make test runs two)",
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def machine_to_itself(request) -> Iterator[None]:
+    """Modules marked machine_to_itself take an exclusive lock on a file shared by every
+    test run on the machine (ZQ_TEST_LOCK), before their live servers start: the SQLite
+    and PostgreSQL suites, side by side, never run two such loads at once."""
+    if not request.node.get_closest_marker("machine_to_itself"):
+        yield
+        return
+    path = os.environ.get("ZQ_TEST_LOCK") or os.path.join(tempfile.gettempdir(), "zq-tests.lock")
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)
