@@ -1,5 +1,5 @@
 # Two commands for a newcomer: `make demo` (serve with demo data on SQLite) and
-# `make test` (the whole suite on SQLite, then on a throw-away PostgreSQL 15).
+# `make test` (the whole suite on SQLite and on a throw-away PostgreSQL 15, side by side).
 
 PYTHON ?= python3
 VENV := .venv
@@ -31,7 +31,26 @@ demo: install
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs); Ctrl-C stops it"
 	HOST=$(HOST) $(BIN)/honcho start --port $(PORT)
 
-test: install lint browser test-sqlite test-postgres
+# The two suites share nothing (each its own database, temporary directories, ports and
+# screenshot folder), so they run side by side, one per core; each writes its own log,
+# printed whole when both are done, and the target fails if either does.
+# TEST_RUNNER wraps both runs (e.g. a throw-away service: TEST_RUNNER=tests/with_redis.sh);
+# PYTEST_ARGS is passed to pytest (e.g. PYTEST_ARGS='-x tests/test_ledger.py').
+TEST_RUNNER ?=
+PYTEST_ARGS ?=
+PYTEST = $(BIN)/pytest -o cache_dir=.pytest_cache/$(1) $(PYTEST_ARGS)
+LOGS := test-artifacts/logs
+
+test: install lint browser
+	@mkdir -p $(LOGS)
+	@echo "make test: the suite on SQLite and on PostgreSQL side by side; logs in $(LOGS)/"
+	@started=$$(date +%s); \
+	$(MAKE) --no-print-directory test-sqlite >$(LOGS)/sqlite.log 2>&1 & sqlite=$$!; \
+	$(MAKE) --no-print-directory test-postgres >$(LOGS)/postgres.log 2>&1; postgres=$$?; \
+	wait $$sqlite; sqlite=$$?; \
+	for db in sqlite postgres; do echo "===== $$db ====="; cat $(LOGS)/$$db.log; done; \
+	echo "make test: SQLite exit $$sqlite, PostgreSQL exit $$postgres, $$(( $$(date +%s) - started )) s"; \
+	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
 
 # The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one);
 # a CJK font lets its screenshots show the Chinese pages as people see them.
@@ -53,10 +72,10 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test-sqlite: install
-	$(BIN)/pytest
+	$(TEST_RUNNER) $(call PYTEST,sqlite)
 
 test-postgres: install
-	tests/with_postgres.sh $(BIN)/pytest
+	$(TEST_RUNNER) tests/with_postgres.sh $(call PYTEST,postgres)
 
 format: install
 	$(BIN)/ruff format .

@@ -2,12 +2,17 @@
 a pinned clock: no test depends on the day or the hour it runs.
 
 TEST_DATABASE_URL selects PostgreSQL (tests/with_postgres.sh sets it); otherwise the
-suite runs on a SQLite file of its own.
+suite runs on a SQLite file of its own. Under pytest-xdist (`-n 2`) each worker has a
+database of its own: a SQLite file in its own temporary directory, or on PostgreSQL a
+database named after the worker (zq_test_gw0, ...) made on TEST_DATABASE_URL's server.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -21,13 +26,37 @@ from backend.app import create_app
 from backend.cli import load_reference_data
 from backend.config import Config
 from backend.extensions import db, limiter
+from backend.staff import service as staff_service
 from tests.moments import ORDINARY, SETUP
 
 
-def make_test_config(tmp_path_factory) -> Config:
+def make_test_config(tmp_path_factory, url: str | None = None) -> Config:
     instance = tmp_path_factory.mktemp("instance")
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
+    url = url or os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
     return Config.from_env({"APP_ENV": "test", "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
+
+
+@contextlib.contextmanager
+def worker_database() -> Iterator[str | None]:
+    """Under xdist on PostgreSQL, a fresh database for this worker, dropped afterwards;
+    otherwise None (the URL the run was given, or SQLite)."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not server_url or not worker:
+        yield None
+        return
+    url = sa.engine.make_url(server_url)
+    name = f"{url.database}_{worker}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 class ClosingClient(FlaskClient):
@@ -56,6 +85,50 @@ class Clock:
         self._traveller.shift(delta)
 
 
+# Staff passwords hash with scrypt at a lighter cost in this process (n = 2**10 instead of
+# werkzeug's 2**15: 4 ms instead of 200 ms of CPU for a hash and its check), as hundreds of
+# tests create and sign in staff. The algorithm, salt and checks are the same; live
+# servers and the browser tests run in processes of their own, at the production cost.
+TEST_SCRYPT = "scrypt:1024:8:1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def light_password_hashing() -> Iterator[None]:
+    real = staff_service.generate_password_hash
+
+    def light(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
+        return real(password, TEST_SCRYPT if method == "scrypt" else method, salt_length)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staff_service, "generate_password_hash", light)
+        yield
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "machine_to_itself: a module that loads live servers within a fixed time; one such "
+        "module runs at a time across every pytest on the machine (make test runs two)",
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def machine_to_itself(request) -> Iterator[None]:
+    """Modules marked machine_to_itself take an exclusive lock on a file shared by every
+    test run on the machine (ZQ_TEST_LOCK), before their live servers start: the SQLite
+    and PostgreSQL suites, side by side, never run two such loads at once."""
+    if not request.node.get_closest_marker("machine_to_itself"):
+        yield
+        return
+    path = os.environ.get("ZQ_TEST_LOCK") or os.path.join(tempfile.gettempdir(), "zq-tests.lock")
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(autouse=True)
 def clock(request) -> Iterator[Clock | None]:
     """Every test starts at moments.ORDINARY, the clock ticking on from there. A test that
@@ -70,15 +143,17 @@ def clock(request) -> Iterator[Clock | None]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    app = create_app(make_test_config(tmp_path_factory))
-    app.test_client_class = ClosingClient
-    with time_machine.travel(SETUP.astimezone(UTC), tick=True), app.app_context():
-        flask_migrate.upgrade()
-        load_reference_data()
-        db.session.commit()
-        db.session.remove()
-    yield app
-    db.engine.dispose()
+    with worker_database() as url:
+        app = create_app(make_test_config(tmp_path_factory, url))
+        app.test_client_class = ClosingClient
+        with time_machine.travel(SETUP.astimezone(UTC), tick=True), app.app_context():
+            flask_migrate.upgrade()
+            load_reference_data()
+            db.session.commit()
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

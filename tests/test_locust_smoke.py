@@ -19,7 +19,8 @@ from tests.locust_runs import assert_clean_run, run_locust
 
 # Its servers run in other processes, on the machine's clock: this module's own clock is
 # not pinned either, and its assertions hold whatever the day or the hour.
-pytestmark = pytest.mark.real_clock
+# Load in a fixed time window: one such module at a time on the machine (tests/conftest.py).
+pytestmark = [pytest.mark.real_clock, pytest.mark.machine_to_itself]
 
 MIXED = {
     "ResidentUser": [

@@ -21,7 +21,8 @@ from tests.live_server import live_server
 
 # Its servers and workers run in other processes, on the machine's clock: this module's
 # clock is not pinned either, and its assertions hold whatever the day or the hour.
-pytestmark = pytest.mark.real_clock
+# Load in a fixed time window: one such module at a time on the machine (tests/conftest.py).
+pytestmark = [pytest.mark.real_clock, pytest.mark.machine_to_itself]
 
 RESIDENTS = 40
 TRIPS_EACH = 75  # 3,000 approvals waiting: several batches of the worker's size

@@ -7,7 +7,8 @@ from tests.kill_worker import run
 
 # Its servers run in other processes, on the machine's clock: this module's own clock is
 # not pinned either, and its assertions hold whatever the day or the hour.
-pytestmark = pytest.mark.real_clock
+# Load in a fixed time window: one such module at a time on the machine (tests/conftest.py).
+pytestmark = [pytest.mark.real_clock, pytest.mark.machine_to_itself]
 
 
 def test_a_worker_killed_mid_load_leaves_every_answer_and_invariant_intact(tmp_path):
