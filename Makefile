@@ -12,7 +12,7 @@ PORT ?= 8000
 # Debian's packages need root: use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install browser demo serve test test-sqlite test-postgres bench lint format messages clean
+.PHONY: install browser redis demo serve test test-sqlite test-postgres bench lint format messages clean
 
 install: $(INSTALLED) $(CATALOGS)
 
@@ -31,7 +31,15 @@ demo: install
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs); Ctrl-C stops it"
 	HOST=$(HOST) $(BIN)/honcho start --port $(PORT)
 
-test: install lint browser test-sqlite test-postgres
+test: install lint browser redis test-sqlite test-postgres
+
+# Rate limits are kept in Redis in production: each run gets a throw-away one
+# (tests/with_redis.sh), shared by the limit tests' two app processes.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing Debian's redis-server"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 
 # The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one);
 # a CJK font lets its screenshots show the Chinese pages as people see them.
@@ -53,10 +61,10 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test-sqlite: install
-	$(BIN)/pytest
+	tests/with_redis.sh $(BIN)/pytest
 
 test-postgres: install
-	tests/with_postgres.sh $(BIN)/pytest
+	tests/with_redis.sh tests/with_postgres.sh $(BIN)/pytest
 
 format: install
 	$(BIN)/ruff format .

@@ -45,7 +45,7 @@ def test_a_complete_production_environment_passes_the_checks():
         ({"PHONE_HMAC_KEY": None}, "PHONE_HMAC_KEY"),
         ({"ENCRYPTION_KEYS": None}, "ENCRYPTION_KEYS"),
         ({"ENCRYPTION_KEYS": "k," + DEV_ENCRYPTION_KEY}, "ENCRYPTION_KEYS"),
-        ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI.*memory://"),
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, r"RATELIMIT_STORAGE_URI.*memory://"),
         ({"RATELIMIT_STORAGE_URI": None}, "RATELIMIT_STORAGE_URI"),
         ({"RATELIMIT_ENABLED": "false"}, "RATELIMIT_ENABLED"),
         ({"CAPTCHA_VERIFIER": "fake"}, "CAPTCHA_VERIFIER is the fake adapter"),
@@ -96,7 +96,7 @@ def test_each_encryption_key_is_checked():
 
 def test_the_refusal_lists_every_problem_at_once():
     environ = {**GOOD_PRODUCTION, "SECRET_KEY": "x", "RATELIMIT_STORAGE_URI": "memory://"}
-    with pytest.raises(ConfigError, match="SECRET_KEY.*RATELIMIT_STORAGE_URI"):
+    with pytest.raises(ConfigError, match=r"SECRET_KEY.*RATELIMIT_STORAGE_URI"):
         Config.from_env(environ).check()
 
 
