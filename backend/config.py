@@ -395,7 +395,10 @@ class Config:
     def flask_settings(self) -> dict:
         """Every setting under its upper-case name, as Flask and its extensions read them."""
         settings = {name.upper(): value for name, value in asdict(self).items() if name != "extra"}
-        settings["RATELIMIT_HEADERS_ENABLED"] = True
+        # Off: Flask-Limiter would put Retry-After on every answer of a limited endpoint and
+        # ask the storage again after the view; a refusal's Retry-After is set by
+        # backend.ratelimit instead (the API gives Retry-After with 429 and 503 only).
+        settings["RATELIMIT_HEADERS_ENABLED"] = False
         # Storage errors surface as limits.errors.StorageError (refused with a 503); an
         # unreachable Redis answers within the timeout instead of holding the worker.
         options: dict = {"wrap_exceptions": True}

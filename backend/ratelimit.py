@@ -8,12 +8,15 @@ unlimited); every other request is served as usual.
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from limits.errors import StorageError
 
-from backend.errors import ServiceUnavailable, handle_app_error
+from backend.errors import ServiceUnavailable, TooManyRequests, handle_app_error
 from backend.extensions import limiter
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,17 @@ def _storage_down(error: StorageError):
     )
 
 
+def _limited(_error: RateLimitExceeded):
+    """429 rate_limited, with Retry-After: when the breached limit lets a request in again."""
+    breached = limiter.current_limit
+    try:
+        seconds = math.ceil(breached.reset_at - time.time()) if breached else RETRY_AFTER_SECONDS
+    except StorageError:
+        seconds = RETRY_AFTER_SECONDS
+    return handle_app_error(TooManyRequests(headers={"Retry-After": str(max(1, seconds))}))
+
+
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _limited)
     app.register_error_handler(StorageError, _storage_down)
