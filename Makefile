@@ -12,7 +12,7 @@ PORT ?= 8000
 # Debian's packages need root: use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install browser demo serve test test-sqlite test-postgres bench lint format messages clean
+.PHONY: install browser redis demo serve test test-sqlite test-postgres bench lint format messages clean
 
 install: $(INSTALLED) $(CATALOGS)
 
@@ -34,14 +34,14 @@ demo: install
 # The two suites share nothing (each its own database, temporary directories, ports and
 # screenshot folder), so they run side by side, one per core; each writes its own log,
 # printed whole when both are done, and the target fails if either does.
-# TEST_RUNNER wraps both runs (e.g. a throw-away service: TEST_RUNNER=tests/with_redis.sh);
+# TEST_RUNNER wraps both runs: each gets a throw-away Redis (tests/with_redis.sh);
 # PYTEST_ARGS is passed to pytest (e.g. PYTEST_ARGS='-x tests/test_ledger.py').
-TEST_RUNNER ?=
+TEST_RUNNER ?= tests/with_redis.sh
 PYTEST_ARGS ?=
 PYTEST = $(BIN)/pytest -o cache_dir=.pytest_cache/$(1) $(PYTEST_ARGS)
 LOGS := test-artifacts/logs
 
-test: install lint browser
+test: install lint browser redis
 	@mkdir -p $(LOGS)
 	@echo "make test: the suite on SQLite and on PostgreSQL side by side; logs in $(LOGS)/"
 	@started=$$(date +%s); \
@@ -51,6 +51,14 @@ test: install lint browser
 	for db in sqlite postgres; do echo "===== $$db ====="; cat $(LOGS)/$$db.log; done; \
 	echo "make test: SQLite exit $$sqlite, PostgreSQL exit $$postgres, $$(( $$(date +%s) - started )) s"; \
 	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
+
+# Rate limits are kept in Redis in production: each run gets a throw-away one
+# (TEST_RUNNER), shared by the limit tests' two app processes.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing Debian's redis-server"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 
 # The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one);
 # a CJK font lets its screenshots show the Chinese pages as people see them.

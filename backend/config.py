@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +26,46 @@ DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Secrets this service makes itself (generate them: `python -c "import secrets;
+# print(secrets.token_urlsafe(48))"`); production refuses weak or missing ones (operators
+# scrape /metrics with METRICS_TOKEN). ENCRYPTION_KEYS is checked key by key.
+SECRET_SETTINGS = ("secret_key", "phone_hmac_key", "encryption_keys", "metrics_token")
+# Secrets a provider issues, checked when their adapter is chosen (shorter, but random)
+PROVIDER_SECRETS = {
+    "aliyun_sms_access_key_secret": ("sms_sender", "aliyun"),
+    "wechat_app_secret": ("wechat_login", "http"),
+    "captcha_secret": ("captcha_verifier", "http"),
+}
+SECRET_MIN_LENGTH = 32
+PROVIDER_SECRET_MIN_LENGTH = 16
+SECRET_MIN_DISTINCT = 8
+SECRET_MIN_BITS_PER_CHAR = 2.75
+# ... and most of its three-character pieces differ (a random string's nearly all do)
+SECRET_MIN_DISTINCT_TRIGRAMS = 0.75
+# Values people type while setting up: a secret containing one is a placeholder
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "example",
+    "placeholder",
+    "not-for-production",
+    "notforproduction",
+    "secret-key",
+    "password",
+)
+SHARED_STORAGE_SCHEMES = (
+    "redis",
+    "rediss",
+    "redis+unix",
+    "redis+sentinel",
+    "redis+cluster",
+    "valkey",
+    "valkeys",
+    "valkey+unix",
+)
+RATELIMIT_STRATEGIES = ("moving-window", "fixed-window")
+
 
 class ConfigError(RuntimeError):
     """The environment describes a configuration the app must not run with."""
@@ -36,6 +78,36 @@ def _bool(value: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ConfigError(f"not a boolean: {value!r}")
+
+
+def _entropy_bits_per_char(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _weak_secret(name: str, value: str, min_length: int = SECRET_MIN_LENGTH) -> str | None:
+    """Why `value` is too weak for the secret setting `name`, or None if it will do.
+
+    Length, distinct characters, Shannon entropy per character and repetition: a random
+    secret of 32 characters or more passes (hex: ~3.8 bits a character, base64: ~4.8);
+    `x`, `aaaa...`, `changeme...`, `0123456789` repeated and the development keys do not.
+    """
+    if value in (DEV_SECRET_KEY, DEV_PHONE_HMAC_KEY, DEV_ENCRYPTION_KEY):
+        return f"{name} is a development key"
+    if len(value) < min_length:
+        return f"{name} is shorter than {min_length} characters"
+    lowered = value.lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return f"{name} looks like a placeholder"
+    if (
+        len(set(value)) < SECRET_MIN_DISTINCT
+        or _entropy_bits_per_char(value) < SECRET_MIN_BITS_PER_CHAR
+    ):
+        return f"{name} is not random enough (too few distinct characters)"
+    trigrams = {value[i : i + 3] for i in range(len(value) - 2)}
+    if len(trigrams) < SECRET_MIN_DISTINCT_TRIGRAMS * (len(value) - 2):
+        return f"{name} is not random enough (it repeats itself)"
+    return None
 
 
 def _int(name: str, value: str) -> int:
@@ -73,6 +145,9 @@ class Config:
     otp_limit_per_phone: str = "1 per minute;5 per hour;10 per day"
     otp_limit_per_ip: str = "30 per hour"
     login_limit_per_ip: str = "60 per hour"
+    # Rules that protect money or identity are exact with any number of workers: codes per
+    # phone are counted in the database, under the phone's lock, in the transaction that
+    # sends; the rest are kept in RATELIMIT_STORAGE_URI (Redis in production)
     # Actions one resident may record: far above any real day, far below a script's
     action_limit_per_resident: str = "60 per minute;600 per day"
 
@@ -172,6 +247,15 @@ class Config:
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
+    # Human verification before a code is texted: the client's captcha ticket is checked by
+    # the adapter (fake: the ticket backend.auth.captcha.FAKE_PASS_TICKET passes; http: a
+    # siteverify endpoint, as Turnstile, hCaptcha and reCAPTCHA answer). Production requires
+    # it on every code request: SMS pumping comes from many addresses and numbers at once,
+    # so no threshold per address or number would catch it.
+    captcha_verifier: str = "fake"  # fake | http
+    captcha_required: bool = False
+    captcha_verify_url: str = ""
+    captcha_secret: str = ""
 
     # GET /metrics answers only `Authorization: Bearer <metrics_token>`; unset, it is 404
     # (in development the token `flask demo seed` wrote to demo-credentials.json is used)
@@ -180,9 +264,27 @@ class Config:
     # its counters and a scrape reads them all; prometheus_client itself reads the variable
     prometheus_multiproc_dir: str = ""
 
-    # Rate limiting storage: memory:// in development, redis://... in production
+    # The SMS budget: codes texted per Asia/Shanghai day, city-wide, per number block (the
+    # first sms_prefix_digits digits: a carrier's block of 10,000 numbers) and per client
+    # address; counted in the database, in the transaction that sends. A log WARNING at
+    # each of sms_budget_alert_percents of a budget (once per crossing).
+    sms_daily_budget: int = 20000
+    sms_daily_budget_per_prefix: int = 200
+    sms_daily_budget_per_ip: int = 100
+    sms_prefix_digits: int = 7
+    sms_budget_alert_percents: str = "80,100"
+
+    # Rate limiting storage: memory:// in development and tests (one process), redis://...
+    # in production (shared by every worker and host; production refuses anything else).
+    # moving-window: at most N in any period, checked and counted in one Lua script in Redis
+    # (atomic: two workers cannot both take the last place; no double burst at a window's
+    # edge, as fixed windows allow). Storage unreachable: the limited requests are refused
+    # with 503 rate_limit_unavailable (fail closed), after at most the timeout below.
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
+    ratelimit_strategy: str = "moving-window"
+    ratelimit_key_prefix: str = "zq"
+    ratelimit_storage_timeout_seconds: int = 2
 
     extra: dict = field(default_factory=dict)
 
@@ -226,27 +328,90 @@ class Config:
             raise ConfigError("WECHAT_LOGIN must be 'fake' or 'http'")
         if not 30 <= self.checkin_rotating_step_seconds <= 120:
             raise ConfigError("CHECKIN_ROTATING_STEP_SECONDS must be between 30 and 120")
+        if self.captcha_verifier not in ("fake", "http"):
+            raise ConfigError("CAPTCHA_VERIFIER must be 'fake' or 'http'")
+        if self.ratelimit_strategy not in RATELIMIT_STRATEGIES:
+            raise ConfigError(
+                f"RATELIMIT_STRATEGY must be one of {', '.join(RATELIMIT_STRATEGIES)}"
+            )
+        if not 1 <= self.sms_prefix_digits <= 11:
+            raise ConfigError("SMS_PREFIX_DIGITS must be between 1 and 11")
+        self.alert_percents_of(self.sms_budget_alert_percents)
+        for name in ("sms_daily_budget", "sms_daily_budget_per_prefix", "sms_daily_budget_per_ip"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1")
         if not self.is_production:
             return
-        problems = []
-        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
-            problems.append("SECRET_KEY is the development key or shorter than 32 characters")
+        problems = [*self._weak_secrets(), *self._limit_problems()]
         if self.debug:
             problems.append("DEBUG is on")
         if self.sms_sender == "console":
             problems.append("SMS_SENDER is the console sender, which shows codes to clients")
         if self.wechat_login == "fake":
             problems.append("WECHAT_LOGIN is the fake adapter, which trusts any code")
-        if self.phone_hmac_key == DEV_PHONE_HMAC_KEY:
-            problems.append("PHONE_HMAC_KEY is the development key")
-        if DEV_ENCRYPTION_KEY in self.encryption_keys.split(","):
-            problems.append("ENCRYPTION_KEYS holds the development key")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    def _weak_secrets(self) -> list[str]:
+        problems = []
+        for name in SECRET_SETTINGS:
+            value = getattr(self, name)
+            parts = value.split(",") if name == "encryption_keys" else [value]
+            for part in parts:
+                problem = _weak_secret(name.upper(), part.strip())
+                if problem:
+                    problems.append(problem)
+                    break
+        for name, (adapter, chosen) in PROVIDER_SECRETS.items():
+            if getattr(self, adapter) == chosen:
+                value = getattr(self, name)
+                problem = _weak_secret(name.upper(), value, PROVIDER_SECRET_MIN_LENGTH)
+                if problem:
+                    problems.append(problem)
+        return problems
+
+    def _limit_problems(self) -> list[str]:
+        problems = []
+        scheme = self.ratelimit_storage_uri.partition("://")[0]
+        if scheme not in SHARED_STORAGE_SCHEMES:
+            problems.append(
+                "RATELIMIT_STORAGE_URI must be shared by every worker (redis://...), "
+                f"not {scheme}://"
+            )
+        if not self.ratelimit_enabled:
+            problems.append("RATELIMIT_ENABLED is off")
+        if self.captcha_verifier == "fake":
+            problems.append("CAPTCHA_VERIFIER is the fake adapter, which passes a known ticket")
+        elif not self.captcha_verify_url.startswith("https://"):
+            problems.append("CAPTCHA_VERIFY_URL is not an https:// address")
+        if not self.captcha_required:
+            problems.append("CAPTCHA_REQUIRED is off")
+        return problems
+
+    @staticmethod
+    def alert_percents_of(value: str) -> tuple[int, ...]:
+        """SMS_BUDGET_ALERT_PERCENTS as numbers: the shares of a budget that log a warning."""
+        try:
+            percents = tuple(sorted(int(p) for p in value.split(",") if p.strip()))
+        except ValueError as exc:
+            raise ConfigError("SMS_BUDGET_ALERT_PERCENTS must be numbers, e.g. 80,100") from exc
+        if any(not 1 <= p <= 100 for p in percents):
+            raise ConfigError("SMS_BUDGET_ALERT_PERCENTS must be between 1 and 100")
+        return percents
 
     def flask_settings(self) -> dict:
         """Every setting under its upper-case name, as Flask and its extensions read them."""
         settings = {name.upper(): value for name, value in asdict(self).items() if name != "extra"}
-        settings["RATELIMIT_HEADERS_ENABLED"] = True
+        # Off: Flask-Limiter would put Retry-After on every answer of a limited endpoint and
+        # ask the storage again after the view; a refusal's Retry-After is set by
+        # backend.ratelimit instead (the API gives Retry-After with 429 and 503 only).
+        settings["RATELIMIT_HEADERS_ENABLED"] = False
+        # Storage errors surface as limits.errors.StorageError (refused with a 503); an
+        # unreachable Redis answers within the timeout instead of holding the worker.
+        options: dict = {"wrap_exceptions": True}
+        if self.ratelimit_storage_uri.partition("://")[0] in SHARED_STORAGE_SCHEMES:
+            timeout = self.ratelimit_storage_timeout_seconds
+            options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
+        settings["RATELIMIT_STORAGE_OPTIONS"] = options
         settings.update(self.extra)
         return settings

@@ -90,6 +90,20 @@ class UpstreamUnavailable(AppError):
     message = _l("An external service did not answer; try again later.")
 
 
+class TooManyRequests(AppError):
+    """A limit the service counts itself (in the database); give Retry-After in headers."""
+
+    status = 429
+    code = "rate_limited"
+    message = _l("Too many requests; slow down and try again later.")
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    message = _l("The service is not ready; try again later.")
+
+
 # Codes and messages for errors raised by Flask, Werkzeug and the extensions.
 HTTP_ERRORS: dict[int, tuple[str, Any]] = {
     400: ("bad_request", _l("The request could not be understood.")),

@@ -14,8 +14,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
-from datetime import time as day_start
 from pathlib import Path
 
 from flask import Flask, Response, current_app, request
@@ -24,11 +22,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.auth.models import OtpChallenge
-from backend.clock import LOCAL_TZ, local_day, utcnow
+from backend.auth.budget import sms_budget_status
 from backend.errors import NotFound, Unauthorized
 from backend.extensions import db
 from backend.health import backlogs
@@ -150,16 +147,6 @@ def register_gauge(app: Flask, name: str, documentation: str, read: Callable[[],
     app.extensions.setdefault("metrics_gauges", {})[name] = (documentation, read)
 
 
-def sms_sent_today() -> dict[str, int]:
-    """One-time codes sent since midnight in Asia/Shanghai (each is one SMS)."""
-    now = utcnow()
-    midnight = datetime.combine(local_day(now), day_start(), LOCAL_TZ).astimezone(UTC)
-    sent = db.session.scalar(
-        select(func.count()).select_from(OtpChallenge).where(OtpChallenge.created_at >= midnight)
-    )
-    return {"sent_today": sent}
-
-
 class _ReadNow:
     """The gauges of the current app, read when Prometheus scrapes."""
 
@@ -250,9 +237,14 @@ def metrics() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Route /metrics (outside the OpenAPI document: it is for operators) and record
-    every request; the SMS gauge counts codes sent until a budget reader replaces it."""
+    """Route /metrics (outside the OpenAPI document: it is for operators), record every
+    request, and read the SMS budget at each scrape."""
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
     app.after_request(_after_request)
     app.wsgi_app = _Timed(app.wsgi_app)
-    register_gauge(app, "sms", "SMS one-time codes today (Asia/Shanghai)", sms_sent_today)
+    register_gauge(
+        app,
+        "sms",
+        "SMS one-time codes today (Asia/Shanghai) and the city's budget",
+        sms_budget_status,
+    )

@@ -7,16 +7,17 @@ from pathlib import Path
 
 from flask import Flask
 
-from backend import i18n, idempotency, metrics, worker
+from backend import i18n, idempotency, metrics, ratelimit, worker
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
+from backend.auth.captcha import verifier_from_config
 from backend.auth.sms import sender_from_config
 from backend.auth.wechat import login_from_config
 from backend.cli import refdata_cli, register_reference_loader
 from backend.districts.api import blp as districts_blp
 from backend.districts.service import load_districts
 from backend.errors import register_error_handlers
-from backend.extensions import api, db, limiter, migrate
+from backend.extensions import api, db, migrate
 from backend.health import blp as health_blp
 from backend.legal.api import blp as legal_blp
 from backend.residents.api import blp as me_blp
@@ -38,7 +39,7 @@ def init_app(app: Flask) -> None:
     idempotency.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     i18n.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     api.init_app(app)
     for name, description in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["sms_sender"] = sender_from_config(app.config)
     app.extensions["wechat_login"] = login_from_config(app.config)
+    app.extensions["captcha_verifier"] = verifier_from_config(app.config)
     for blueprint in (health_blp, districts_blp, legal_blp, auth_blp, me_blp, staff_blp):
         api.register_blueprint(blueprint)
     register_reference_loader(app, lambda: f"districts: {load_districts()}")

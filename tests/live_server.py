@@ -142,6 +142,9 @@ def live_server(
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
             "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
+            "SMS_DAILY_BUDGET": "100000000",
+            "SMS_DAILY_BUDGET_PER_PREFIX": "100000000",
+            "SMS_DAILY_BUDGET_PER_IP": "100000000",
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }

@@ -158,6 +158,8 @@ def test_rate_limit_refusals_and_sms_are_counted(client, token):
     labels = {"endpoint": "auth.RequestCode", "code": refused.json["error"]["code"]}
     assert value(after, name, **labels) - value(before, name, **labels) == 1
     assert value(after, "zq_sms_sent_today") - value(before, "zq_sms_sent_today") == 1
+    assert value(before, "zq_sms_remaining") - value(after, "zq_sms_remaining") == 1
+    assert value(after, "zq_sms_budget") == client.application.config["SMS_DAILY_BUDGET"]
     assert phone not in str(after)
 
 

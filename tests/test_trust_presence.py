@@ -130,10 +130,10 @@ def test_points_made_before_locations_refuse_until_staff_set_one(client, admin, 
     from campaigns.models import CheckinPoint
 
     point = new_point(client, admin)
+    me = sign_in(client)  # first: a code is committed as it is sent, apart from the request
     legacy = db_session.get(CheckinPoint, point["id"])
     legacy.latitude = legacy.longitude = legacy.radius_m = None  # as the migration leaves it
     db_session.flush()
-    me = sign_in(client)
     refused = check_in(client, me, point["token"], AT_THE_POINT)
     assert refused.json["error"]["code"] == "checkin_point_unlocated"
     located = client.put(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_limiter.util import get_remote_address
 
@@ -18,30 +18,12 @@ from backend.auth.schemas import (
     WechatLoginSchema,
 )
 from backend.extensions import limiter
-from backend.residents.phone import InvalidPhone, normalise_phone, phone_hmac
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Residents' sign-in")
 
 
-def _phone_key() -> str:
-    body = request.get_json(silent=True)
-    raw = body.get("phone") if isinstance(body, dict) else None
-    try:
-        return "phone:" + phone_hmac(normalise_phone(raw if isinstance(raw, str) else ""))
-    except InvalidPhone:
-        return "phone:invalid"
-
-
-def _sent(response) -> bool:
-    return response.status_code == 202
-
-
-otp_per_phone = limiter.limit(
-    lambda: current_app.config["OTP_LIMIT_PER_PHONE"],
-    key_func=_phone_key,
-    scope="otp-phone",
-    deduct_when=_sent,  # only codes actually sent use up a phone's allowance
-)
+# Codes per phone are counted in the database where they are sent (service.request_code);
+# these limits are kept in the limiter's shared storage (Redis in production).
 otp_per_ip = limiter.limit(
     lambda: current_app.config["OTP_LIMIT_PER_IP"], key_func=get_remote_address, scope="otp-ip"
 )
@@ -52,21 +34,35 @@ login_per_ip = limiter.limit(
 
 @blp.route("/otp")
 class RequestCode(MethodView):
-    decorators = [otp_per_ip, otp_per_phone]
+    decorators = [otp_per_ip]
 
     @blp.arguments(OtpRequestSchema)
     @blp.response(202, OtpSentSchema)
     @blp.alt_response(
-        429,
+        403,
         schema=ErrorSchema,
-        description="rate_limited: too many codes for this phone or address",
+        description="captcha_required or captcha_invalid: pass the human verification first",
     )
     @blp.alt_response(
-        502, schema=ErrorSchema, description="upstream_unavailable: the SMS service did not answer"
+        429,
+        schema=ErrorSchema,
+        description="rate_limited: too many codes for this phone or address; "
+        "sms_budget_exhausted: the day's text messages (city, number block or address) are "
+        "used up. Retry-After says when to try again",
+    )
+    @blp.alt_response(
+        502,
+        schema=ErrorSchema,
+        description="sms_unavailable or captcha_unavailable: an external service did not answer",
+    )
+    @blp.alt_response(
+        503, schema=ErrorSchema, description="rate_limit_unavailable: limits cannot be checked"
     )
     def post(self, body):
         """Text a 6-digit sign-in code to a phone"""
-        dev_code = service.request_code(body["phone"])
+        dev_code = service.request_code(
+            body["phone"], get_remote_address(), body.get("captcha_ticket")
+        )
         sent = {"expires_in": current_app.config["OTP_TTL_SECONDS"]}
         if dev_code is not None:
             sent["dev_code"] = dev_code

@@ -1,8 +1,9 @@
-"""One-time code challenges and resident sessions (token pairs), stored hashed."""
+"""One-time code challenges and resident sessions (token pairs), stored hashed; the day's
+counts of codes texted (the SMS budget)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,3 +47,16 @@ class ResidentSession(Base):
     revoked_at: Mapped[datetime | None]
 
     resident: Mapped[Resident] = relationship(lazy="joined", innerjoin=True)
+
+
+class SmsCounter(Base):
+    """Codes texted on one Asia/Shanghai day, city-wide or per number block, client address
+    or phone; a counter row is also the lock its scope's sends queue on."""
+
+    __tablename__ = "sms_counter"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # city|prefix|ip|phone
+    # city: ""; prefix: the number's first digits; ip and phone: a keyed hash
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sent: Mapped[int] = mapped_column(default=0)

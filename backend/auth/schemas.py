@@ -22,6 +22,13 @@ class PhoneField(ma.fields.String):
 
 class OtpRequestSchema(Schema):
     phone = PhoneField(required=True, metadata={"example": "13800138000"})
+    captcha_ticket = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=4096),
+        metadata={
+            "description": "the human verification's ticket, when the service requires one "
+            "(development's fake verifier passes 'fake-captcha-pass')"
+        },
+    )
 
 
 class OtpSentSchema(Schema):

@@ -1,26 +1,33 @@
 """Sign-in rules: one-time codes, WeChat login, and the token pair's life cycle.
 
 A failed code attempt and a detected refresh-token reuse are committed before the error
-is raised (`db.committed_now`): they are facts that must outlive the error response.
+is raised (`db.committed_now`): they are facts that must outlive the error response. A
+code and what it spends (the phone's allowance, the SMS budget) are committed before the
+text goes out, so the counters are locked for that commit only, not through the
+provider's answer; a code the provider refuses is taken back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from limits import parse_many
 from sqlalchemy import delete, select, update
 
+from backend.auth import budget
+from backend.auth.captcha import CaptchaUnavailable, CaptchaVerifier
 from backend.auth.models import OtpChallenge, ResidentSession
 from backend.auth.sms import SmsDeliveryFailed, SmsSender
 from backend.auth.wechat import WechatCodeInvalid, WechatLogin, WechatUnavailable
 from backend.clock import utcnow
-from backend.errors import Unauthorized, UpstreamUnavailable
+from backend.errors import Forbidden, TooManyRequests, Unauthorized, UpstreamUnavailable
 from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents.models import Resident
@@ -44,30 +51,87 @@ def wechat_login() -> WechatLogin:
     return current_app.extensions["wechat_login"]
 
 
+def captcha_verifier() -> CaptchaVerifier:
+    return current_app.extensions["captcha_verifier"]
+
+
 def _code_hash(phone_digest: str, code: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{phone_digest}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_code(phone: str) -> str | None:
+def _verify_human(ticket: str | None, client_ip: str) -> None:
+    """Refuse a code request without a passing captcha ticket, where one is required."""
+    if not current_app.config["CAPTCHA_REQUIRED"]:
+        return
+    if not ticket:
+        raise Forbidden(
+            _l("Complete the verification first, then request the code."), code="captcha_required"
+        )
+    try:
+        passed = captcha_verifier().passes(ticket, client_ip)
+    except CaptchaUnavailable as exc:
+        current_app.logger.warning("captcha verification unavailable: %s", exc)
+        raise UpstreamUnavailable(
+            _l("The verification service did not answer; try again later."),
+            code="captcha_unavailable",
+        ) from exc
+    if not passed:
+        raise Forbidden(_l("The verification failed; complete it again."), code="captcha_invalid")
+
+
+def _refuse_if_phone_limited(digest: str, now: datetime) -> None:
+    """OTP_LIMIT_PER_PHONE, counted from the codes the phone was sent (moving windows);
+    the caller holds the phone's lock, so two requests cannot both take the last place."""
+    rules = parse_many(current_app.config["OTP_LIMIT_PER_PHONE"])
+    longest = max(rule.get_expiry() for rule in rules)
+    sent = db.session.scalars(
+        select(OtpChallenge.created_at)
+        .where(
+            OtpChallenge.phone_hmac == digest,
+            OtpChallenge.created_at > now - timedelta(seconds=longest),
+        )
+        .order_by(OtpChallenge.created_at.desc())
+    ).all()
+    waits = []
+    for rule in rules:
+        period = timedelta(seconds=rule.get_expiry())
+        in_window = [moment for moment in sent if moment > now - period]
+        if len(in_window) >= rule.amount:
+            waits.append(in_window[rule.amount - 1] + period - now)
+    if waits:
+        seconds = max(1, math.ceil(max(waits).total_seconds()))
+        raise TooManyRequests(
+            _l("Too many codes for this phone; wait before asking again."),
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def request_code(phone: str, client_ip: str, captcha_ticket: str | None = None) -> str | None:
     """Send a fresh code; returns it only when the sender may show it (development)."""
+    _verify_human(captcha_ticket, client_ip)
     code = f"{secrets.randbelow(10**6):06d}"
     digest = phone_hmac(phone)
     now = utcnow()
-    db.session.add(
-        OtpChallenge(
+    with db.committed_now():
+        spending = budget.lock_phone(digest, now)
+        _refuse_if_phone_limited(digest, now)
+        budget.spend(spending, phone, client_ip, now)
+        challenge = OtpChallenge(
             phone_hmac=digest,
             code_hash=_code_hash(digest, code),
             created_at=now,
             expires_at=now + timedelta(seconds=current_app.config["OTP_TTL_SECONDS"]),
         )
-    )
-    db.session.flush()
+        db.session.add(challenge)
     sender = sms_sender()
     try:
         sender.send_code(phone, code)
     except SmsDeliveryFailed as exc:
         current_app.logger.warning("SMS not sent: %s", exc)
+        with db.committed_now():  # nothing was sent: the code and its budget are taken back
+            db.session.execute(delete(OtpChallenge).where(OtpChallenge.id == challenge.id))
+            budget.refund(spending)
         raise UpstreamUnavailable(
             _l("The text message could not be sent; try again later."), code="sms_unavailable"
         ) from exc
@@ -238,4 +302,5 @@ def forget_codes(phone_digest: str | None = None, before=None) -> int:
         query = query.where(OtpChallenge.phone_hmac == phone_digest)
     if before is not None:
         query = query.where(OtpChallenge.created_at < before)
+    budget.forget(phone_digest, before)
     return db.session.execute(query).rowcount
