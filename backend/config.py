@@ -81,18 +81,20 @@ class Config:
     # the first staff_throttle_free_failures are free, then each failure makes the next try
     # wait staff_throttle_base_seconds, doubling up to staff_throttle_max_seconds; per
     # username from every address, the same after staff_throttle_username_free_failures,
-    # up to the small staff_throttle_username_max_seconds (an address the user signed in
-    # from in the last staff_throttle_trust_days is exempt). Counts are forgotten
-    # staff_throttle_forget_seconds after the last failure.
+    # up to the small staff_throttle_username_max_seconds; per address for every username,
+    # the same after staff_throttle_address_free_failures, up to staff_throttle_max_seconds.
+    # An address the user signed in from in the last staff_throttle_trust_days answers to
+    # its own pair's count only. Counts are forgotten staff_throttle_forget_seconds after
+    # the last failure. (Counted in the database: exact with any number of workers.)
     staff_token_ttl_seconds: int = 8 * 3600
     staff_throttle_free_failures: int = 3
     staff_throttle_base_seconds: int = 1
     staff_throttle_max_seconds: int = 900
     staff_throttle_username_free_failures: int = 10
     staff_throttle_username_max_seconds: int = 30
+    staff_throttle_address_free_failures: int = 20
     staff_throttle_trust_days: int = 30
     staff_throttle_forget_seconds: int = 24 * 3600
-    staff_login_limit_per_ip: str = "30 per hour"
     # A staff sign-in's second step (TOTP code, or enrolment) must follow the password
     # within this many seconds
     staff_second_step_seconds: int = 300

@@ -140,7 +140,6 @@ def live_server(
             "INSTANCE_PATH": str(workdir),
             "OTP_LIMIT_PER_IP": "100000 per hour",
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
-            "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),

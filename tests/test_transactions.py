@@ -56,13 +56,13 @@ def test_a_refused_sign_in_keeps_its_failure_count_whichever_door(app, client, d
         "/api/v1/staff/auth/login", json={"username": "tx-refused", "password": "wrong" * 4}
     )
     assert api.status_code == 401  # the boundary rolls the request back...
-    assert throttle_failures(db_session) == [1, 1]  # ...but not the count (pair, username)
+    assert throttle_failures(db_session) == [1, 1, 1]  # ...but not the counts
     console = client.post(
         "/admin/login",
         data={"username": "tx-refused", "password": "wrong" * 4, "csrf_token": csrf_token(client)},
     )
     assert console.status_code == 401
-    assert throttle_failures(db_session) == [2, 2]
+    assert throttle_failures(db_session) == [2, 2, 2]
 
 
 def test_a_request_failing_after_its_work_keeps_only_its_idempotency_claim(
@@ -194,7 +194,10 @@ OWNERS = {
     "points/actions/outbox.py": "the worker's outbox, batch by batch",
 }
 # periodic jobs own theirs
-JOBS = {("backend/idempotency.py", "forget_answered"), ("backend/staff/throttle.py", "forget_stale")}
+JOBS = {
+    ("backend/idempotency.py", "forget_answered"),
+    ("backend/staff/throttle.py", "forget_stale"),
+}
 
 
 class _TransactionCalls(ast.NodeVisitor):

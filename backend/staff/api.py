@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_limiter.util import get_remote_address
 
 from backend.api import Blueprint, ErrorSchema
-from backend.extensions import limiter
 from backend.staff import service
 from backend.staff.guard import current_staff, current_staff_session, staff_required
 from backend.staff.schemas import StaffLoginSchema, StaffProfileSchema, StaffTokenSchema
@@ -15,17 +13,11 @@ from backend.staff.schemas import StaffLoginSchema, StaffProfileSchema, StaffTok
 blp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/staff", description="Staff: sign-in")
 STAFF = [{"staff": []}]
 
-login_per_ip = limiter.limit(
-    lambda: current_app.config["STAFF_LOGIN_LIMIT_PER_IP"],
-    key_func=get_remote_address,
-    scope="staff-login-ip",
-)
-
 
 @blp.route("/auth/login")
 class Login(MethodView):
-    decorators = [login_per_ip]
-
+    # Its limits are the sign-in throttle's (backend/staff/throttle.py): per username,
+    # per address and per both, counted in the database, with the exact Retry-After.
     @blp.arguments(StaffLoginSchema)
     @blp.response(200, StaffTokenSchema)
     @blp.alt_response(
@@ -41,8 +33,8 @@ class Login(MethodView):
         429,
         schema=ErrorSchema,
         description="sign_in_throttled: too many failed sign-ins for this username (from "
-        "this address, or from everywhere); nothing was checked. Retry-After says when to "
-        "try again. rate_limited: too many sign-in requests from this address",
+        "this address, or from everywhere) or from this address; nothing was checked. "
+        "Retry-After says when to try again",
     )
     def post(self, body):
         """Sign in with a username, a password and (superadmins) a TOTP code

@@ -1,6 +1,6 @@
 """Failed staff sign-ins slow further tries; they never lock an account.
 
-Two counters answer each try, both rows of `staff_sign_in_throttle`:
+Three counters answer each try, rows of `staff_sign_in_throttle`:
 
 - the (username, address) pair: the first STAFF_THROTTLE_FREE_FAILURES failures are free,
   then each failure makes the next try from there wait STAFF_THROTTLE_BASE_SECONDS,
@@ -8,7 +8,12 @@ Two counters answer each try, both rows of `staff_sign_in_throttle`:
 - the username, from every address: the same after
   STAFF_THROTTLE_USERNAME_FREE_FAILURES, up to STAFF_THROTTLE_USERNAME_MAX_SECONDS (low:
   whoever fails elsewhere can slow the real user by that much at most, never lock them
-  out). An address the user signed in from within STAFF_THROTTLE_TRUST_DAYS is exempt.
+  out);
+- the address, for every username: the same after STAFF_THROTTLE_ADDRESS_FREE_FAILURES,
+  up to STAFF_THROTTLE_MAX_SECONDS (one address trying many usernames: spraying).
+
+An address the user signed in from within STAFF_THROTTLE_TRUST_DAYS answers to the pair's
+count only: failures others make elsewhere (or behind the same address) cost it nothing.
 
 A try while either counter says wait is refused (429 `sign_in_throttled`, Retry-After)
 before any password or code is looked at, so the throttle bounds guessing too.
@@ -18,7 +23,7 @@ address by its /64): an unknown username is counted exactly like a known one, an
 table names neither. Each try is counted as a failure *before* the password is checked,
 in its own committed transaction, by compare-and-set on the count: concurrent tries in
 any number of workers each take their own turn, and none is missed when a request dies.
-A success then clears the pair (and gives back the username's count).
+A success then clears the pair (and gives the shared counts this try back).
 """
 
 from __future__ import annotations
@@ -86,6 +91,15 @@ def username_policy() -> Policy:
     )
 
 
+def address_policy() -> Policy:
+    config = current_app.config
+    return Policy(
+        config["STAFF_THROTTLE_ADDRESS_FREE_FAILURES"],
+        config["STAFF_THROTTLE_BASE_SECONDS"],
+        config["STAFF_THROTTLE_MAX_SECONDS"],
+    )
+
+
 def normalise_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().casefold()
 
@@ -115,8 +129,9 @@ class Attempt:
     """A try that was let through and counted; `succeeded` clears it."""
 
     pair_key: str
-    username_key: str
-    trusted: bool
+    # the shared counts (username, address) this try was charged to, with their free
+    # failures: a success gives the try back
+    given_back: tuple[tuple[str, int], ...]
 
 
 def _throttled(seconds: float) -> SignInThrottled:
@@ -153,21 +168,24 @@ def _charge(row: StaffSignInThrottle, policy: Policy, now: datetime) -> None:
         raise _Raced
 
 
-def _claim(pair_key: str, username_key: str) -> Attempt:
+def _claim(pair_key: str, shared: list[tuple[str, Policy]]) -> Attempt:
     now = utcnow()
-    for key in (username_key, pair_key):
+    keys = [pair_key, *(key for key, _policy in shared)]
+    for key in keys:
         db.insert_ignoring_conflict(StaffSignInThrottle, key=key, failures=0, updated_at=now)
     rows = {
         row.key: row
         for row in db.session.scalars(
             select(StaffSignInThrottle)
-            .where(StaffSignInThrottle.key.in_((pair_key, username_key)))
+            .where(StaffSignInThrottle.key.in_(keys))
             .execution_options(populate_existing=True)
         )
     }
-    pair, username = rows[pair_key], rows[username_key]
+    pair = rows[pair_key]
     trusted = pair.trusted_until is not None and pair.trusted_until > now
-    counters = [(pair, pair_policy())] + ([] if trusted else [(username, username_policy())])
+    # A trusted address answers to its own count only: others' failures cost it nothing.
+    counted = [] if trusted else shared
+    counters = [(pair, pair_policy())] + [(rows[key], policy) for key, policy in counted]
     waits = [
         (row.next_attempt_at - now).total_seconds()
         for row, _policy in counters
@@ -177,19 +195,20 @@ def _claim(pair_key: str, username_key: str) -> Attempt:
         raise _throttled(max(waits))
     for row, policy in counters:
         _charge(row, policy, now)
-    return Attempt(pair_key, username_key, trusted)
+    return Attempt(pair_key, tuple((key, policy.free) for key, policy in counted))
 
 
 def begin(username: str, address: str | None) -> Attempt:
     """Let a try of `username` from `address` through, counted as a failure until it
     succeeds; SignInThrottled (429) when it must wait. Commits at once: call it before the
     request writes anything."""
-    name = normalise_username(username)
-    pair_key, username_key = _key("pair", name, address_scope(address)), _key("user", name)
+    name, scope = normalise_username(username), address_scope(address)
+    pair_key = _key("pair", name, scope)
+    shared = [(_key("user", name), username_policy()), (_key("address", scope), address_policy())]
     for _round in range(CAS_ROUNDS):
         try:
             with db.committed_now(durable=False):
-                return _claim(pair_key, username_key)
+                return _claim(pair_key, shared)
         except _Raced:
             continue
     raise _throttled(current_app.config["STAFF_THROTTLE_BASE_SECONDS"])
@@ -197,7 +216,8 @@ def begin(username: str, address: str | None) -> Attempt:
 
 def succeeded(attempt: Attempt) -> None:
     """The try signed in: its address is trusted for this username and its count cleared;
-    the username's count gets this try back (in the request's transaction)."""
+    the username's and the address's counts get this try back (in the request's
+    transaction)."""
     now = utcnow()
     trust = timedelta(days=current_app.config["STAFF_THROTTLE_TRUST_DAYS"])
     db.session.execute(
@@ -206,25 +226,20 @@ def succeeded(attempt: Attempt) -> None:
         .values(failures=0, next_attempt_at=None, trusted_until=now + trust, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if attempt.trusted:
-        return
-    policy = username_policy()
-    db.session.execute(
-        update(StaffSignInThrottle)
-        .where(StaffSignInThrottle.key == attempt.username_key, StaffSignInThrottle.failures > 0)
-        .values(failures=StaffSignInThrottle.failures - 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    # Back within the free failures: no wait is owed for this username.
-    db.session.execute(
-        update(StaffSignInThrottle)
-        .where(
-            StaffSignInThrottle.key == attempt.username_key,
-            StaffSignInThrottle.failures <= policy.free,
+    for key, free in attempt.given_back:
+        db.session.execute(
+            update(StaffSignInThrottle)
+            .where(StaffSignInThrottle.key == key, StaffSignInThrottle.failures > 0)
+            .values(failures=StaffSignInThrottle.failures - 1, updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
+        # Back within the free failures: no wait is owed.
+        db.session.execute(
+            update(StaffSignInThrottle)
+            .where(StaffSignInThrottle.key == key, StaffSignInThrottle.failures <= free)
+            .values(next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def forget_stale() -> str:
