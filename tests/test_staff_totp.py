@@ -109,10 +109,8 @@ def test_a_superadmin_without_a_second_factor_enrols_in_the_console_first(app, c
 
 def test_other_roles_enrolled_at_creation_need_a_code_too(app, client, frozen):
     username = f"totp-reviewer-{next(_n)}"
-    result = app.test_cli_runner().invoke(
-        args=["staff", "create", username, "--role", "reviewer", "--password", STAFF_PASSWORD]
-        + ["--totp"]
-    )
+    args = ["staff", "create", username, "--role", "reviewer", "--password", STAFF_PASSWORD]
+    result = app.test_cli_runner().invoke(args=[*args, "--totp"])
     secret = re.search(r"totp secret: (\S+)", result.output).group(1)
     assert error_code(api_login(client, username)) == "totp_required"
     assert api_login(client, username, code(secret)).status_code == 200
