@@ -216,6 +216,13 @@ CHEAP = "pbkdf2:sha256:1"
 
 
 @pytest.fixture
+def frozen(clock):
+    """The clock stands still: a wait of 1 s must not pass while a slow machine checks."""
+    clock.move_to(clock_now(), tick=False)
+    return clock
+
+
+@pytest.fixture
 def cheap_hashes(db_session, monkeypatch):
     """Tests of many wrong passwords check them against one-round hashes (each scrypt check
     costs ~0.1 s): the throttle is what they test, and it never looks at the hash."""
@@ -298,7 +305,7 @@ def test_the_attackers_waits_double_after_three_free_failures(client, cli, clock
 
 
 def test_a_throttled_try_checks_nothing_not_even_the_right_password(
-    cli, client, clock, monkeypatch
+    cli, client, clock, monkeypatch, frozen
 ):
     username = make_staff(cli)
     for _ in range(4):
@@ -345,7 +352,7 @@ def test_known_and_unknown_usernames_get_identical_answers_all_the_way(
     assert error_code(right) == "invalid_credentials"
 
 
-def test_a_success_clears_the_count_of_its_address(cli, client):
+def test_a_success_clears_the_count_of_its_address(cli, client, frozen):
     username = make_staff(cli)
     for _ in range(3):
         assert error_code(login(client, username, WRONG)) == "invalid_credentials"
@@ -355,7 +362,7 @@ def test_a_success_clears_the_count_of_its_address(cli, client):
     assert login(client, username).status_code == 200
 
 
-def test_failures_of_one_account_do_not_slow_another(cli, client):
+def test_failures_of_one_account_do_not_slow_another(cli, client, frozen):
     target, bystander = make_staff(cli), make_staff(cli)
     for _ in range(4):
         login(client, target, WRONG)
@@ -381,7 +388,7 @@ def test_failures_spread_over_many_addresses_slow_the_username_a_little(
     assert login(client, username, **from_address(ELSEWHERE)).status_code == 200
 
 
-def test_failures_are_forgotten_a_day_after_the_last(cli, client, clock):
+def test_failures_are_forgotten_a_day_after_the_last(cli, client, clock, frozen):
     username = make_staff(cli)
     for _ in range(4):
         login(client, username, WRONG)
@@ -405,7 +412,7 @@ def test_one_address_trying_many_usernames_is_slowed(cli, client, clock, cheap_h
     assert login(client, make_staff(cli), **from_address(OFFICE)).status_code == 200
 
 
-def test_the_thresholds_are_settings(app, cli, client, monkeypatch):
+def test_the_thresholds_are_settings(app, cli, client, monkeypatch, frozen):
     monkeypatch.setitem(app.config, "STAFF_THROTTLE_FREE_FAILURES", 0)
     monkeypatch.setitem(app.config, "STAFF_THROTTLE_BASE_SECONDS", 7)
     username = make_staff(cli)
@@ -415,7 +422,7 @@ def test_the_thresholds_are_settings(app, cli, client, monkeypatch):
     assert refused.headers["Retry-After"] == "7"
 
 
-def test_ipv6_addresses_of_one_slash_64_count_as_one(cli, client):
+def test_ipv6_addresses_of_one_slash_64_count_as_one(cli, client, frozen):
     username = make_staff(cli)
     for n in range(4):
         login(client, username, WRONG, **from_address(f"2001:db8:1:2::{n + 1}"))
