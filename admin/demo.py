@@ -5,8 +5,9 @@ some without (`self_declared`), bus rides from the bus company's card data and s
 weighed by smart bins (`partner`), sorting reported in the app (`self_declared`), and
 charging sessions the demo reviewer approved (`reviewed`) or that wait for review.
 
-Re-running keeps what exists: staff passwords and the partner secret are reused while the
-previous credentials still match, so instance/demo-credentials.json stays valid.
+Re-running keeps what exists: staff passwords, the superadmin's TOTP secret and the partner
+secret are reused while the previous credentials still match, so
+instance/demo-credentials.json stays valid.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents.models import Resident
 from backend.staff import service as staff
-from backend.staff.models import ROLES
+from backend.staff import totp
+from backend.staff.models import ROLES, TOTP_REQUIRED_ROLES
 from campaigns import checkins
 from campaigns import service as campaigns
 from campaigns.models import Campaign
@@ -84,6 +86,9 @@ def _previous_credentials() -> dict:
 
 def _seed_staff(previous: dict) -> list[dict]:
     passwords = {u["username"]: u["password"] for u in previous.get("staff", [])}
+    previous_secrets = {
+        u["username"]: u["totp_secret"] for u in previous.get("staff", []) if u.get("totp_secret")
+    }
     accounts = []
     for role in ROLES:
         username = f"demo-{role.replace('_', '-')}"
@@ -95,8 +100,20 @@ def _seed_staff(previous: dict) -> list[dict]:
         elif password is None or not staff.password_matches(user, password):
             password = staff.generate_password()
             staff.set_password(user, password)
-        accounts.append({"username": username, "password": password, "role": role})
+        account = {"username": username, "password": password, "role": role}
+        if role in TOTP_REQUIRED_ROLES:
+            account |= _seed_totp(staff.find_staff(username), previous_secrets.get(username))
+        accounts.append(account)
     return accounts
+
+
+def _seed_totp(user, previous_secret: str | None) -> dict:
+    """A superadmin signs in with a TOTP code: the demo enrols them and hands over the
+    secret (and its otpauth:// address, for an authenticator app) with the password."""
+    secret = totp.secret_of(user) if user.totp_enrolled else None
+    if secret is None or secret != previous_secret:
+        secret = totp.enrol_now(user, previous_secret)
+    return {"totp_secret": secret, "totp_uri": totp.provisioning_uri(user.username, secret)}
 
 
 def _demo_partner(name: str, allowed: list[str]) -> tuple[PartnerClient, str]:

@@ -151,11 +151,30 @@ class Config:
     # Actions one resident may record: far above any real day, far below a script's
     action_limit_per_resident: str = "60 per minute;600 per day"
 
-    # Staff sign-in: a bearer token for the staff API; accounts lock after repeated failures
+    # Staff sign-in: a bearer token for the staff API. Failed sign-ins slow further tries,
+    # never lock an account (backend/staff/throttle.py): per username and client address,
+    # the first staff_throttle_free_failures are free, then each failure makes the next try
+    # wait staff_throttle_base_seconds, doubling up to staff_throttle_max_seconds; per
+    # username from every address, the same after staff_throttle_username_free_failures,
+    # up to the small staff_throttle_username_max_seconds; per address for every username,
+    # the same after staff_throttle_address_free_failures, up to staff_throttle_max_seconds.
+    # An address the user signed in from in the last staff_throttle_trust_days answers to
+    # its own pair's count only. Counts are forgotten staff_throttle_forget_seconds after
+    # the last failure. (Counted in the database: exact with any number of workers.)
     staff_token_ttl_seconds: int = 8 * 3600
-    staff_max_failed_logins: int = 5
-    staff_lockout_seconds: int = 900
-    staff_login_limit_per_ip: str = "30 per hour"
+    staff_throttle_free_failures: int = 3
+    staff_throttle_base_seconds: int = 1
+    staff_throttle_max_seconds: int = 900
+    staff_throttle_username_free_failures: int = 10
+    staff_throttle_username_max_seconds: int = 30
+    staff_throttle_address_free_failures: int = 20
+    staff_throttle_trust_days: int = 30
+    staff_throttle_forget_seconds: int = 24 * 3600
+    # A staff sign-in's second step (TOTP code, or enrolment) must follow the password
+    # within this many seconds
+    staff_second_step_seconds: int = 300
+    # TOTP codes are accepted this many 30-second steps either side of now (clock drift)
+    staff_totp_drift_steps: int = 1
 
     # Actions: how far back a resident may record, and how much clock skew is tolerated
     action_max_age_days: int = 7

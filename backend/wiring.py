@@ -21,6 +21,7 @@ from backend.extensions import api, db, migrate
 from backend.health import blp as health_blp
 from backend.legal.api import blp as legal_blp
 from backend.residents.api import blp as me_blp
+from backend.staff import throttle as staff_throttle
 from backend.staff.api import blp as staff_blp
 from backend.staff.cli import staff_cli
 
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.config.update(OPENAPI_SETTINGS)
     db.init_app(app)
     idempotency.init_app(app)
+    staff_throttle.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     i18n.init_app(app)
     ratelimit.init_app(app)

@@ -63,8 +63,15 @@ def shoot(page: Page, name: str) -> Path:
     return path
 
 
-def sign_in(page: Page, username: str, password: str) -> None:
+def sign_in(page: Page, username: str, password: str, totp_secret: str | None = None) -> None:
+    """The console's sign-in form; with a TOTP secret (superadmins), the code step too."""
     page.goto("/admin/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("#sign-in")
+    if totp_secret is not None:
+        import pyotp
+
+        page.wait_for_url("**/admin/login/code")
+        page.fill("#totp-code", pyotp.TOTP(totp_secret).now())
+        page.click("#verify-code")

@@ -189,13 +189,11 @@ STAFF_PASSWORD = "correct horse battery staple"
 def staff_headers(app, client, role: str) -> dict:
     """A new staff user of `role`, signed in; returns the Authorization header."""
     username = f"{role}-{next(_staff)}"
-    result = app.test_cli_runner().invoke(
-        args=["staff", "create", username, "--role", role, "--password", STAFF_PASSWORD]
-    )
-    assert result.exit_code == 0, result.output
-    response = client.post(
-        "/api/v1/staff/auth/login", json={"username": username, "password": STAFF_PASSWORD}
-    )
+    secret = create_staff_user(app, username, role)
+    body = {"username": username, "password": STAFF_PASSWORD}
+    if secret is not None:
+        body["totp_code"] = fresh_totp_code(username)
+    response = client.post("/api/v1/staff/auth/login", json=body)
     assert response.status_code == 200, response.json
     return {"Authorization": f"Bearer {response.json['access_token']}"}
 
@@ -277,14 +275,17 @@ def csrf_token(client, path: str = "/admin/login") -> str:
 def console_sign_in(app, client, role: str) -> str:
     """Create a staff user of `role` and sign in to the console; returns the username."""
     username = f"console-{role}-{next(_staff)}"
-    result = app.test_cli_runner().invoke(
-        args=["staff", "create", username, "--role", role, "--password", STAFF_PASSWORD]
-    )
-    assert result.exit_code == 0, result.output
+    secret = create_staff_user(app, username, role)
     response = client.post(
         "/admin/login",
         data={"username": username, "password": STAFF_PASSWORD, "csrf_token": csrf_token(client)},
     )
+    if secret is not None:  # the second step: a code from the authenticator
+        assert response.headers["Location"] == "/admin/login/code", response.status_code
+        token = csrf_token(client, "/admin/login/code")
+        response = client.post(
+            "/admin/login/code", data={"code": fresh_totp_code(username), "csrf_token": token}
+        )
     assert response.status_code == 302, response.get_data(as_text=True)
     return username
 
@@ -385,3 +386,46 @@ def record_verified(client, partner: dict | None, who: SignedIn, body: dict) -> 
     if result["status"] == "duplicate":
         return Answer(409, {"error": {"code": "duplicate_action"}})
     return Answer(422, {"error": result["error"]})
+
+
+def create_staff_user(app, username: str, role: str, password: str = STAFF_PASSWORD):
+    """`flask staff create`; a superadmin (who cannot sign in without a second factor) is
+    enrolled at once with `--totp`. Returns the TOTP secret, or None."""
+    args = ["staff", "create", username, "--role", role, "--password", password]
+    if role == "superadmin":
+        args.append("--totp")
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    secret = totp_secret_in(result.output)
+    if secret is not None:
+        TOTP_SECRETS[username] = secret
+    return secret
+
+
+# Test staff users' TOTP secrets, and how many codes each has used (fresh_totp_code)
+TOTP_SECRETS: dict[str, str] = {}
+_codes_used: dict[str, int] = {}
+
+
+def fresh_totp_code(username: str) -> str:
+    """A code the user has not used yet: the first is now's, the next is the following
+    step's (within the accepted drift); a third sign-in needs the test's clock moved on."""
+    used = _codes_used.get(username, 0)
+    _codes_used[username] = used + 1
+    return totp_code(TOTP_SECRETS[username], steps_ahead=used)
+
+
+def totp_secret_in(output: str) -> str | None:
+    """The secret `flask staff create --totp` printed (or None)."""
+    match = re.search(r"^totp secret: (\S+)$", output, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def totp_code(secret: str, steps_ahead: int = 0) -> str:
+    """The code an authenticator app shows now (on the test's clock), or that many 30 s
+    steps later."""
+    import time
+
+    import pyotp
+
+    return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)

@@ -140,7 +140,6 @@ def live_server(
             "INSTANCE_PATH": str(workdir),
             "OTP_LIMIT_PER_IP": "100000 per hour",
             "LOGIN_LIMIT_PER_IP": "100000 per hour",
-            "STAFF_LOGIN_LIMIT_PER_IP": "100000 per hour",
             "ACTION_LIMIT_PER_RESIDENT": "100000 per minute",
             "SMS_DAILY_BUDGET": "100000000",
             "SMS_DAILY_BUDGET_PER_PREFIX": "100000000",

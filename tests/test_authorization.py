@@ -155,6 +155,12 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/admin/static/<path:filename>"): CONSOLE_PUBLIC,
     ("GET", "/admin/login"): CONSOLE_PUBLIC,
     ("POST", "/admin/login"): CONSOLE_PUBLIC,
+    # the second sign-in step: only for whoever just passed the password step
+    ("GET", "/admin/login/code"): CONSOLE_PUBLIC,
+    ("POST", "/admin/login/code"): CONSOLE_PUBLIC,
+    ("GET", "/admin/login/totp"): CONSOLE_PUBLIC,
+    ("POST", "/admin/login/totp"): CONSOLE_PUBLIC,
+    ("GET", "/admin/login/totp.svg"): CONSOLE_PUBLIC,
     ("POST", "/admin/lang/<code>"): CONSOLE_PUBLIC,
     ("POST", "/admin/logout"): console(ends_session=True),
     ("GET", "/admin/password"): console(),

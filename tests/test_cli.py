@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pyotp
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
@@ -67,6 +68,13 @@ def test_demo_seed_writes_credentials_that_work_and_stay_valid_when_rerun(app, c
     assert len(credentials["metrics_token"]) >= 32  # GET /metrics answers it
     assert cli.invoke(args=["demo", "seed"]).exit_code == 0
     assert json.loads(path.read_text()) == credentials
+
+    # the demo superadmin signs in with the password and a code from the written secret
+    admin = next(u for u in credentials["staff"] if u["role"] == "superadmin")
+    assert pyotp.parse_uri(admin["totp_uri"]).secret == admin["totp_secret"]
+    body = {**admin, "totp_code": pyotp.TOTP(admin["totp_secret"]).now()}
+    del body["role"], body["totp_secret"], body["totp_uri"]
+    assert client.post("/api/v1/staff/auth/login", json=body).status_code == 200
 
     phone = credentials["residents"][0]["phone"]
     code = client.post("/api/v1/auth/otp", json={"phone": phone}).json["dev_code"]

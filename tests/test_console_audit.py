@@ -10,9 +10,11 @@ import pytest
 
 from tests.factories import (
     STAFF_PASSWORD,
+    TOTP_SECRETS,
     console_post,
     console_sign_in,
     csrf_token,
+    fresh_totp_code,
     local,
     make_campaign,
     make_resident,
@@ -134,9 +136,10 @@ def _log(client, **query) -> list[dict]:
 
 def _api(client, username: str) -> dict:
     """The staff JSON API, signed in as the console's user: the same person at two doors."""
-    response = client.post(
-        "/api/v1/staff/auth/login", json={"username": username, "password": STAFF_PASSWORD}
-    )
+    body = {"username": username, "password": STAFF_PASSWORD}
+    if username in TOTP_SECRETS:  # a superadmin: the second factor too
+        body["totp_code"] = fresh_totp_code(username)
+    response = client.post("/api/v1/staff/auth/login", json=body)
     assert response.status_code == 200, response.json
     return {"Authorization": f"Bearer {response.json['access_token']}"}
 

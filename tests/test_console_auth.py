@@ -1,4 +1,6 @@
-"""Console sign-in: cookies, CSRF, lockout, sign-out, password change, language switch."""
+"""Console sign-in: cookies, CSRF, throttling, sign-out, password change, language switch."""
+
+from datetime import UTC, datetime
 
 from tests.factories import STAFF_PASSWORD, console_post, console_sign_in, csrf_token
 
@@ -26,24 +28,36 @@ def test_forms_without_a_csrf_token_are_refused(app, client):
     assert "表单已过期" in response.get_data(as_text=True)
 
 
-def test_wrong_passwords_lock_the_account(app, client):
-    username = console_sign_in(app, client, "analyst")
+def test_wrong_passwords_slow_the_attacker_not_the_real_user(app, client, clock):
+    clock.move_to(datetime.now(UTC), tick=False)
+    username = console_sign_in(app, client, "analyst")  # signed in from 127.0.0.1 before
     client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
-    for _ in range(5):
-        wrong = client.post(
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "198.51.100.66"
+
+    def attempt(who, password):
+        return who.post(
             "/admin/login",
-            data={
-                "username": username,
-                "password": "not the password!",
-                "csrf_token": csrf_token(client),
-            },
+            data={"username": username, "password": password, "csrf_token": csrf_token(who)},
         )
+
+    for _ in range(4):
+        wrong = attempt(attacker, "not the password!")
         assert wrong.status_code == 401
-    locked = client.post(
+        assert "用户名或密码错误" in wrong.get_data(as_text=True)
+    throttled = attempt(attacker, STAFF_PASSWORD)  # even the right password: not checked
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
+    assert "登录失败次数过多，请在 1 秒后再试" in throttled.get_data(as_text=True)
+    # the real user, from their own address, signs in at once
+    assert attempt(client, STAFF_PASSWORD).status_code == 302
+    # an unknown username gets the very same pages
+    unknown = attacker.post(
         "/admin/login",
-        data={"username": username, "password": STAFF_PASSWORD, "csrf_token": csrf_token(client)},
+        data={"username": "nobody", "password": "x", "csrf_token": csrf_token(attacker)},
     )
-    assert locked.status_code == 401
+    assert unknown.status_code == 401
+    assert "用户名或密码错误" in unknown.get_data(as_text=True)
 
 
 def test_sign_out_ends_the_session(app, client):

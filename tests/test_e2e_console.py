@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.browser import chromium, new_page, shoot, sign_in
-from tests.factories import local
+from tests.factories import local, totp_secret_in
 from tests.live_server import live_server
 
 # Its servers run in other processes, on the machine's clock: this module's own clock is
@@ -32,6 +32,14 @@ def make_staff(server, username: str, role: str) -> str:
     return username
 
 
+def make_superadmin(server, username: str) -> str:
+    """A superadmin enrolled at creation (`--totp`); returns the TOTP secret printed."""
+    output = server.flask(
+        "staff", "create", username, "--role", "superadmin", "--password", PASSWORD, "--totp"
+    )
+    return totp_secret_in(output)
+
+
 def test_sign_in_and_out_in_chinese(server, browser):
     username = make_staff(server, "e2e-analyst", "analyst")
     page = new_page(browser, server.base_url)
@@ -45,16 +53,36 @@ def test_sign_in_and_out_in_chinese(server, browser):
     assert "/admin/login" in page.url
 
 
-def test_lockout_after_five_wrong_passwords(server, browser):
-    username = make_staff(server, "e2e-locked", "reviewer")
+def test_wrong_passwords_slow_further_tries_with_a_clear_message(server, browser):
+    username = make_staff(server, "e2e-throttled", "reviewer")
     page = new_page(browser, server.base_url)
-    for _ in range(5):
+    messages = []
+    # the waits double (1, 2, 4 ... s) after three free failures: soon longer than a try
+    while len(messages) < 12 and not any("登录失败次数过多" in m for m in messages):
         sign_in(page, username, "definitely not it")
         assert page.locator(".flash.error").count() == 1
-    sign_in(page, username, PASSWORD)
+        messages.append(page.inner_text(".flash.error"))
     assert "/admin/login" in page.url
-    assert page.locator(".flash.error").count() == 1
-    shoot(page, "login-locked")
+    assert messages[:3] == ["用户名或密码错误。"] * 3
+    assert "登录失败次数过多" in messages[-1]
+    shoot(page, "login-throttled")
+
+
+def test_a_superadmin_enrols_a_second_factor_by_qr_code(server, browser):
+    import pyotp
+
+    username = make_staff(server, "e2e-enrol", "superadmin")
+    page = new_page(browser, server.base_url)
+    sign_in(page, username, PASSWORD)
+    page.wait_for_url("**/admin/login/totp")
+    qr = page.locator("#totp-qr")
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    shoot(page, "totp-enrol")
+    secret = page.inner_text("#totp-secret").replace(" ", "")
+    page.fill("#totp-code", pyotp.TOTP(secret).now())
+    page.click("#confirm-totp")
+    page.wait_for_url("**/admin/")
+    assert "概览" in page.content()
 
 
 def test_a_form_with_a_forged_csrf_token_is_refused(server, browser):
@@ -158,9 +186,10 @@ def test_a_reviewer_is_refused_the_campaign_pages(server, browser):
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_every_main_page_renders_for_a_superadmin(server, browser, language):
-    username = make_staff(server, f"e2e-super-{language}", "superadmin")
+    username = f"e2e-super-{language}"
+    secret = make_superadmin(server, username)
     page = new_page(browser, server.base_url)
-    sign_in(page, username, PASSWORD)
+    sign_in(page, username, PASSWORD, totp_secret=secret)
     page.wait_for_url("**/admin/")
     if language == "en":
         page.click("header form button.link >> nth=0")  # the language switch

@@ -134,6 +134,21 @@ def login():
     return auth.login_page()
 
 
+@console.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    return auth.code_page()
+
+
+@console.route("/login/totp", methods=["GET", "POST"])
+def totp_enrol():
+    return auth.enrol_page()
+
+
+@console.route("/login/totp.svg")
+def totp_qr():
+    return auth.enrol_qr()
+
+
 @console.route("/logout", methods=["POST"])
 def logout():
     return auth.logout_page()

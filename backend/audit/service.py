@@ -25,6 +25,7 @@ HIDDEN_COLUMNS = frozenset(
         "password_hash",
         "token_hash",
         "secret_encrypted",
+        "totp_secret",
         "phone_encrypted",
         "phone_hmac",
         "wechat_openid_hmac",

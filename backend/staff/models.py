@@ -1,4 +1,5 @@
-"""Staff accounts (a username, a scrypt password hash, one role) and their sessions."""
+"""Staff accounts (a username, a scrypt password hash, one role, an optional TOTP second
+factor), their sessions, and the counters that slow repeated failed sign-ins."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from backend.db import Base
 
 # Highest first; analyst only reads statistics.
 ROLES = ("superadmin", "campaign_admin", "reviewer", "analyst")
+# Roles that cannot sign in without a TOTP second factor (the others may enrol).
+TOTP_REQUIRED_ROLES = ("superadmin",)
 
 
 class StaffUser(Base):
@@ -27,9 +30,22 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # TOTP (RFC 6238): the secret, Fernet-encrypted (backend.encryption); enrolled once a
+    # code from it was entered (a secret without totp_enrolled_at awaits that code); the
+    # last time step a code was accepted for, so no code is accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enrolled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def totp_enrolled(self) -> bool:
+        return self.totp_secret is not None and self.totp_enrolled_at is not None
+
+    @property
+    def needs_totp(self) -> bool:
+        """Whether signing in takes a code: every superadmin, and whoever enrolled."""
+        return self.role in TOTP_REQUIRED_ROLES or self.totp_enrolled
 
 
 class StaffSession(Base):
@@ -45,3 +61,23 @@ class StaffSession(Base):
     revoked_at: Mapped[datetime | None]
 
     staff_user: Mapped[StaffUser] = relationship(lazy="joined", innerjoin=True)
+
+
+class StaffSignInThrottle(Base):
+    """Failed staff sign-ins counted under one key: a keyed hash of the normalised
+    username alone, or of the username and the client's address (backend/staff/throttle.py).
+
+    Unknown usernames are counted exactly like known ones, and neither names nor addresses
+    are stored. `next_attempt_at` is when the key's next try may be made.
+    """
+
+    __tablename__ = "staff_sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    # (username, address) keys: the user signed in from here; their tries from here are
+    # not slowed by the failures others make under the username from elsewhere
+    trusted_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -12,6 +12,14 @@ class StaffLoginSchema(Schema):
     password = ma.fields.String(
         required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
     )
+    totp_code = ma.fields.String(
+        load_only=True,
+        validate=ma.validate.Length(min=1, max=16),
+        metadata={
+            "description": "the 6-digit code of the user's authenticator app: required for "
+            "superadmins and for staff who enrolled a second factor in the console"
+        },
+    )
 
 
 class StaffSchema(Schema):

@@ -1,7 +1,9 @@
 """Staff users: creating them, their passwords, and signing in to the staff API.
 
-A failed sign-in is committed before the error is raised (`db.committed_now`): the
-failure count and the lock it leads to must outlive the rolled-back request.
+Every sign-in try passes the throttle first (backend/staff/throttle.py), which counts it
+as a failure in its own committed transaction until it succeeds: the count outlives the
+rolled-back request, and no account is ever locked. Superadmins (and whoever enrolled)
+also give a TOTP code (backend/staff/totp.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.errors import Unauthorized, ValidationFailed
 from backend.extensions import db
+from backend.staff import throttle, totp
 from backend.staff.models import ROLES, StaffSession, StaffUser
+from backend.staff.throttle import Attempt
 from backend.tokens import new_token, token_hash
 
 MIN_PASSWORD_LENGTH = 12
@@ -64,8 +68,6 @@ def create_staff(username: str, role: str, password: str) -> StaffUser:
 def set_password(user: StaffUser, password: str) -> None:
     before = audit.snapshot(user)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
     db.session.flush()
     # The hash never enters the log: the entry says that the password changed, not to what.
     audit.record(
@@ -84,52 +86,59 @@ def _dummy_password_hash() -> str:
 
 
 def _invalid_credentials() -> Unauthorized:
-    # One answer for unknown, inactive and wrong: the response never says which usernames exist.
+    # One answer for unknown, inactive (suspended) and wrong: the response never says which
+    # usernames exist or which accounts are suspended.
     return Unauthorized(_l("The username or password is wrong."), code="invalid_credentials")
 
 
-def _record_failure(user: StaffUser) -> None:
-    """Count a failed sign-in and lock the account at the limit."""
-    config = current_app.config
-    db.session.execute(
-        update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .values(failed_logins=StaffUser.failed_logins + 1)
-    )
-    # The counter starts again once locked: after the lock, a full allowance of tries.
-    db.session.execute(
-        update(StaffUser)
-        .where(
-            StaffUser.id == user.id,
-            StaffUser.failed_logins >= config["STAFF_MAX_FAILED_LOGINS"],
-        )
-        .values(
-            failed_logins=0,
-            locked_until=utcnow() + timedelta(seconds=config["STAFF_LOCKOUT_SECONDS"]),
-        )
+def _invalid_code() -> Unauthorized:
+    return Unauthorized(
+        _l("The verification code is wrong or was used already."), code="totp_invalid"
     )
 
 
-def sign_in(username: str, password: str) -> tuple[str, StaffSession]:
-    """Open a session for the staff API; returns the bearer token (shown once) and the session."""
+def check_password(username: str, password: str, address: str | None) -> tuple[StaffUser, Attempt]:
+    """The first step of any staff sign-in: the throttle lets the try through (429
+    `sign_in_throttled` otherwise, before anything is checked) and counts it; then the
+    password. Unknown, inactive and wrong get one answer, after one scrypt check each.
+
+    The try stays counted as a failure until `finish_sign_in` (or a second step) succeeds.
+    """
+    attempt = throttle.begin(username, address)
     user = find_staff(username)
     if user is None:
         check_password_hash(_dummy_password_hash(), password)
         raise _invalid_credentials()
     matches = password_matches(user, password)
-    if not user.active:
+    if not matches or not user.active:
         raise _invalid_credentials()
-    if user.locked_until is not None and user.locked_until > utcnow():
-        raise Unauthorized(
-            _l("Too many failed sign-ins; this account is locked for a while."),
-            code="staff_locked",
-        )
-    if not matches:
-        with db.committed_now():
-            _record_failure(user)
-        raise _invalid_credentials()
-    user.failed_logins = 0
-    user.locked_until = None
+    return user, attempt
+
+
+def check_code(user: StaffUser, code: str, address: str | None) -> Attempt:
+    """A second step on its own (the console's code form): throttled and counted like a
+    password; the code must be new (never accepted before for this user)."""
+    attempt = throttle.begin(user.username, address)
+    secret = totp.secret_of(user)
+    if not user.active or secret is None or not totp.use_code(user, secret, code):
+        raise _invalid_code()
+    return attempt
+
+
+def confirm_enrolment(user: StaffUser, code: str, address: str | None) -> Attempt:
+    """The console's enrolment: the first code from the waiting secret enrols the user."""
+    attempt = throttle.begin(user.username, address)
+    before = audit.snapshot(user)
+    if not user.active or not totp.confirm_enrolment(user, code):
+        raise _invalid_code()
+    audit.record("staff_user.totp_enrol", "staff_user", user.id, before, audit.snapshot(user))
+    return attempt
+
+
+def finish_sign_in(user: StaffUser, attempt: Attempt) -> tuple[str, StaffSession]:
+    """Every step passed: the throttle clears this address, and a session opens.
+    Returns the bearer token (shown once) and the session."""
+    throttle.succeeded(attempt)
     token = new_token()
     ttl = current_app.config["STAFF_TOKEN_TTL_SECONDS"]
     session = StaffSession(
@@ -140,12 +149,54 @@ def sign_in(username: str, password: str) -> tuple[str, StaffSession]:
     return token, session
 
 
+def sign_in(
+    username: str, password: str, address: str | None, totp_code: str | None = None
+) -> tuple[str, StaffSession]:
+    """The staff API's sign-in in one request: password, then (for those who need one) a
+    TOTP code. A superadmin without a second factor enrols in the console first."""
+    user, attempt = check_password(username, password, address)
+    if user.needs_totp:
+        if not user.totp_enrolled:
+            raise Unauthorized(
+                _l("Set up two-step verification in the console first."),
+                code="totp_enrolment_required",
+            )
+        if not totp_code:
+            raise Unauthorized(
+                _l("Enter the code from your authenticator app."), code="totp_required"
+            )
+        if not totp.use_code(user, totp.secret_of(user), totp_code):
+            raise _invalid_code()
+    return finish_sign_in(user, attempt)
+
+
+def reset_totp(user: StaffUser) -> None:
+    """Remove `user`'s second factor (a lost phone) and end their sessions: a superadmin
+    enrols again at their next sign-in."""
+    before = audit.snapshot(user)
+    totp.reset(user)
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_user_id == user.id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    audit.record("staff_user.totp_reset", "staff_user", user.id, before, audit.snapshot(user))
+
+
 def authenticate(token: str) -> StaffSession:
     """The live session behind a staff bearer token: not revoked, not expired, user active."""
     session = db.session.scalar(
         select(StaffSession).where(StaffSession.token_hash == token_hash(token))
     )
-    if session is None or session.revoked_at is not None or not session.staff_user.active:
+    user = session.staff_user if session is not None else None
+    # A user who needs a second factor and has none (a session from before it was required,
+    # or a reset) is signed out: they enrol at their next sign-in.
+    if (
+        session is None
+        or session.revoked_at is not None
+        or not user.active
+        or (user.needs_totp and not user.totp_enrolled)
+    ):
         raise Unauthorized(_l("The access token is not valid."), code="token_invalid")
     if session.expires_at <= utcnow():
         raise Unauthorized(_l("The access token has expired; sign in again."), code="token_expired")
