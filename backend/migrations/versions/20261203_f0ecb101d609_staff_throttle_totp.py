@@ -7,7 +7,7 @@ staff_sign_in_throttle counts failures per keyed hash of a username, or of a use
 and an address. Written by hand.
 
 Revision ID: f0ecb101d609
-Revises: 6c9b62c2a575
+Revises: a4e1c97b52d8
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f0ecb101d609'
-down_revision = '6c9b62c2a575'
+down_revision = 'a4e1c97b52d8'
 branch_labels = None
 depends_on = None
 
