@@ -50,7 +50,7 @@ ROLES = sorted(ROLE_PERMISSIONS)
 class Access:
     """Who may call a route: `who` names the credential, `permission` the staff right."""
 
-    who: str  # public | resident | partner | stats | staff | console | console_public
+    who: str  # public | resident | partner | stats | metrics | staff | console | console_public
     permission: str | None = None
     ends_session: bool = False  # sign-out and account deletion: called on their own
     optional: bool = False  # registered only by some configurations
@@ -61,6 +61,7 @@ RESIDENT = Access("resident")
 PARTNER = Access("partner")
 STATS = Access("stats", READ_STATS)
 CONSOLE_PUBLIC = Access("console_public")
+METRICS = Access("metrics")  # operators: a bearer of METRICS_TOKEN
 
 
 def staff(permission: str | None = None, **flags) -> Access:
@@ -76,6 +77,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # public
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): METRICS,
     ("GET", "/static/<path:filename>"): PUBLIC,
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
@@ -329,6 +331,24 @@ def test_a_drb_key_reads_statistics_and_nothing_else(client, drb_key):
     for method, rule, _ in rows("stats"):
         assert call(client, method, rule, bearer(drb_key)).status_code == 200, rule
     assert client.get("/admin/", headers=bearer(drb_key)).status_code == 302
+
+
+def test_only_the_metrics_token_opens_the_metrics(app, client, drb_key, monkeypatch):
+    metrics_token = "operators-metrics-token-for-this-test-0123456789"
+    monkeypatch.setitem(app.config, "METRICS_TOKEN", metrics_token)
+    others = [
+        {},
+        sign_in(client).headers,
+        staff_headers(app, client, "superadmin"),
+        bearer(drb_key),
+        bearer(metrics_token + "x"),
+    ]
+    for method, rule, _ in rows("metrics"):
+        for headers in others:
+            assert_json_error(call(client, method, rule, headers), 401)
+        assert call(client, method, rule, bearer(metrics_token)).status_code == 200
+    for method, rule, _ in rows("resident", "partner", "stats", "staff"):
+        assert_json_error(call(client, method, rule, bearer(metrics_token)), 401)
 
 
 def test_a_partner_signature_opens_only_the_partner_feed(client, partner):
