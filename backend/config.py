@@ -166,9 +166,12 @@ class Config:
     # Uploads one resident may make (refused ones count: each costs a decode); a resident
     # photographs a few meals a day
     photo_limit_per_resident: str = "10 per minute;60 per day"
-    # Photos decoded at once per worker process (each a CPU for ~0.1-0.5 s and up to
-    # ~200 MB); an upload waits this long for its turn, then gets 503 busy
+    # Photos decoded at once per worker process, on threads of their own (each decode a
+    # CPU for ~0.1-0.5 s and up to ~200 MB), and uploads that may wait for them; more are
+    # refused at once with 503 busy (each waiting upload holds one of the worker's 8
+    # threads, gunicorn.conf.py), and so is one whose decode has not started in time
     photo_decode_concurrency: int = 1
+    photo_decode_queue: int = 2
     photo_decode_wait_seconds: int = 5
     photo_max_edge: int = 2048
     photo_storage_dir: str = ""

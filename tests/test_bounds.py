@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 
 from backend.json_bounds import JsonLimits, JsonRefused, loads
-from points.photos.service import DecodingSlots
+from points.photos.service import DecodingPool
 from tests.factories import encode, photo_like, sign_in, trip, upload
 from tests.test_photos import png_header_only
 
@@ -137,17 +138,28 @@ def test_photo_uploads_are_limited_per_resident(app, client, monkeypatch):
     assert upload(client, bob, data).status_code == 201  # per resident, not per address
 
 
-def test_an_upload_finding_no_decoding_slot_is_503_busy(app, client, monkeypatch):
-    slots = DecodingSlots(1, 0)
-    monkeypatch.setitem(app.extensions, "photo_decoding", slots)
+@pytest.mark.parametrize(("queue", "wait_seconds"), [(1, 0), (0, 5)], ids=["late", "queue-full"])
+def test_an_upload_that_cannot_be_decoded_soon_is_503_busy(
+    app, client, monkeypatch, queue, wait_seconds
+):
+    """Another upload being decoded: with a queue place, past the wait; without one, at once."""
+    pool = DecodingPool(1, queue, wait_seconds)
+    monkeypatch.setitem(app.extensions, "photo_decoding", pool)
     me = sign_in(client)
     data = encode(photo_like(8, (160, 120)), "JPEG")
-    with slots.held():  # another upload is being decoded
-        response = upload(client, me, data)
+    decoding = threading.Event()
+    started = threading.Event()
+    other = threading.Thread(target=pool.run, args=(lambda: started.set() or decoding.wait(),))
+    other.start()
+    started.wait()
+    response = upload(client, me, data)
+    decoding.set()
+    other.join()
     assert response.status_code == 503
     assert response.json["error"]["code"] == "busy"
-    assert int(response.headers["Retry-After"]) >= 0
-    assert upload(client, me, data).status_code == 201  # the slot is free again
+    assert int(response.headers["Retry-After"]) >= 1
+    monkeypatch.setitem(app.extensions, "photo_decoding", DecodingPool(1, 0, 5))
+    assert upload(client, me, data).status_code == 201
 
 
 def test_a_png_declaring_36_megapixels_is_refused_from_its_header(app, client):
