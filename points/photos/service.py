@@ -144,7 +144,9 @@ def _open_bounded(data: bytes, max_pixels: int, max_full_pixels: int, max_edge: 
     except DECODE_ERRORS as exc:
         raise _refuse_unreadable() from exc
     width, height = image.size
-    bound = max_pixels if image.format == "JPEG" else min(max_pixels, max_full_pixels)
+    # A phone's MPO is a JPEG and drafts as one.
+    drafts = image.format in ("JPEG", "MPO")
+    bound = max_pixels if drafts else min(max_pixels, max_full_pixels)
     if width * height > bound:
         image.close()
         raise _refuse_too_many_pixels(bound)
