@@ -1,9 +1,10 @@
 """flask-smorest, customised once: the Api, Blueprint and Schema every package uses.
 
-Bodies are JSON only (anything else is 415), unknown fields are refused (a view that
-declares no body refuses every field), numbers and path ids stay within what the
-database holds, and the document lists every error status an operation answers (no
-catch-all `default`) in the shape the error handler renders.
+Bodies are JSON only (anything else is 415), bounded in size, depth and number length
+(backend.json_bounds), unknown fields are refused (a view that declares no body refuses
+every field), numbers and path ids stay within what the database holds, and the document
+lists every error status an operation answers (no catch-all `default`) in the shape the
+error handler renders.
 """
 
 from __future__ import annotations
@@ -117,10 +118,15 @@ class JsonOnlyParser(FlaskParser):
 
     def _raw_load_json(self, req: flask.Request) -> typing.Any:
         if not core.is_json(req.mimetype):
-            if req.content_length or req.get_data(cache=True):
+            # One byte tells whether a body came: a large one is never read to refuse it.
+            if req.content_length or req.stream.read(1):
                 raise UnsupportedMediaType()
             return core.missing
-        return core.parse_json(req.get_data(cache=True))
+        if not req.get_data(cache=True):
+            return core.missing
+        # The app's bounded parser (backend.json_bounds), shared with request.get_json and
+        # its cache: a refusal is 400 invalid_json with the reason.
+        return req.get_json(force=True)
 
     def load_files(self, req: flask.Request, schema: ma.Schema) -> typing.Any:
         # Form fields beside the files are fields too: unknown ones are refused, not ignored.

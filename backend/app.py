@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin import wiring as admin
+from backend import json_bounds
 from backend import wiring as backend
 from backend.config import Config
 from backend.logging import configure_logging
@@ -26,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=config.instance_path)
     app.config.update(config.flask_settings())
+    json_bounds.install(app)  # before anything reads a body or sets a JSON option
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     if config.database_url.startswith("sqlite"):
         Path(config.instance_path).mkdir(parents=True, exist_ok=True)

@@ -128,7 +128,30 @@ class Config:
     instance_path: str = str(PROJECT_ROOT / "instance")
     log_level: str = "INFO"
     trusted_proxy_count: int = 0
+    # Request bodies. Multipart bodies (photo uploads: PHOTO_MAX_BYTES and the form
+    # around it) and console forms are bounded by max_content_length. A JSON body is
+    # bounded by its route family's limit, refused with 413 from its Content-Length before
+    # a byte is read (backend.json_bounds):
     max_content_length: int = 10 * 1024 * 1024
+    # ... ordinary bodies: the largest is a campaign or reward with its 2,000-character
+    # description, ~13 KB when every character is sent \uXXXX-escaped (6 bytes)
+    json_body_max_bytes: int = 64 * 1024
+    # ... POST /api/v1/actions: a trip with a full trace (trace_max_points = 5,000
+    # points) measured 184 KB with 6 decimals, 301 KB at full double precision, 441 KB
+    # pretty-printed
+    action_body_max_bytes: int = 512 * 1024
+    # ... signed partner batches of up to 500 events: without traces at most ~0.5 KB
+    # each (64-character ids and labels, escaped), 227 KB; 500 bus trips of 30 minutes
+    # with a 10-second trace each measured 4.6 MB (0.2 s to parse). Longer traces come in
+    # smaller batches. Parsed only after the signature is checked: only partners can
+    # make the app parse this much
+    partner_body_max_bytes: int = 8 * 1024 * 1024
+    # ... and parsed only when nested no deeper than this (the deepest body, a partner
+    # batch of traced trips, nests 4) and with no number longer than this many characters
+    # (a double needs at most 24); Python's parser recursed per level (1,500 levels: a 500)
+    # and int() of a 5,000-digit number failed past Python's own limit (a 500)
+    json_max_depth: int = 32
+    json_max_number_chars: int = 40
 
     # Residents' personal data
     phone_hmac_key: str = DEV_PHONE_HMAC_KEY
@@ -231,6 +254,19 @@ class Config:
     # is re-encoded no longer than photo_max_edge; an empty directory means <instance>/photos
     photo_max_bytes: int = 8 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
+    # ... but PNG and WebP decode every pixel (a JPEG decodes at 1/2 to 1/8 scale): a
+    # phone's 12 MP photo passes, a 105 KB PNG declaring 36 MP (1.2 s of CPU) does not
+    photo_max_full_decode_pixels: int = 16_000_000
+    # Uploads one resident may make (refused ones count: each costs a decode); a resident
+    # photographs a few meals a day
+    photo_limit_per_resident: str = "10 per minute;60 per day"
+    # Photos decoded at once per worker process, on threads of their own (each decode a
+    # CPU for ~0.1-0.5 s and up to ~200 MB), and uploads that may wait for them; more are
+    # refused at once with 503 busy (each waiting upload holds one of the worker's 8
+    # threads, gunicorn.conf.py), and so is one whose decode has not started in time
+    photo_decode_concurrency: int = 1
+    photo_decode_queue: int = 2
+    photo_decode_wait_seconds: int = 5
     photo_max_edge: int = 2048
     photo_storage_dir: str = ""
 

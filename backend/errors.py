@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -48,6 +48,14 @@ class BadRequest(AppError):
     code = "bad_request"
 
 
+class InvalidJson(AppError):
+    """A JSON body refused before or while parsing it; the message names the reason."""
+
+    status = 400
+    code = "invalid_json"
+    message = _l("The body is not valid JSON.")
+
+
 class Unauthorized(AppError):
     status = 401
     code = "unauthorized"
@@ -82,6 +90,14 @@ class ValidationFailed(AppError):
     status = 422
     code = "validation_error"
     message = _l("Some fields are not valid.")
+
+
+class Busy(AppError):
+    """Too much of some expensive work at once: the client retries after Retry-After."""
+
+    status = 503
+    code = "busy"
+    message = _l("The server is busy; try again in a few seconds.")
 
 
 class UpstreamUnavailable(AppError):
@@ -171,6 +187,11 @@ def handle_http_exception(error: HTTPException):
         headers.update(data["headers"])
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 413 and has_request_context() and request.max_content_length:
+        message = _l(
+            "The request body may be at most %(kilobytes)s KB.",
+            kilobytes=request.max_content_length // 1024,
+        )
     if status == 429:
         retry_after = getattr(error, "retry_after", None)
         if retry_after:

@@ -25,6 +25,7 @@ from points.partner.api import blp as partner_blp
 from points.partner.cli import partner_cli
 from points.photos.api import blp as photos_blp
 from points.photos.cli import photos_cli
+from points.photos.service import decoding_pool_from_config
 from points.photos.storage import store_from_config
 from points.rewards.api import blp as rewards_blp
 
@@ -38,6 +39,7 @@ ACTIONS_RECORDED = (
 
 def init_app(app: Flask) -> None:
     app.extensions["photo_store"] = store_from_config(app.config)
+    app.extensions["photo_decoding"] = decoding_pool_from_config(app.config)
     for blueprint in (
         methodology_blp,
         actions_blp,

@@ -40,11 +40,12 @@ def test_405_wrong_method_names_the_allowed_ones(client):
 
 
 def test_413_body_too_large(app, client, monkeypatch):
-    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    monkeypatch.setitem(app.config, "JSON_BODY_MAX_BYTES", 1024)
     response = client.post(
         "/api/v1/auth/otp", data='{"phone": "' + "1" * 2000 + '"}', content_type="application/json"
     )
-    assert_error(response, 413, "payload_too_large")
+    error = assert_error(response, 413, "payload_too_large")
+    assert error["message"] == "请求内容不得超过 1 KB。"
 
 
 def test_415_body_not_json(client):

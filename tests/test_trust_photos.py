@@ -76,9 +76,10 @@ def test_attack_6_a_changed_copy_of_someone_elses_photo_goes_to_review_flagged(
     assert [i["flags"] for i in queue if i["id"] == action["id"]] == [["duplicate_photo"]]
 
 
-def test_distinct_photos_are_not_flagged(client, db_session):
+def test_distinct_photos_are_not_flagged(app, client, db_session, monkeypatch):
     """Sixty different generated meals by four residents, in four shapes: none of them is
     taken for anyone's copy."""
+    monkeypatch.setitem(app.config, "PHOTO_LIMIT_PER_RESIDENT", "60 per minute")  # a burst
     residents = [sign_in(client) for _ in range(4)]
     shapes = [(1200, 900), (900, 1200), (1024, 1024), (1600, 900)]
     uploaded = []

@@ -39,6 +39,7 @@ IDEMPOTENCY_KEY = {
 @blp.route("")
 class Actions(MethodView):
     decorators = [action_flood_limit, resident_required]
+    json_body_limit = "ACTION_BODY_MAX_BYTES"  # a trip's trace (backend.json_bounds)
 
     @blp.doc(security=[{"resident": []}], parameters=[IDEMPOTENCY_KEY])
     @blp.arguments(ActionCreateSchema)

@@ -10,9 +10,11 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from backend import json_bounds
 from backend.audit import service as audit
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
@@ -167,19 +169,10 @@ def publish_methodology(text: str) -> MethodologyVersion:
     """Check a complete methodology file (JSON, the format of factors.json) and put it in
     force as a new version. A version already published is never edited."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(
-            fields={
-                "content": [
-                    _l(
-                        "Not valid JSON (line %(line)s, column %(column)s).",
-                        line=exc.lineno,
-                        column=exc.colno,
-                    )
-                ]
-            }
-        ) from exc
+        # Bounded as every JSON body is: depth, number length, duplicate keys (a 500 before)
+        data = json_bounds.loads(text, json_bounds.JsonLimits.from_config(current_app.config))
+    except json_bounds.JsonRefused as exc:
+        raise ValidationFailed(fields={"content": [exc.reason]}) from exc
     errors = MethodologyFileSchema().validate(data)
     if errors:
         raise ValidationFailed(fields=_dotted(errors))

@@ -35,6 +35,7 @@ SIGNATURE_HEADERS = [
 @blp.route("/partner/events")
 class PartnerEvents(MethodView):
     decorators = [partner_signed]
+    json_body_limit = "PARTNER_BODY_MAX_BYTES"  # 500 events (backend.json_bounds)
 
     @blp.doc(parameters=SIGNATURE_HEADERS)
     @blp.arguments(PartnerBatchSchema)
