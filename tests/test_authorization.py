@@ -30,6 +30,7 @@ from tests.factories import (
     create_partner,
     csrf_token,
     database_rows,
+    form_tokens,
     link_partner_account,
     make_campaign,
     make_reward,
@@ -357,7 +358,7 @@ def test_each_staff_role_opens_exactly_its_console_pages(app, client, role):
     console_sign_in(app, client, role)
     token = csrf_token(client, "/admin/password")
     for method, rule, access in rows("console"):
-        data = {"csrf_token": token} if method == "POST" else None
+        data = form_tokens(token) if method == "POST" else None
         response = call(client, method, rule, data=data)
         allowed = access.permission is None or role_allows(role, access.permission)
         assert response.status_code != 500, (role, rule)
