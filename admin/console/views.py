@@ -59,6 +59,7 @@ NAVIGATION_ORDER = (
     "console.review_queue",
     "console.rewards",
     "console.residents",
+    "console.adjustment_requests",
     "console.methodology",
     "console.clients",
     "console.audit_log",
