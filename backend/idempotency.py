@@ -59,7 +59,7 @@ def _request_hash() -> str:
     return hashlib.sha256(f"{request.path}\n{canonical}".encode()).hexdigest()
 
 
-def find_record(scope: str, principal: str, key: str) -> IdempotencyRecord | None:
+def _find(scope: str, principal: str, key: str) -> IdempotencyRecord | None:
     return db.session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.scope == scope,
@@ -83,7 +83,10 @@ def claim_key(scope: str, principal: str, key: str, request_hash: str):
         return claim, None
     except IntegrityError:
         pass
-    earlier = find_record(scope, principal, key)
+    # Read in a short transaction of its own: a caller waiting for the earlier request's
+    # answer holds no transaction (on SQLite, no write gate that request needs) meanwhile.
+    with db.committed_now(durable=False):
+        earlier = _find(scope, principal, key)
     if earlier is None:  # the holder failed and released it between our insert and read
         return claim_key(scope, principal, key, request_hash)
     return None, earlier
@@ -99,10 +102,15 @@ def _this_claim(claim: IdempotencyRecord):
     )
 
 
-def release(claim: IdempotencyRecord) -> None:
+def _release(claim: IdempotencyRecord) -> None:
     """Delete the claim, unless it has been completed (or replaced) meanwhile."""
     with db.committed_now():
         db.session.execute(delete(IdempotencyRecord).where(*_this_claim(claim)))
+
+
+def release(claim: IdempotencyRecord) -> None:
+    """Free a key whose request died (see `abandoned`) for the request taking it over."""
+    _release(claim)
 
 
 def hold(claim: IdempotencyRecord) -> None:
@@ -113,6 +121,11 @@ def hold(claim: IdempotencyRecord) -> None:
 def answer(claim: IdempotencyRecord, status: int, body: dict | None) -> None:
     """Store the answer with the work (the boundary commits both), if the claim is still
     ours; Conflict (and the work rolled back) if a retry took it over meanwhile."""
+    _complete(claim, status, body)
+    g.idempotency_answered = True
+
+
+def _complete(claim: IdempotencyRecord, status: int, body: dict | None) -> None:
     statement = (
         update(IdempotencyRecord)
         .where(*_this_claim(claim))
@@ -123,7 +136,6 @@ def answer(claim: IdempotencyRecord, status: int, body: dict | None) -> None:
         # A retry took the claim over (this request outlived the claim timeout): its
         # answer stands, and this request's work is rolled back.
         raise _in_flight()
-    g.idempotency_answered = True
 
 
 def abandoned(earlier: IdempotencyRecord) -> bool:
@@ -163,7 +175,7 @@ def init_app(app: Flask) -> None:
         claim = g.pop("idempotency_claim", None)
         answered = g.pop("idempotency_answered", False)
         if claim is not None and (exc is not None or not answered):
-            release(claim)
+            _release(claim)
 
 
 def idempotent(scope: str):
@@ -198,7 +210,7 @@ def idempotent(scope: str):
                 if earlier.response_status is None:
                     if not abandoned(earlier):
                         raise _in_flight()
-                    release(earlier)  # abandoned: take it over (unless it completed now)
+                    _release(earlier)  # abandoned: take it over (unless it completed now)
                     return wrapper(*args, **kwargs)
                 replay = jsonify(earlier.response_body)
                 replay.status_code = earlier.response_status

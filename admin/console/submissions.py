@@ -33,7 +33,6 @@ from markupsafe import Markup
 from admin.console.auth import current_staff_or_none
 from backend import idempotency
 from backend.errors import Conflict
-from backend.extensions import db
 
 FIELD = "submission_token"
 SCOPE = "console"
@@ -117,9 +116,8 @@ def claim_or_replay() -> Response | None:
                     "its result."
                 ),
             )
-        # The first submission is at work: wait for its answer in a fresh transaction (on
-        # SQLite, holding no write gate it needs).
-        db.session.rollback()
+        # The first submission is at work: look again shortly (claim_key read it in a
+        # transaction of its own, so nothing is held while waiting).
         time.sleep(_POLL_SECONDS)
 
 
