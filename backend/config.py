@@ -233,6 +233,15 @@ class Config:
     # Completed Idempotency-Key records are kept this long, then the worker deletes them
     idempotency_retention_hours: int = 48
 
+    # A console form sent again while its first submission is still at work waits this
+    # long for the first one's answer (and shows it) before saying it is still at work
+    console_submission_wait_seconds: int = 5
+
+    # Staff adjustments of a resident's points: one of more than this many points (either
+    # way) waits for a second staff member's approval; none may exceed the maximum
+    adjustment_second_approval_points: int = 1000
+    adjustment_max_points: int = 100_000
+
     # The worker: outbox rows applied per transaction, and how long it waits after applying
     # all there was (longer gathers bigger batches, less work per approval; shorter shows
     # the derived figures sooner)
@@ -381,6 +390,11 @@ class Config:
             raise ConfigError("SMS_SENDER must be 'console' or 'aliyun'")
         if self.wechat_login not in ("fake", "http"):
             raise ConfigError("WECHAT_LOGIN must be 'fake' or 'http'")
+        if not 0 < self.adjustment_second_approval_points <= self.adjustment_max_points:
+            raise ConfigError(
+                "ADJUSTMENT_SECOND_APPROVAL_POINTS must be positive and at most "
+                "ADJUSTMENT_MAX_POINTS"
+            )
         if not 30 <= self.checkin_rotating_step_seconds <= 120:
             raise ConfigError("CHECKIN_ROTATING_STEP_SECONDS must be between 30 and 120")
         if self.captcha_verifier not in ("fake", "http"):

@@ -1,5 +1,8 @@
 """Idempotency-Key for POSTs that create or pay: a retry never acts twice.
 
+The records and their claim are shared: the console's one-time form tokens
+(admin/console/submissions.py) are keys of their own scope in the same table.
+
 Same key + same body: the stored response again. Same key + another body: 422. The
 same key while the first request is still running: 409. No key: 400.
 
@@ -66,7 +69,7 @@ def _find(scope: str, principal: str, key: str) -> IdempotencyRecord | None:
     )
 
 
-def _claim(scope: str, principal: str, key: str, request_hash: str):
+def claim_key(scope: str, principal: str, key: str, request_hash: str):
     """Claim the key (committed at once).
 
     Returns (our claim, None), or (None, the earlier record) if the key was taken.
@@ -80,9 +83,12 @@ def _claim(scope: str, principal: str, key: str, request_hash: str):
         return claim, None
     except IntegrityError:
         pass
-    earlier = _find(scope, principal, key)
+    # Read in a short transaction of its own: a caller waiting for the earlier request's
+    # answer holds no transaction (on SQLite, no write gate that request needs) meanwhile.
+    with db.committed_now(durable=False):
+        earlier = _find(scope, principal, key)
     if earlier is None:  # the holder failed and released it between our insert and read
-        return _claim(scope, principal, key, request_hash)
+        return claim_key(scope, principal, key, request_hash)
     return None, earlier
 
 
@@ -102,22 +108,40 @@ def _release(claim: IdempotencyRecord) -> None:
         db.session.execute(delete(IdempotencyRecord).where(*_this_claim(claim)))
 
 
-def _complete(claim: IdempotencyRecord, response: Response) -> None:
-    """Store the response with the work, if the claim is still ours."""
+def release(claim: IdempotencyRecord) -> None:
+    """Free a key whose request died (see `abandoned`) for the request taking it over."""
+    _release(claim)
+
+
+def hold(claim: IdempotencyRecord) -> None:
+    """This request works under `claim`: released after the boundary unless answered."""
+    g.idempotency_claim = claim
+
+
+def answer(claim: IdempotencyRecord, status: int, body: dict | None) -> None:
+    """Store the answer with the work (the boundary commits both), if the claim is still
+    ours; Conflict (and the work rolled back) if a retry took it over meanwhile."""
+    _complete(claim, status, body)
+    g.idempotency_answered = True
+
+
+def _complete(claim: IdempotencyRecord, status: int, body: dict | None) -> None:
     statement = (
         update(IdempotencyRecord)
         .where(*_this_claim(claim))
-        .values(
-            response_status=response.status_code,
-            response_body=response.get_json(),
-            completed_at=utcnow(),
-        )
+        .values(response_status=status, response_body=body, completed_at=utcnow())
     )
     completed = db.session.connection().execute(statement).rowcount
     if completed != 1:
         # A retry took the claim over (this request outlived the claim timeout): its
         # answer stands, and this request's work is rolled back.
         raise _in_flight()
+
+
+def abandoned(earlier: IdempotencyRecord) -> bool:
+    """Whether an unanswered claim is older than any live request: its worker died."""
+    timeout = timedelta(seconds=current_app.config["IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS"])
+    return utcnow() - earlier.created_at >= timeout
 
 
 def _in_flight() -> Conflict:
@@ -176,7 +200,7 @@ def idempotent(scope: str):
                 )
             principal = f"resident:{g.resident_session.resident_id}"
             request_hash = _request_hash()
-            claim, earlier = _claim(scope, principal, key, request_hash)
+            claim, earlier = claim_key(scope, principal, key, request_hash)
             if earlier is not None:
                 if earlier.request_hash != request_hash:
                     raise ValidationFailed(
@@ -184,10 +208,7 @@ def idempotent(scope: str):
                         code="idempotency_key_reused",
                     )
                 if earlier.response_status is None:
-                    timeout = timedelta(
-                        seconds=current_app.config["IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS"]
-                    )
-                    if utcnow() - earlier.created_at < timeout:
+                    if not abandoned(earlier):
                         raise _in_flight()
                     _release(earlier)  # abandoned: take it over (unless it completed now)
                     return wrapper(*args, **kwargs)
@@ -196,11 +217,10 @@ def idempotent(scope: str):
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
 
-            g.idempotency_claim = claim
+            hold(claim)
             response: Response = view(*args, **kwargs)
             if response.status_code < 400:
-                _complete(claim, response)
-                g.idempotency_answered = True  # committed with the work by the boundary
+                answer(claim, response.status_code, response.get_json())
             return response
 
         return wrapper

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from backend import i18n, idempotency, metrics, ratelimit, worker
+from backend import i18n, idempotency, metrics, ratelimit, security_headers, worker
 from backend.api import OPENAPI_SETTINGS
 from backend.auth.api import blp as auth_blp
 from backend.auth.captcha import verifier_from_config
@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
             name, {"type": "http", "scheme": "bearer", "description": description}
         )
     register_error_handlers(app)
+    security_headers.init_app(app)
     # The console checks CSRF on its own forms; the JSON API authenticates by bearer token.
     app.config.update(
         WTF_CSRF_CHECK_DEFAULT=False,

@@ -291,9 +291,10 @@ def console_sign_in(app, client, role: str) -> str:
 
 
 def console_post(client, path: str, data: dict | None = None, form_page: str | None = None):
-    """POST a console form with the CSRF token taken from `form_page` (or the dashboard)."""
+    """POST a console form with the CSRF token taken from `form_page` (or the dashboard)
+    and a fresh one-time submission token (each call is a new submission)."""
     token = csrf_token(client, form_page or "/admin/")
-    return client.post(path, data={**(data or {}), "csrf_token": token})
+    return client.post(path, data={**(data or {}), **form_tokens(token)})
 
 
 def local(moment) -> str:
@@ -429,3 +430,10 @@ def totp_code(secret: str, steps_ahead: int = 0) -> str:
     import pyotp
 
     return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
+
+
+def form_tokens(csrf: str) -> dict:
+    """A console form's hidden fields: the CSRF token and a new one-time submission token."""
+    import secrets
+
+    return {"csrf_token": csrf, "submission_token": secrets.token_urlsafe(24)}

@@ -30,6 +30,7 @@ from tests.factories import (
     create_partner,
     csrf_token,
     database_rows,
+    form_tokens,
     link_partner_account,
     make_campaign,
     make_reward,
@@ -207,6 +208,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/residents/<int:resident_id>/suspend"): console(MANAGE_RESIDENTS),
     ("POST", "/admin/residents/<int:resident_id>/restore"): console(MANAGE_RESIDENTS),
     ("POST", "/admin/residents/<int:resident_id>/adjust"): console(MANAGE_RESIDENTS),
+    ("GET", "/admin/adjustments"): console(MANAGE_RESIDENTS),
+    ("POST", "/admin/adjustments/<int:request_id>/approve"): console(MANAGE_RESIDENTS),
+    ("POST", "/admin/adjustments/<int:request_id>/reject"): console(MANAGE_RESIDENTS),
     ("GET", "/admin/clients"): console(MANAGE_API_CLIENTS),
     ("POST", "/admin/clients/partners"): console(MANAGE_API_CLIENTS),
     ("POST", "/admin/clients/partners/<int:partner_id>/revoke"): console(MANAGE_API_CLIENTS),
@@ -383,7 +387,7 @@ def test_each_staff_role_opens_exactly_its_console_pages(app, client, role):
     console_sign_in(app, client, role)
     token = csrf_token(client, "/admin/password")
     for method, rule, access in rows("console"):
-        data = {"csrf_token": token} if method == "POST" else None
+        data = form_tokens(token) if method == "POST" else None
         response = call(client, method, rule, data=data)
         allowed = access.permission is None or role_allows(role, access.permission)
         assert response.status_code != 500, (role, rule)

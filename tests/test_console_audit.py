@@ -15,6 +15,7 @@ from tests.factories import (
     console_sign_in,
     csrf_token,
     fresh_totp_code,
+    form_tokens,
     local,
     make_campaign,
     make_resident,
@@ -79,7 +80,7 @@ def test_the_log_is_paginated_newest_first(app, client):
     page = f"/admin/residents/{someone.resident['id']}"
     token = csrf_token(client, page)
     for n in range(21):
-        data = {"delta": 1, "reason": f"reason {n}", "csrf_token": token}
+        data = {"delta": 1, "reason": f"reason {n}", **form_tokens(token)}
         assert client.post(f"{page}/adjust", data=data).status_code == 302
     first = client.get(f"/admin/audit?staff={username}").get_data(as_text=True)
     assert len(_rows(first)) == 20 and "reason 20" in first and "reason 0<" not in first

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from points.methodology.service import read_packaged_file
-from tests.factories import console_sign_in, csrf_token
+from tests.factories import console_sign_in, csrf_token, form_tokens
 
 
 def _newer(version: str = "2099.1") -> dict:
@@ -21,7 +21,7 @@ def _newer(version: str = "2099.1") -> dict:
 
 
 def _publish(client, content: str | None = None, upload: bytes | None = None):
-    data = {"csrf_token": csrf_token(client, "/admin/methodology"), "content": content or ""}
+    data = {**form_tokens(csrf_token(client, "/admin/methodology")), "content": content or ""}
     if upload is not None:
         data["file"] = (io.BytesIO(upload), "factors.json", "application/json")
     return client.post("/admin/methodology/publish", data=data, content_type="multipart/form-data")
@@ -101,7 +101,7 @@ def test_only_superadmin_publishes(app, client, role):
     token = csrf_token(client, "/admin/methodology")
     refused = client.post(
         "/admin/methodology/publish",
-        data={"csrf_token": token, "content": json.dumps(_newer())},
+        data={**form_tokens(token), "content": json.dumps(_newer())},
     )
     assert refused.status_code == 403
     assert client.get("/api/v1/methodology").json["version"] == "2026.2"

@@ -7,6 +7,7 @@ from tests.factories import (
     console_post,
     console_sign_in,
     csrf_token,
+    form_tokens,
     make_resident,
     record,
     trip,
@@ -157,7 +158,7 @@ def test_the_ledger_pages_on_its_own_cursor(app, client):
     token = csrf_token(client, page)
     for n in range(21):
         response = client.post(
-            f"{page}/adjust", data={"delta": 1, "reason": f"r{n}", "csrf_token": token}
+            f"{page}/adjust", data={"delta": 1, "reason": f"r{n}", **form_tokens(token)}
         )
         assert response.status_code == 302
     first = client.get(page).get_data(as_text=True)

@@ -1,5 +1,9 @@
 """The console in a real browser: headless Debian Chromium against a live gunicorn server."""
 
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -164,13 +168,57 @@ def test_a_campaign_admin_runs_a_campaign_and_reviews_evidence(server, browser):
     page.goto(f"/admin/residents/{resident_id}")
     page.fill("#adjust-delta", "88")
     page.fill("#adjust-reason", "线下活动补发积分")
-    page.click("#adjust-submit")
-    page.wait_for_load_state()
+    page.dblclick("#adjust-submit")  # issue 20, attack 5: a double submit adjusts once
+    page.wait_for_selector("#resident-ledger")
     shoot(page, "resident")
     after = server.call("GET", "/api/v1/me/account", headers=resident).body["balance"]
     assert after == before + 88
     ledger = server.call("GET", "/api/v1/me/ledger", headers=resident).body["items"]
     assert (ledger[0]["kind"], ledger[0]["delta"]) == ("adjustment", 88)
+    assert [e["kind"] for e in ledger].count("adjustment") == 1
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the answer itself is what is compared
+
+
+def test_one_form_sent_twice_at_once_to_two_workers_adjusts_once(server, browser):
+    """Issue 20, attack 5 across processes: the token's claim is a unique key in the
+    database, so the second copy waits for the first's answer and repeats it."""
+    resident = server.sign_in("13566660002")
+    resident_id = server.call("GET", "/api/v1/me", headers=resident).body["id"]
+    username = make_staff(server, "e2e-twice", "campaign_admin")
+    page = new_page(browser, server.base_url)
+    sign_in(page, username, PASSWORD)
+    page.wait_for_url("**/admin/")
+    page.goto(f"/admin/residents/{resident_id}")
+    fields = {
+        name: page.locator(f"#adjust-form input[name={name}]").get_attribute("value")
+        for name in ("csrf_token", "submission_token")
+    }
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
+    body = urllib.parse.urlencode({**fields, "delta": "7", "reason": "并发提交"}).encode()
+    opener = urllib.request.build_opener(_NoRedirect)
+
+    def send(_n: int) -> tuple[int, str]:
+        request = urllib.request.Request(
+            f"{server.base_url}/admin/residents/{resident_id}/adjust",
+            data=body,
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            with opener.open(request, timeout=30) as answer:
+                return answer.status, answer.headers.get("Location", "")
+        except urllib.error.HTTPError as answer:
+            return answer.code, answer.headers.get("Location", "")
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(send, range(2)))
+    assert answers[0] == answers[1] and answers[0][0] == 302, answers
+    assert server.call("GET", "/api/v1/me/account", headers=resident).body["balance"] == 7
+    ledger = server.call("GET", "/api/v1/me/ledger", headers=resident).body["items"]
+    assert [e["delta"] for e in ledger] == [7]
 
 
 def test_a_reviewer_is_refused_the_campaign_pages(server, browser):
@@ -184,11 +232,29 @@ def test_a_reviewer_is_refused_the_campaign_pages(server, browser):
     shoot(page, "reviewer-refused")
 
 
+def watch_policy(page) -> list[str]:
+    """Every Content-Security-Policy violation the page reports, from any of its loads."""
+    reported: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            reported.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.expose_function("reportViolation", lambda text: reported.append(text))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "window.reportViolation(e.violatedDirective + ' ' + e.blockedURI))"
+    )
+    return reported
+
+
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_every_main_page_renders_for_a_superadmin(server, browser, language):
     username = f"e2e-super-{language}"
     secret = make_superadmin(server, username)
     page = new_page(browser, server.base_url)
+    violations = watch_policy(page)
     sign_in(page, username, PASSWORD, totp_secret=secret)
     page.wait_for_url("**/admin/")
     if language == "en":
@@ -197,8 +263,19 @@ def test_every_main_page_renders_for_a_superadmin(server, browser, language):
         assert "Dashboard" in page.content()
     links = page.locator("nav.main a")
     targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert len(targets) == 9
+    assert len(targets) == 10
     for target in targets:
         response = page.goto(target)
         assert response.status == 200, target
         shoot(page, f"{language}-{target.strip('/').replace('/', '-') or 'dashboard'}")
+    assert violations == []
+
+
+def test_the_api_docs_work_under_their_policy(server, browser):
+    page = new_page(browser, server.base_url)
+    violations = watch_policy(page)
+    page.goto("/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Zhaoqing" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock-tag")  # the operations, from /api/openapi.json
+    assert violations == []

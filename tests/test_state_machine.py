@@ -41,6 +41,7 @@ from tests.factories import (
     console_sign_in,
     csrf_token,
     encode,
+    form_tokens,
     photo_like,
     run_worker,
     sign_in,
@@ -1073,7 +1074,7 @@ class PointsEconomy(RuleBasedStateMachine):
         """A campaign admin's adjustment in the console; never below zero."""
         response = self.world.console.post(
             f"/admin/residents/{who.id}/adjust",
-            data={"delta": delta, "reason": "公交刷卡补录", "csrf_token": self.world.console_csrf},
+            data={"delta": delta, "reason": "公交刷卡补录", **form_tokens(self.world.console_csrf)},
         )
         self.touched.add(who.id)
         if who.balance + delta < 0:

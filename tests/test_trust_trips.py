@@ -21,6 +21,7 @@ from tests.factories import (
     console_sign_in,
     create_partner,
     csrf_token,
+    form_tokens,
     make_campaign,
     make_resident,
     partner_signature,
@@ -317,7 +318,10 @@ def publish_self_declared_percent(app, client, percent: int) -> None:
     data["methodology_version"] = f"2099.{percent}"
     data["self_declared_points_percent"]["trip"] = percent
     console_sign_in(app, client, "superadmin")
-    form = {"csrf_token": csrf_token(client, "/admin/methodology"), "content": json.dumps(data)}
+    form = {
+        **form_tokens(csrf_token(client, "/admin/methodology")),
+        "content": json.dumps(data),
+    }
     response = client.post("/admin/methodology/publish", data=form)
     assert response.status_code == 302
     assert client.get("/api/v1/methodology").json["self_declared_points_percent"]["trip"] == percent

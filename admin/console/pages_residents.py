@@ -24,7 +24,7 @@ from backend.residents import service as resident_service
 from backend.residents.models import Resident
 from points.actions.models import Action
 from points.actions.service import own_actions_query
-from points.ledger.adjustments import adjust_points
+from points.ledger.adjustments import AdjustmentRequest, adjust_points, pending_requests_of
 from points.ledger.models import LedgerEntry
 from points.ledger.service import account_summary, ledger_query
 from points.partner import service as partners
@@ -105,6 +105,7 @@ def _resident_page(resident_id: int, refusal: AppError | None = None):
         "partner_links": partners.links_of(resident_id),
         "link_status_names": LINK_STATUS_NAMES,
         "adjust_form": request.form if refusal is not None else {},
+        "adjustment_requests": pending_requests_of(resident_id),
     }
     if refusal is not None:
         return refused(refusal, SHOW, **context)
@@ -164,8 +165,22 @@ def resident_restore(resident_id: int):
 def resident_adjust(resident_id: int):
     try:
         body = load(AdjustmentForm(), {k: request.form.get(k, "") for k in ("delta", "reason")})
-        adjust_points(resident_id, body["delta"], body["reason"], g.staff_session.staff_user.id)
+        done = adjust_points(
+            resident_id, body["delta"], body["reason"], g.staff_session.staff_user.id
+        )
     except AppError as exc:
         return _resident_page(resident_id, exc)
-    flash(_("The points were adjusted."), "info")
-    return redirect(url_for("console.resident", resident_id=resident_id, _anchor="ledger"))
+    if isinstance(done, AdjustmentRequest):
+        flash(
+            _(
+                "An adjustment of %(points)s points needs a second staff member's approval: "
+                "nothing is paid until another staff member approves it.",
+                points=done.delta,
+            ),
+            "info",
+        )
+        anchor = "adjustment-requests-card"
+    else:
+        flash(_("The points were adjusted."), "info")
+        anchor = "ledger"
+    return redirect(url_for("console.resident", resident_id=resident_id, _anchor=anchor))

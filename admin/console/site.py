@@ -1,6 +1,7 @@
 """The console blueprint with every page module registered on it."""
 
 from admin.console import (
+    pages_adjustments,  # noqa: F401 - registers its pages
     pages_audit,  # noqa: F401 - registers its pages
     pages_campaigns,  # noqa: F401 - registers its pages
     pages_clients,  # noqa: F401 - registers its pages

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from admin.console import auth
+from admin.console import auth, submissions
 from backend.errors import AppError, ValidationFailed
 from backend.i18n import SUPPORTED_LOCALES
 from backend.staff import service as staff
@@ -59,6 +59,7 @@ NAVIGATION_ORDER = (
     "console.review_queue",
     "console.rewards",
     "console.residents",
+    "console.adjustment_requests",
     "console.methodology",
     "console.clients",
     "console.audit_log",
@@ -74,6 +75,17 @@ def nav_item(endpoint: str, label: str, permission: str | None) -> None:
 def _protect_forms():
     if request.method == "POST":
         csrf.protect()
+        return submissions.claim_or_replay()
+    return None
+
+
+@console.after_request
+def _remember_submission(response):
+    # Runs before the app's boundary commits: the answer is kept with the work.
+    return submissions.remember(response) if request.method == "POST" else response
+
+
+console.add_app_template_global(submissions.form_tokens, "form_tokens")
 
 
 @console.app_context_processor
