@@ -21,8 +21,9 @@ before any password or code is looked at, so the throttle bounds guessing too.
 Keys are keyed hashes (SECRET_KEY) of the normalised username (and the address, an IPv6
 address by its /64): an unknown username is counted exactly like a known one, and the
 table names neither. Each try is counted as a failure *before* the password is checked,
-in its own committed transaction, by compare-and-set on the count: concurrent tries in
-any number of workers each take their own turn, and none is missed when a request dies.
+in its own committed transaction, by one conditional UPDATE per counter (count unless it
+says wait): concurrent tries in any number of workers each see the one before, and none
+is missed when a request dies.
 A success then clears the pair (and gives the shared counts this try back).
 """
 
@@ -38,7 +39,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 
 from backend.clock import utcnow
 from backend.errors import AppError
@@ -46,17 +47,9 @@ from backend.extensions import db
 from backend.staff.models import StaffSignInThrottle
 from backend.worker import register_periodic
 
-# Compare-and-set rounds before a try gives up as throttled (only a storm of concurrent
-# tries of one username loses this many rounds).
-CAS_ROUNDS = 5
-
 
 class SignInThrottled(AppError):
     status = 429
-
-
-class _Raced(Exception):
-    """Another request changed a counter between our read and our write."""
 
 
 @dataclass(frozen=True)
@@ -143,29 +136,46 @@ def _throttled(seconds: float) -> SignInThrottled:
     )
 
 
-def _current(row: StaffSignInThrottle, now: datetime) -> int:
-    """The row's failures, or none once forgotten."""
+def _charge(key: str, policy: Policy, now: datetime) -> bool:
+    """Count a failure on the counter unless it says wait; whether it was counted.
+
+    One conditional UPDATE: it checks and counts at once, and holds the row until the
+    block commits (the next try's UPDATE waits for it on PostgreSQL; SQLite runs one
+    writer at a time), so concurrent tries in any number of workers each see the last
+    one's count and wait. Failures older than the forget window start again at one."""
+    table = StaffSignInThrottle
     forget = timedelta(seconds=current_app.config["STAFF_THROTTLE_FORGET_SECONDS"])
-    if row.last_failure_at is None or row.last_failure_at <= now - forget:
-        return 0
-    return row.failures
-
-
-def _charge(row: StaffSignInThrottle, policy: Policy, now: datetime) -> None:
-    failures = _current(row, now) + 1
-    changed = db.session.execute(
-        update(StaffSignInThrottle)
-        .where(StaffSignInThrottle.key == row.key, StaffSignInThrottle.failures == row.failures)
+    forgotten = or_(table.last_failure_at.is_(None), table.last_failure_at <= now - forget)
+    failures = db.session.execute(
+        update(table)
+        .where(table.key == key, or_(table.next_attempt_at.is_(None), table.next_attempt_at <= now))
         .values(
-            failures=failures,
+            failures=case((forgotten, 1), else_=table.failures + 1),
             last_failure_at=now,
-            next_attempt_at=now + timedelta(seconds=policy.delay(failures)),
             updated_at=now,
         )
+        .returning(table.failures)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise _Raced
+    ).scalar()
+    if failures is None:
+        return False
+    # No wait is no time at all: a concurrent try that read the clock a moment before this
+    # one must not find itself "before" this try's moment and be told to wait.
+    delay = policy.delay(failures)
+    db.session.execute(
+        update(table)
+        .where(table.key == key)
+        .values(next_attempt_at=now + timedelta(seconds=delay) if delay else None)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+class _Waiting(Exception):
+    """A counter says wait: the block's charges roll back."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
 
 
 def _claim(pair_key: str, shared: list[tuple[str, Policy]]) -> Attempt:
@@ -173,28 +183,15 @@ def _claim(pair_key: str, shared: list[tuple[str, Policy]]) -> Attempt:
     keys = [pair_key, *(key for key, _policy in shared)]
     for key in keys:
         db.insert_ignoring_conflict(StaffSignInThrottle, key=key, failures=0, updated_at=now)
-    rows = {
-        row.key: row
-        for row in db.session.scalars(
-            select(StaffSignInThrottle)
-            .where(StaffSignInThrottle.key.in_(keys))
-            .execution_options(populate_existing=True)
-        )
-    }
-    pair = rows[pair_key]
-    trusted = pair.trusted_until is not None and pair.trusted_until > now
+    trusted_until = db.session.scalar(
+        select(StaffSignInThrottle.trusted_until).where(StaffSignInThrottle.key == pair_key)
+    )
     # A trusted address answers to its own count only: others' failures cost it nothing.
-    counted = [] if trusted else shared
-    counters = [(pair, pair_policy())] + [(rows[key], policy) for key, policy in counted]
-    waits = [
-        (row.next_attempt_at - now).total_seconds()
-        for row, _policy in counters
-        if row.next_attempt_at is not None and _current(row, now) > 0
-    ]
-    if waits and max(waits) > 0:
-        raise _throttled(max(waits))
-    for row, policy in counters:
-        _charge(row, policy, now)
+    counted = [] if trusted_until is not None and trusted_until > now else shared
+    counters = [(pair_key, pair_policy()), *counted]
+    for key, policy in counters:
+        if not _charge(key, policy, now):
+            raise _Waiting([key for key, _policy in counters])
     return Attempt(pair_key, tuple((key, policy.free) for key, policy in counted))
 
 
@@ -205,13 +202,19 @@ def begin(username: str, address: str | None) -> Attempt:
     name, scope = normalise_username(username), address_scope(address)
     pair_key = _key("pair", name, scope)
     shared = [(_key("user", name), username_policy()), (_key("address", scope), address_policy())]
-    for _round in range(CAS_ROUNDS):
-        try:
-            with db.committed_now(durable=False):
-                return _claim(pair_key, shared)
-        except _Raced:
-            continue
-    raise _throttled(current_app.config["STAFF_THROTTLE_BASE_SECONDS"])
+    try:
+        with db.committed_now(durable=False):
+            return _claim(pair_key, shared)
+    except _Waiting as waiting:
+        now = utcnow()
+        until = db.session.scalar(
+            select(func.max(StaffSignInThrottle.next_attempt_at)).where(
+                StaffSignInThrottle.key.in_(waiting.keys),
+                StaffSignInThrottle.next_attempt_at > now,
+            )
+        )
+        seconds = (until - now).total_seconds() if until is not None else 0
+        raise _throttled(max(seconds, current_app.config["STAFF_THROTTLE_BASE_SECONDS"])) from None
 
 
 def succeeded(attempt: Attempt) -> None:
