@@ -11,11 +11,12 @@ import logging
 import math
 import time
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from limits.errors import StorageError
 
+from backend.auth.guard import current_resident
 from backend.errors import ServiceUnavailable, TooManyRequests, handle_app_error
 from backend.extensions import limiter
 
@@ -44,6 +45,17 @@ def _limited(_error: RateLimitExceeded):
     except StorageError:
         seconds = RETRY_AFTER_SECONDS
     return handle_app_error(TooManyRequests(headers={"Retry-After": str(max(1, seconds))}))
+
+
+def per_resident(setting: str, scope: str):
+    """A limit on a resident's POSTs, read from `setting`: apply it inside
+    resident_required (decorators run outermost last), so the resident is known."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        key_func=lambda: f"resident:{current_resident().id}",
+        scope=scope,
+        methods=["POST"],
+    )
 
 
 def init_app(app: Flask) -> None:

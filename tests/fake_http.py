@@ -12,15 +12,22 @@ from urllib.parse import parse_qsl, urlparse
 
 @contextlib.contextmanager
 def fake_json_api(answer: Callable[[str, dict], dict]) -> Iterator[tuple[str, list]]:
-    """Serve GET requests with `answer(path, query)`; yields the base URL and the requests seen."""
+    """Serve GET requests (and POSTs of a form) with `answer(path, query)`, the form's fields
+    being the query of a POST; yields the base URL and the requests seen."""
     seen: list[tuple[str, dict]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             url = urlparse(self.path)
-            query = dict(parse_qsl(url.query, keep_blank_values=True))
-            seen.append((url.path, query))
-            payload = json.dumps(answer(url.path, query)).encode()
+            self.reply(url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+
+        def do_POST(self):
+            form = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            self.reply(urlparse(self.path).path, dict(parse_qsl(form, keep_blank_values=True)))
+
+        def reply(self, path: str, query: dict) -> None:
+            seen.append((path, query))
+            payload = json.dumps(answer(path, query)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +18,7 @@ from backend.auth.models import SmsCounter
 from backend.auth.sms import SmsDeliveryFailed
 from loadtests.server import free_port
 from tests.factories import new_phone
+from tests.fake_http import fake_json_api
 from tests.moments import beijing
 
 OTP = "/api/v1/auth/otp"
@@ -158,28 +155,8 @@ def test_a_required_ticket_must_be_there_and_pass(app, client, monkeypatch):
 @contextlib.contextmanager
 def siteverify(success: bool) -> Iterator[tuple[str, list]]:
     """A siteverify endpoint answering `success`; yields its URL and the forms it got."""
-    seen: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers["Content-Length"])
-            seen.append(dict(parse_qsl(self.rfile.read(length).decode())))
-            payload = json.dumps({"success": success}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/siteverify", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fake_json_api(lambda path, form: {"success": success}) as (base_url, seen):
+        yield f"{base_url}/siteverify", seen
 
 
 @pytest.mark.parametrize(("success", "expected"), [(True, 202), (False, 403)])
@@ -190,13 +167,12 @@ def test_the_http_adapter_asks_siteverify(app, client, monkeypatch, success, exp
         monkeypatch.setitem(app.extensions, "captcha_verifier", verifier)
         response = ask(client, address="10.7.7.7", captcha_ticket="ticket-from-the-widget")
     assert response.status_code == expected
-    assert seen == [
-        {
-            "secret": "the-captcha-secret",
-            "response": "ticket-from-the-widget",
-            "remoteip": "10.7.7.7",
-        }
-    ]
+    form = {
+        "secret": "the-captcha-secret",
+        "response": "ticket-from-the-widget",
+        "remoteip": "10.7.7.7",
+    }
+    assert seen == [("/siteverify", form)]
 
 
 def test_an_unreachable_verifier_is_502_and_sends_nothing(app, client, monkeypatch):

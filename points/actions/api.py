@@ -1,11 +1,10 @@
 """POST/GET /api/v1/actions: residents record and read their own actions."""
 
-from flask import current_app
 from flask.views import MethodView
 
+from backend import ratelimit
 from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
-from backend.extensions import limiter
 from backend.idempotency import idempotent
 from backend.pagination import page_schema, paginate
 from points.actions import service
@@ -15,17 +14,7 @@ from points.actions.schemas import ActionCreateSchema, ActionListArgsSchema, Act
 blp = Blueprint("actions", __name__, url_prefix="/api/v1/actions", description="Low-carbon actions")
 
 
-def _resident_key() -> str:
-    return f"resident:{current_resident().id}"
-
-
-# Applied inside resident_required (decorators run outermost last): the resident is known.
-action_flood_limit = limiter.limit(
-    lambda: current_app.config["ACTION_LIMIT_PER_RESIDENT"],
-    key_func=_resident_key,
-    scope="actions-resident",
-    methods=["POST"],
-)
+action_flood_limit = ratelimit.per_resident("ACTION_LIMIT_PER_RESIDENT", "actions-resident")
 
 IDEMPOTENCY_KEY = {
     "in": "header",

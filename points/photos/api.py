@@ -1,29 +1,18 @@
 """POST /api/v1/photos: a resident uploads evidence for an action."""
 
-from flask import current_app
 from flask.views import MethodView
 
+from backend import ratelimit
 from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
-from backend.extensions import limiter
 from points.photos import service
 from points.photos.schemas import PhotoSchema, PhotoUploadSchema
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="Evidence photos")
 
 
-def _resident_key() -> str:
-    return f"resident:{current_resident().id}"
-
-
-# Applied inside resident_required (decorators run outermost last): the resident is known.
 # Every upload counts, refused ones too: each costs a decode.
-photo_upload_limit = limiter.limit(
-    lambda: current_app.config["PHOTO_LIMIT_PER_RESIDENT"],
-    key_func=_resident_key,
-    scope="photos-resident",
-    methods=["POST"],
-)
+photo_upload_limit = ratelimit.per_resident("PHOTO_LIMIT_PER_RESIDENT", "photos-resident")
 
 
 @blp.route("")
