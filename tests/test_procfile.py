@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_honcho_reads_the_procfile_with_a_web_and_a_worker():
-    done = subprocess.run(  # noqa: S603 - the project's own tool
+    done = subprocess.run(
         [Path(sys.executable).parent / "honcho", "check"],
         cwd=ROOT,
         capture_output=True,
