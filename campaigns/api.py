@@ -8,6 +8,7 @@ from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from campaigns import checkins, service
+from campaigns.models import Checkin, Enrolment
 from campaigns.schemas import (
     CampaignListSchema,
     CampaignSchema,
@@ -17,7 +18,6 @@ from campaigns.schemas import (
     MyCampaignSchema,
     MyCheckinSchema,
 )
-from campaigns.models import Checkin, Enrolment
 from campaigns.share_card import share_card_png
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1", description="Campaigns")
