@@ -1,22 +1,78 @@
-"""Residents' campaign endpoints: browse, join, check in; their share card."""
+"""Residents' campaign endpoints: browse, join, check in; their campaigns, check-ins and
+share card."""
 
 from flask import Response
 from flask.views import MethodView
 
 from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
+from backend.pagination import PageArgsSchema, page_schema, paginate
 from campaigns import checkins, service
+from campaigns.models import Checkin, Enrolment
 from campaigns.schemas import (
     CampaignListSchema,
     CampaignSchema,
     CheckinRequestSchema,
     CheckinSchema,
     EnrolmentSchema,
+    MyCampaignSchema,
+    MyCheckinSchema,
 )
 from campaigns.share_card import share_card_png
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1", description="Campaigns")
 RESIDENT = [{"resident": []}]
+MyCampaignPageSchema = page_schema(MyCampaignSchema, "MyCampaignPage")
+MyCheckinPageSchema = page_schema(MyCheckinSchema, "MyCheckinPage")
+
+MY_CAMPAIGNS_EXAMPLE = {
+    "items": [
+        {
+            "id": 3,
+            "title": "绿色出行周",
+            "description": "",
+            "event_key": None,
+            "starts_at": "2026-12-01T00:00:00+08:00",
+            "ends_at": "2026-12-08T00:00:00+08:00",
+            "district_codes": [],
+            "status": "published",
+            "rules": {
+                "multipliers": {"trip:bus": 2.0},
+                "join_bonus": 50,
+                "checkin_points": 20,
+                "effective_from": "2026-12-01T00:00:00+08:00",
+            },
+            "goal_co2e_g": 1000000,
+            "progress_co2e_g": 43120,
+            "participants": 57,
+            "enrolled": True,
+            "enrolled_at": "2026-12-02T09:30:00+08:00",
+            "mine": {
+                "co2e_g": 1840,
+                "actions": 4,
+                "join_bonus": 50,
+                "action_bonus": 36,
+                "bonus_points": 86,
+                "checkin_points": 20,
+            },
+        }
+    ],
+    "next_cursor": None,
+}
+MY_CHECKINS_EXAMPLE = {
+    "items": [
+        {
+            "id": 12,
+            "campaign_id": 3,
+            "point_name": "东门",
+            "place": "星湖公园",
+            "points": 20,
+            "local_day": "2026-12-03",
+            "created_at": "2026-12-03T10:15:00+08:00",
+        }
+    ],
+    "next_cursor": None,
+}
 
 
 @blp.route("/campaigns")
@@ -84,3 +140,35 @@ class ShareCard(MethodView):
     def get(self):
         """Your share card: CO2e avoided, trees-equivalent, a QR inviting friends"""
         return Response(share_card_png(current_resident()), mimetype="image/png")
+
+
+@blp.route("/me/campaigns")
+class MyCampaigns(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=RESIDENT)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, MyCampaignPageSchema, example=MY_CAMPAIGNS_EXAMPLE)
+    def get(self, args):
+        """The campaigns you joined, latest campaign first, with their progress and your
+        share: grams counted, bonuses and check-in points earned"""
+        page = paginate(
+            service.enrolments_query(current_resident().id),
+            Enrolment.campaign_id,
+            args["limit"],
+            args["cursor"],
+        )
+        return {**page, "items": service.describe_enrolments(page["items"])}
+
+
+@blp.route("/me/checkins")
+class MyCheckins(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=RESIDENT)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, MyCheckinPageSchema, example=MY_CHECKINS_EXAMPLE)
+    def get(self, args):
+        """Your check-ins, newest first"""
+        query = service.checkins_query(current_resident().id)
+        return paginate(query, Checkin.id, args["limit"], args["cursor"])

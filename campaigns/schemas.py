@@ -162,3 +162,40 @@ class EnrolmentSchema(Schema):
 
 class StaffCampaignListArgs(Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(("draft", "published", "ended")))
+
+
+class MyCampaignFiguresSchema(Schema):
+    co2e_g = ma.fields.Integer(
+        metadata={"description": "grams CO2e of your verified actions the campaign counted"}
+    )
+    actions = ma.fields.Integer(metadata={"description": "your actions the campaign counted"})
+    join_bonus = ma.fields.Integer(metadata={"description": "points paid for joining"})
+    action_bonus = ma.fields.Integer(
+        metadata={"description": "points of the campaign's multipliers on your actions"}
+    )
+    bonus_points = ma.fields.Integer(metadata={"description": "join_bonus + action_bonus"})
+    checkin_points = ma.fields.Integer(
+        metadata={"description": "points of your check-ins at the campaign's points"}
+    )
+
+
+class MyCampaignSchema(Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    event_key = ma.fields.String(allow_none=True)
+    starts_at = ma.fields.DateTime()
+    ends_at = ma.fields.DateTime()
+    district_codes = ma.fields.List(ma.fields.String(), metadata={"description": "empty: all"})
+    status = ma.fields.String(metadata={"description": "published or ended"})
+    rules = ma.fields.Nested(RulesSchema)
+    goal_co2e_g = ma.fields.Integer(allow_none=True)
+    progress_co2e_g = ma.fields.Integer(metadata={"description": "everyone's, towards the goal"})
+    participants = ma.fields.Integer()
+    enrolled = ma.fields.Boolean()
+    enrolled_at = ma.fields.DateTime()
+    mine = ma.fields.Nested(MyCampaignFiguresSchema, metadata={"description": "your share"})
+
+
+class MyCheckinSchema(CheckinSchema):
+    created_at = ma.fields.DateTime()

@@ -24,12 +24,16 @@ from backend.residents.models import Resident
 from campaigns.badges import service as badges
 from campaigns.models import (
     Campaign,
+    CampaignAction,
     CampaignProgress,
     CampaignRules,
+    Checkin,
+    CheckinPoint,
     Enrolment,
 )
 from points.actions.models import ACTION_TYPES
 from points.ledger import service as ledger
+from points.ledger.models import LedgerEntry
 from points.methodology.service import current_methodology
 
 RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
@@ -309,3 +313,97 @@ def describe(campaign: Campaign, resident_id: int | None = None) -> dict:
         "participants": participants(campaign.id),
         "enrolled": resident_id is not None and is_enrolled(campaign.id, resident_id),
     }
+
+
+# The resident's own campaigns and check-ins
+
+
+def enrolments_query(resident_id: int):
+    """The resident's enrolments, for `backend.pagination.paginate` by campaign id."""
+    return select(Enrolment).where(Enrolment.resident_id == resident_id)
+
+
+def describe_enrolments(enrolments: list[Enrolment]) -> list[dict]:
+    """A page of the resident's enrolments, each with its campaign and what the resident
+    earned in it: grams and actions counted, bonuses (join and multipliers) and check-in
+    points. One grouped statement per figure for the whole page."""
+    if not enrolments:
+        return []
+    resident_id = enrolments[0].resident_id
+    ids = [e.campaign_id for e in enrolments]
+    campaigns = {c.id: c for c in db.session.scalars(select(Campaign).where(Campaign.id.in_(ids)))}
+    progress = dict(
+        db.session.execute(
+            select(CampaignProgress.campaign_id, func.sum(CampaignProgress.co2e_g))
+            .where(CampaignProgress.campaign_id.in_(ids))
+            .group_by(CampaignProgress.campaign_id)
+        ).all()
+    )
+    joined = dict(
+        db.session.execute(
+            select(Enrolment.campaign_id, func.count())
+            .where(Enrolment.campaign_id.in_(ids))
+            .group_by(Enrolment.campaign_id)
+        ).all()
+    )
+    counted = {
+        campaign_id: (grams, actions, bonus)
+        for campaign_id, grams, actions, bonus in db.session.execute(
+            select(
+                CampaignAction.campaign_id,
+                func.sum(CampaignAction.co2e_g),
+                func.count(),
+                func.sum(CampaignAction.bonus_points),
+            )
+            .where(CampaignAction.resident_id == resident_id, CampaignAction.campaign_id.in_(ids))
+            .group_by(CampaignAction.campaign_id)
+        )
+    }
+    refs = {join_ref(campaign_id, resident_id): campaign_id for campaign_id in ids}
+    join_bonuses = {
+        refs[ref]: delta
+        for ref, delta in db.session.execute(
+            select(LedgerEntry.ref, LedgerEntry.delta).where(
+                LedgerEntry.resident_id == resident_id,
+                LedgerEntry.kind == "campaign_bonus",
+                LedgerEntry.ref.in_(refs),
+            )
+        )
+    }
+    checkin_points = dict(
+        db.session.execute(
+            select(CheckinPoint.campaign_id, func.sum(Checkin.points))
+            .join(CheckinPoint, CheckinPoint.id == Checkin.point_id)
+            .where(Checkin.resident_id == resident_id, CheckinPoint.campaign_id.in_(ids))
+            .group_by(CheckinPoint.campaign_id)
+        ).all()
+    )
+    described = []
+    for enrolment in enrolments:
+        campaign = campaigns[enrolment.campaign_id]
+        grams, actions, action_bonus = counted.get(campaign.id, (0, 0, 0))
+        join_bonus = join_bonuses.get(campaign.id, 0)
+        described.append(
+            {
+                **{c.key: getattr(campaign, c.key) for c in Campaign.__table__.columns},
+                "rules": campaign.rules,
+                "progress_co2e_g": int(progress.get(campaign.id) or 0),
+                "participants": joined.get(campaign.id, 0),
+                "enrolled": True,
+                "enrolled_at": enrolment.enrolled_at,
+                "mine": {
+                    "co2e_g": int(grams or 0),
+                    "actions": actions,
+                    "join_bonus": join_bonus,
+                    "action_bonus": int(action_bonus or 0),
+                    "checkin_points": int(checkin_points.get(campaign.id) or 0),
+                    "bonus_points": join_bonus + int(action_bonus or 0),
+                },
+            }
+        )
+    return described
+
+
+def checkins_query(resident_id: int):
+    """The resident's check-ins, for `backend.pagination.paginate` by id."""
+    return select(Checkin).where(Checkin.resident_id == resident_id)

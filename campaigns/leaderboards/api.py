@@ -1,4 +1,5 @@
-"""GET /api/v1/leaderboards/residents and /districts: boards with the caller's own place."""
+"""GET /api/v1/leaderboards/residents, /districts and /communities: boards with the caller's
+own place."""
 
 from flask.views import MethodView
 
@@ -6,6 +7,8 @@ from backend.api import Blueprint
 from backend.auth.guard import current_resident, resident_required
 from campaigns.leaderboards import service
 from campaigns.leaderboards.schemas import (
+    CommunityBoardArgsSchema,
+    CommunityBoardSchema,
     DistrictBoardArgsSchema,
     DistrictBoardSchema,
     ResidentBoardArgsSchema,
@@ -44,3 +47,42 @@ class Districts(MethodView):
     def get(self, args):
         """Districts by CO2e avoided per participating resident"""
         return service.district_board(current_resident().district_code, args["period"])
+
+
+COMMUNITY_BOARD_EXAMPLE = {
+    "period": "w2026-49",
+    "as_of": "2026-12-03T10:00:00+08:00",
+    "district_code": "441202",
+    "items": [
+        {
+            "rank": 1,
+            "district_code": "441202",
+            "community": "城东社区",
+            "co2e_g": 52300,
+            "participants": 14,
+            "is_mine": True,
+        }
+    ],
+    "me": {
+        "district_code": "441202",
+        "community": "城东社区",
+        "rank": 1,
+        "co2e_g": 52300,
+        "participants": 14,
+    },
+}
+
+
+@blp.route("/communities")
+class Communities(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.arguments(CommunityBoardArgsSchema, location="query")
+    @blp.response(200, CommunityBoardSchema, example=COMMUNITY_BOARD_EXAMPLE)
+    def get(self, args):
+        """Communities by CO2e avoided in this week, month or all time, city-wide or in a
+        district, with your community's place"""
+        return service.community_board(
+            current_resident(), args["period"], args["district_code"], args["limit"]
+        )

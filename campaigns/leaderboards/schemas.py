@@ -76,3 +76,44 @@ class DistrictBoardSchema(Schema):
         allow_none=True,
         metadata={"description": "your district's place; null when you have no district"},
     )
+
+
+class CommunityBoardArgsSchema(ResidentBoardArgsSchema):
+    """The same query as the residents' board: period, district_code, limit."""
+
+
+class CommunityPlaceSchema(Schema):
+    rank = ma.fields.Integer(metadata={"description": "by co2e_g; ties share a rank: 1, 2, 2, 4"})
+    district_code = ma.fields.String()
+    community = ma.fields.String(metadata={"description": "as residents name it in their profile"})
+    co2e_g = ma.fields.Integer(metadata={"description": "grams CO2e avoided in the period"})
+    participants = ma.fields.Integer(
+        metadata={"description": "residents of the community with CO2e avoided in the period"}
+    )
+    is_mine = ma.fields.Boolean(metadata={"description": "the community of your profile"})
+
+
+class MyCommunitySchema(Schema):
+    district_code = ma.fields.String()
+    community = ma.fields.String()
+    rank = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "null when your community is not on this board"},
+    )
+    co2e_g = ma.fields.Integer()
+    participants = ma.fields.Integer()
+
+
+class CommunityBoardSchema(Schema):
+    period = ma.fields.String(metadata={"description": 'e.g. "w2026-48", "m2026-11", "all"'})
+    as_of = ma.fields.DateTime()
+    district_code = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(CommunityPlaceSchema))
+    me = ma.fields.Nested(
+        MyCommunitySchema,
+        allow_none=True,
+        metadata={
+            "description": "your community's place; null when your profile names no district "
+            "and community"
+        },
+    )

@@ -22,7 +22,12 @@ from backend.districts.service import get_district
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
-from campaigns.leaderboards.models import CountedAction, DistrictPeriodTotal, ResidentPeriodTotal
+from campaigns.leaderboards.models import (
+    CommunityPeriodTotal,
+    CountedAction,
+    DistrictPeriodTotal,
+    ResidentPeriodTotal,
+)
 from points.signals import ApprovedAction
 
 PERIODS = ("week", "month", "all")
@@ -89,42 +94,65 @@ def add_to_boards(batch: list[ApprovedAction]) -> list:
     if not added:
         return []
     row = ResidentPeriodTotal
+    resident_ids = {resident_id for _, resident_id in added}
     before = {
-        (key, resident_id): (district, total)
-        for key, resident_id, district, total in db.session.execute(
-            select(row.period_key, row.resident_id, row.district_code, row.co2e_g).where(
-                row.resident_id.in_({resident_id for _, resident_id in added}),
+        (key, resident_id): (district, community, total)
+        for key, resident_id, district, community, total in db.session.execute(
+            select(
+                row.period_key, row.resident_id, row.district_code, row.community, row.co2e_g
+            ).where(
+                row.resident_id.in_(resident_ids),
                 row.period_key.in_({key for key, _ in added}),
             )
         )
     }
+    # The community is a profile field: the one the resident has now, as their action counts.
+    communities = dict(
+        db.session.execute(
+            select(Resident.id, Resident.community).where(Resident.id.in_(resident_ids))
+        ).all()
+    )
     now = utcnow()
     residents = []
     districts: dict[tuple[str, str], list[int]] = {}
+    community_totals: dict[tuple[str, str, str], list[int]] = {}
 
-    def to_district(key: str, code: str | None, grams: int, participants: int) -> None:
-        if code is not None:  # residents without a district add to no district row
-            change = districts.setdefault((key, code), [0, 0])
+    def to_boards(key: str, place: tuple, grams: int, participants: int) -> None:
+        district, community = place
+        if district is None:  # residents without a district add to no district row
+            return
+        change = districts.setdefault((key, district), [0, 0])
+        change[0] += grams
+        change[1] += participants
+        if community:  # nor to a community without one
+            change = community_totals.setdefault((key, district, community), [0, 0])
             change[0] += grams
             change[1] += participants
 
     for (key, resident_id), (grams, district) in sorted(added.items(), key=lambda i: i[0]):
-        previous_district, previous_total = before.get((key, resident_id), (None, None))
+        previous_district, previous_community, previous_total = before.get(
+            (key, resident_id), (None, None, None)
+        )
         if district is _KEEP:  # only taken back: the resident's row stays where it is
-            district = previous_district
-        if previous_total is None:
-            to_district(key, district, grams, 1)
-        elif previous_district == district:
-            to_district(key, district, grams, 0)
+            district, community = previous_district, previous_community
         else:
-            # The resident moved: their whole period total moves with them.
-            to_district(key, previous_district, -previous_total, -1)
-            to_district(key, district, previous_total + grams, 1)
+            community = communities.get(resident_id)
+        if previous_total is None:
+            to_boards(key, (district, community), grams, 1)
+        elif (previous_district, previous_community) == (district, community):
+            to_boards(key, (district, community), grams, 0)
+        else:
+            # The resident moved: their whole period total moves with them. The district
+            # and the community are counted apart, so a move of one alone nets out in the
+            # other.
+            to_boards(key, (previous_district, previous_community), -previous_total, -1)
+            to_boards(key, (district, community), previous_total + grams, 1)
         residents.append(
             {
                 "period_key": key,
                 "resident_id": resident_id,
                 "district_code": district,
+                "community": community,
                 "co2e_g": (previous_total or 0) + grams,
                 "updated_at": now,
             }
@@ -134,7 +162,8 @@ def add_to_boards(batch: list[ApprovedAction]) -> list:
         statement.on_conflict_do_update(
             index_elements=[row.period_key, row.resident_id],
             set_={
-                name: statement.excluded[name] for name in ("district_code", "co2e_g", "updated_at")
+                name: statement.excluded[name]
+                for name in ("district_code", "community", "co2e_g", "updated_at")
             },
         ),
         residents,
@@ -152,6 +181,24 @@ def add_to_boards(batch: list[ApprovedAction]) -> list:
                 updated_at=now,
             )
             for (key, code), (grams, participants) in districts.items()
+        ],
+        replaced=("updated_at",),
+    )
+    db.add_at_commit(
+        CommunityPeriodTotal,
+        ("period_key", "district_code", "community"),
+        ("co2e_g", "participants"),
+        [
+            dict(
+                period_key=key,
+                district_code=code,
+                community=community,
+                co2e_g=grams,
+                participants=participants,
+                updated_at=now,
+            )
+            for (key, code, community), (grams, participants) in community_totals.items()
+            if grams or participants
         ],
         replaced=("updated_at",),
     )
@@ -327,3 +374,102 @@ def district_board(caller_district_code: str | None, period: str) -> DistrictBoa
         rank = next((i.rank for i in items if i.district_code == caller_district_code), None)
         me = MyDistrict(district_code=caller_district_code, rank=rank)
     return DistrictBoard(period=key, as_of=now, items=items, me=me)
+
+
+@dataclass(frozen=True)
+class CommunityPlace:
+    rank: int
+    district_code: str
+    community: str
+    co2e_g: int
+    participants: int
+    is_mine: bool
+
+
+@dataclass(frozen=True)
+class MyCommunity:
+    district_code: str
+    community: str
+    rank: int | None
+    co2e_g: int
+    participants: int
+
+
+@dataclass(frozen=True)
+class CommunityBoard:
+    period: str
+    as_of: datetime
+    district_code: str | None
+    items: list[CommunityPlace]
+    me: MyCommunity | None
+
+
+def community_board(
+    caller: Resident, period: str, district_code: str | None = None, limit: int = 20
+) -> CommunityBoard:
+    """The top `limit` communities of the current period by CO2e avoided, city-wide or in
+    a district, and the place of the caller's community (their profile's district and
+    community). Ties share a rank, as on the residents' board."""
+    if district_code is not None and get_district(district_code) is None:
+        raise ValidationFailed(fields={"district_code": [_l("Unknown district.")]})
+    now = utcnow()
+    key = current_period_key(period, now)
+    table = CommunityPeriodTotal
+    board = [table.period_key == key, table.participants > 0]
+    if district_code is not None:
+        board.append(table.district_code == district_code)
+    top = db.session.execute(
+        select(table.district_code, table.community, table.co2e_g, table.participants)
+        .where(*board)
+        .order_by(table.co2e_g.desc(), table.district_code, table.community)
+        .limit(limit)
+    ).all()
+    mine_key = (caller.district_code, caller.community)
+    items = [
+        CommunityPlace(
+            rank=rank,
+            district_code=entry.district_code,
+            community=entry.community,
+            co2e_g=entry.co2e_g,
+            participants=entry.participants,
+            is_mine=(entry.district_code, entry.community) == mine_key,
+        )
+        for rank, entry in zip(competition_ranks([e.co2e_g for e in top]), top, strict=True)
+    ]
+    return CommunityBoard(
+        period=key,
+        as_of=now,
+        district_code=district_code,
+        items=items,
+        me=_my_community(caller, key, district_code, board),
+    )
+
+
+def _my_community(
+    caller: Resident, key: str, district_code: str | None, board: list
+) -> MyCommunity | None:
+    if not caller.district_code or not caller.community:
+        return None
+    table = CommunityPeriodTotal
+    mine = db.session.execute(
+        select(table.co2e_g, table.participants).where(
+            table.period_key == key,
+            table.district_code == caller.district_code,
+            table.community == caller.community,
+        )
+    ).one_or_none()
+    co2e_g, participants = (mine.co2e_g, mine.participants) if mine else (0, 0)
+    rank = None
+    on_board = district_code is None or district_code == caller.district_code
+    if participants > 0 and on_board:
+        # A range count on the board's index: bounded by the number of totals above mine.
+        rank = 1 + db.session.scalar(
+            select(func.count()).select_from(table).where(*board, table.co2e_g > co2e_g)
+        )
+    return MyCommunity(
+        district_code=caller.district_code,
+        community=caller.community,
+        rank=rank,
+        co2e_g=co2e_g,
+        participants=participants,
+    )

@@ -1,5 +1,6 @@
-"""POST /api/v1/photos: a resident uploads evidence for an action."""
+"""POST /api/v1/photos: a resident uploads evidence for an action; GET one back (own only)."""
 
+from flask import Response
 from flask.views import MethodView
 
 from backend import ratelimit
@@ -34,3 +35,20 @@ class Photos(MethodView):
     def post(self, files):
         """Upload a photo (multipart field `file`): stored re-encoded, without EXIF or GPS"""
         return service.store_photo(current_resident().id, files["file"])
+
+
+@blp.route("/<photo_id>")
+class OnePhoto(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.response(200, content_type="image/jpeg", description="the stored JPEG, without EXIF")
+    @blp.alt_response(
+        404, schema=ErrorSchema, description="photo_not_found (not yours) or photo_erased"
+    )
+    def get(self, photo_id):
+        """One of your photos, as stored: re-encoded JPEG"""
+        image = service.own_photo_image(current_resident().id, photo_id)
+        return Response(
+            image, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"}
+        )

@@ -492,6 +492,14 @@ def get_photo(photo_id: str) -> Photo:
     return photo
 
 
+def own_photo_image(resident_id: int, photo_id: str) -> bytes:
+    """The resident's own stored JPEG; another resident's photo is 404 like an unknown one."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.resident_id != resident_id:
+        raise NotFound(_l("No such photo."), code="photo_not_found")
+    return open_image(photo)
+
+
 def photo_for_action(resident_id: int, photo_id: str) -> Photo:
     """The resident's own photo; another resident's is refused exactly like an unknown one."""
     photo = db.session.get(Photo, photo_id)
