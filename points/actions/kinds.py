@@ -150,7 +150,7 @@ class TripActionSchema(Schema):
         metadata={
             **_POSITIVE,
             "description": "km travelled; required without a trace (with one, the trace's "
-            "length is the distance and this claim is only kept)"
+            "length is the distance and this claim is only kept)",
         },
     )
     started_at = _moment(True, "start of the trip")
