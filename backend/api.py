@@ -158,6 +158,17 @@ class CommonErrorResponses(BasePlugin):
                     responses[status] = http.HTTPStatus(status).name
 
 
+class SchemaExamples(BasePlugin):
+    """A schema class's OPENAPI_EXAMPLE (a body the server accepts, or an answer it gives)
+    is its component's example."""
+
+    def schema_helper(self, name, definition, **kwargs) -> dict | None:
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        example = getattr(schema_class, "OPENAPI_EXAMPLE", None)
+        return None if example is None else {"example": example}
+
+
 class NoBodySchema(Schema):
     """The body of a view that declares none: nothing, or an empty JSON object."""
 
@@ -207,7 +218,7 @@ class Api(flask_smorest.Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _init_spec(self, *, extra_plugins=None, **kwargs) -> None:
-        plugins = [CommonErrorResponses(), *(extra_plugins or ())]
+        plugins = [CommonErrorResponses(), SchemaExamples(), *(extra_plugins or ())]
         super()._init_spec(extra_plugins=plugins, **kwargs)
 
     def _register_error_handlers(self) -> None:

@@ -9,7 +9,12 @@ from backend.idempotency import idempotent
 from backend.pagination import page_schema, paginate
 from points.actions import service
 from points.actions.models import Action
-from points.actions.schemas import ActionCreateSchema, ActionListArgsSchema, ActionSchema
+from points.actions.schemas import (
+    ActionCreateSchema,
+    ActionListArgsSchema,
+    ActionSchema,
+    action_body_doc,
+)
 
 blp = Blueprint("actions", __name__, url_prefix="/api/v1/actions", description="Low-carbon actions")
 
@@ -30,7 +35,9 @@ class Actions(MethodView):
     decorators = [action_flood_limit, resident_required]
     json_body_limit = "ACTION_BODY_MAX_BYTES"  # a trip's trace (backend.json_bounds)
 
-    @blp.doc(security=[{"resident": []}], parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(
+        security=[{"resident": []}], parameters=[IDEMPOTENCY_KEY], requestBody=action_body_doc()
+    )
     @blp.arguments(ActionCreateSchema)
     @idempotent("actions")
     @blp.response(201, ActionSchema)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 import marshmallow as ma
 from flask import current_app
@@ -64,12 +65,21 @@ class ActionKind:
 # Body fields
 
 
+def _type_tag(name: str) -> ma.fields.Constant:
+    # Documented as the one string it is: the discriminator of the action body's schemas.
+    return ma.fields.Constant(name, required=True, metadata={"type": "string", "enum": [name]})
+
+
+# Documented as numbers (apispec would write the Decimal bounds as strings).
+_POSITIVE = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1_000_000}
+
+
 def _quantity(description: str) -> ma.fields.Decimal:
     return ma.fields.Decimal(
         required=True,
         places=3,
         validate=ma.validate.Range(min=0, min_inclusive=False, max=1_000_000),
-        metadata={"description": description},
+        metadata={**_POSITIVE, "description": description},
     )
 
 
@@ -101,7 +111,14 @@ class TracePoints(ma.fields.List):
                 ma.fields.Float(allow_nan=False, validate=ma.validate.Range(-180, 180)),
                 ma.fields.Float(allow_nan=False, validate=ma.validate.Range(-90, 90)),
                 ma.fields.Float(allow_nan=False, validate=ma.validate.Range(0, 4_102_444_800)),
-            )
+            ),
+            metadata={
+                "type": "array",
+                "items": {"type": "number"},
+                "minItems": 3,
+                "maxItems": 3,
+                "description": "[longitude -180..180, latitude -90..90, unix seconds]",
+            },
         )
         super().__init__(point, **kwargs)
 
@@ -112,8 +129,18 @@ class TracePoints(ma.fields.List):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class TripSchema(Schema):
-    type = ma.fields.Constant("trip", required=True)
+class TripActionSchema(Schema):
+    """A trip by one mode: a GPS trace verifies it; without one it is self_declared."""
+
+    OPENAPI_EXAMPLE: ClassVar[dict] = {
+        "type": "trip",
+        "mode": "bike",
+        "distance_km": 6.2,
+        "started_at": "2026-11-18T08:05:00+08:00",
+        "ended_at": "2026-11-18T08:30:00+08:00",
+    }
+
+    type = _type_tag("trip")
     mode = ma.fields.String(
         required=True, metadata={"description": "walk, bike, bus, rail, car..."}
     )
@@ -121,8 +148,9 @@ class TripSchema(Schema):
         places=3,
         validate=ma.validate.Range(min=0, min_inclusive=False, max=1_000_000),
         metadata={
+            **_POSITIVE,
             "description": "km travelled; required without a trace (with one, the trace's "
-            "length is the distance and this claim is only kept)"
+            "length is the distance and this claim is only kept)",
         },
     )
     started_at = _moment(True, "start of the trip")
@@ -223,8 +251,16 @@ def _verify_trip(methodology: Methodology, trip: ActionInput) -> None:
 # Garbage sorting
 
 
-class GarbageSortingSchema(Schema):
-    type = ma.fields.Constant("garbage_sorting", required=True)
+class GarbageSortingActionSchema(Schema):
+    """Household waste sorted into one category, by weight."""
+
+    OPENAPI_EXAMPLE: ClassVar[dict] = {
+        "type": "garbage_sorting",
+        "category": "recyclable",
+        "weight_kg": 1.5,
+    }
+
+    type = _type_tag("garbage_sorting")
     category = ma.fields.String(required=True, metadata={"description": "recyclable, kitchen..."})
     weight_kg = _quantity("kg sorted")
     occurred_at = _moment(False, "when; now if omitted")
@@ -246,8 +282,16 @@ def _check_garbage(bounds: dict, sorting: ActionInput) -> None:
 # Clean Plate meals (meals a day are counted under the day's lock: see the service)
 
 
-class CleanPlateSchema(Schema):
-    type = ma.fields.Constant("clean_plate", required=True)
+class CleanPlateActionSchema(Schema):
+    """A meal finished: the photo uploaded first (POST /api/v1/photos) is the evidence."""
+
+    OPENAPI_EXAMPLE: ClassVar[dict] = {
+        "type": "clean_plate",
+        "photo_id": "3f2a9c0e5b7d41e6a8c9d0f1e2b3a4c5",
+        "venue": "端州区食堂",
+    }
+
+    type = _type_tag("clean_plate")
     photo_id = ma.fields.String(
         required=True,
         validate=ma.validate.Length(equal=32),
@@ -275,8 +319,17 @@ def _no_bounds(bounds: dict, action: ActionInput) -> None:
 # EV charging
 
 
-class EvChargingSchema(Schema):
-    type = ma.fields.Constant("ev_charging", required=True)
+class EvChargingActionSchema(Schema):
+    """One charging session of an electric vehicle, once per station and session."""
+
+    OPENAPI_EXAMPLE: ClassVar[dict] = {
+        "type": "ev_charging",
+        "energy_kwh": 32.5,
+        "station_id": "ZQ-DZ-0012",
+        "session_id": "20261118-0815-7",
+    }
+
+    type = _type_tag("ev_charging")
     energy_kwh = _quantity("kWh charged")
     station_id = _label(64, required=True)
     session_id = _label(64, required=True)
@@ -310,7 +363,7 @@ KINDS: dict[str, ActionKind] = {
     for kind in (
         ActionKind(
             "trip",
-            TripSchema,
+            TripActionSchema,
             "mode",
             "ended_at",
             _trip_input,
@@ -319,7 +372,7 @@ KINDS: dict[str, ActionKind] = {
         ),
         ActionKind(
             "garbage_sorting",
-            GarbageSortingSchema,
+            GarbageSortingActionSchema,
             "category",
             "occurred_at",
             _garbage_input,
@@ -327,7 +380,7 @@ KINDS: dict[str, ActionKind] = {
         ),
         ActionKind(
             "clean_plate",
-            CleanPlateSchema,
+            CleanPlateActionSchema,
             "type",
             "occurred_at",
             _meal_input,
@@ -336,7 +389,7 @@ KINDS: dict[str, ActionKind] = {
         ),
         ActionKind(
             "ev_charging",
-            EvChargingSchema,
+            EvChargingActionSchema,
             "type",
             "occurred_at",
             _charging_input,
