@@ -12,6 +12,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def local_moment(moment: datetime) -> datetime:
+    """A moment as the API shows it: with the Asia/Shanghai offset (+08:00). Stored moments
+    are UTC; a naive one is read as UTC, as storage keeps them."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TZ)
+
+
 def local_day(moment: datetime) -> date:
     """The Asia/Shanghai calendar day a moment falls on (caps, streaks, daily statistics)."""
     return moment.astimezone(LOCAL_TZ).date()
