@@ -109,3 +109,14 @@ def test_retry_after_comes_only_with_429_and_503(app, client):
     for response in answers:
         assert response.status_code not in (429, 503)
         assert "Retry-After" not in response.headers, response.status_code
+
+
+def test_a_moment_of_any_year_is_shown_with_plus_eight_hours():
+    """Asia/Shanghai had local mean time (+08:05:43) before 1901 and +09:00 summers: the API
+    shows +08:00 whatever the moment (found by the fuzzer on a reward's validity)."""
+    from datetime import UTC
+
+    from backend.clock import local_moment
+
+    for moment in (datetime(447, 1, 22, 11, 27, tzinfo=UTC), datetime(1988, 7, 1, tzinfo=UTC)):
+        assert local_moment(moment).isoformat().endswith("+08:00")
