@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import http
 import typing
+from datetime import datetime
 
 import flask
 import flask_smorest
@@ -25,6 +26,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
+
+from backend.clock import local_moment
 
 OPENAPI_SETTINGS = {
     "API_TITLE": "Zhaoqing carbon-inclusive API (肇庆碳普惠)",
@@ -44,9 +47,16 @@ BINARY = {"type": "string", "format": "binary"}
 
 
 class Schema(ma.Schema):
+    """Every API schema. Every moment it dumps, whatever its field, is shown with the
+    Asia/Shanghai offset (RFC 3339, `+08:00`): converted here, once, as it is read."""
+
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def get_attribute(self, obj: typing.Any, attr: str, default: typing.Any) -> typing.Any:
+        value = super().get_attribute(obj, attr, default)
+        return local_moment(value) if isinstance(value, datetime) else value
 
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
         if not field_obj.dump_only:

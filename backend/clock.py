@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# The offset the API shows, always: the zone's history has others (local mean time before
+# 1901, +09:00 summers 1986-1991), which a client's RFC 3339 parser may refuse or misread.
+API_OFFSET = timezone(timedelta(hours=8))
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_moment(moment: datetime) -> datetime:
+    """A moment as the API shows it: with Beijing's offset, +08:00. Stored moments are UTC;
+    a naive one is read as UTC, as storage keeps them."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(API_OFFSET)
 
 
 def local_day(moment: datetime) -> date:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from backend.extensions import api
+from campaigns import descriptions
 from campaigns.api import blp as campaigns_blp
 from campaigns.badges.api import blp as badges_blp
 from campaigns.badges.service import award_milestones
 from campaigns.counting import count_for_campaigns
 from campaigns.leaderboards.api import blp as leaderboards_blp
 from campaigns.leaderboards.service import add_to_boards
+from points.ledger.descriptions import register_describer
 from points.signals import register_applier
 
 
@@ -20,3 +22,6 @@ def init_app(app: Flask) -> None:
     register_applier(app, "campaigns", count_for_campaigns)
     register_applier(app, "badges", award_milestones)
     register_applier(app, "leaderboards", add_to_boards)
+    register_describer(app, "campaign", descriptions.campaign_bonuses)
+    register_describer(app, "checkin", descriptions.checkins)
+    register_describer(app, "badge", descriptions.badges)

@@ -16,6 +16,7 @@ from points.actions import outbox
 from points.actions.api import blp as actions_blp
 from points.actions.cli import erase_expired_traces
 from points.actions.models import Action
+from points.ledger import descriptions
 from points.ledger.api import blp as ledger_blp
 from points.ledger.cli import expire_points, points_cli
 from points.ledger.service import carry_day_points
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     register_reference_loader(app, load_methodology)
+    descriptions.init_app(app)
     register_queue(app, "approval_outbox", outbox.apply_batch)
     register_backlog(app, "approval_outbox", outbox.backlog)
     count_committed(Action, *ACTIONS_RECORDED)

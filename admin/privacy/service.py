@@ -8,7 +8,7 @@ a resident id that no longer leads to anyone.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from backend.audit.service import snapshot
 from backend.auth import service as auth
 from backend.auth.models import ResidentSession
-from backend.clock import utcnow
+from backend.clock import local_moment, utcnow
 from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents import tombstones
@@ -82,6 +82,8 @@ def _exported(row) -> dict:
             exported[OTHER_RESIDENTS[key]] = values[key] is not None
         elif _names_staff(column):
             exported[key] = STAFF if values[key] is not None else None
+        elif isinstance(getattr(row, key), datetime):
+            exported[key] = local_moment(getattr(row, key)).isoformat()
         else:
             exported[key] = values[key]
     return exported
@@ -100,7 +102,7 @@ def export(resident: Resident) -> dict:
     profile["wechat_linked"] = resident.wechat_linked
     account = account_summary(rid)
     return {
-        "generated_at": utcnow().isoformat(),
+        "generated_at": local_moment(utcnow()).isoformat(),
         "profile": profile,
         "account": {
             "balance": account.balance,

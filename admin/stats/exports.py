@@ -16,6 +16,7 @@ from openpyxl.styles import Font
 
 from admin.stats import service
 from admin.stats.service import MEASURES
+from backend.clock import local_moment
 
 COLUMNS = (
     "period",
@@ -54,7 +55,7 @@ def header_block(table: dict) -> list[tuple[str, str]]:
         ("co2e_g", str(meta["definitions"]["co2e_g"])),
         ("self_declared", str(meta["definitions"]["self_declared"])),
         ("points_awarded", str(meta["definitions"]["points_awarded"])),
-        ("generated_at", meta["generated_at"].isoformat(timespec="seconds")),
+        ("generated_at", local_moment(meta["generated_at"]).isoformat(timespec="seconds")),
     ]
 
 

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from backend.api import Blueprint
 from backend.auth.guard import current_resident, resident_required
 from backend.pagination import PageArgsSchema, page_schema, paginate
-from points.ledger import service
+from points.ledger import descriptions, service
 from points.ledger.models import LedgerEntry
 from points.ledger.schemas import AccountSchema, LedgerEntrySchema
 
@@ -33,4 +33,5 @@ class Ledger(MethodView):
     def get(self, args):
         """Your ledger, newest first: every change of your balance and its cause"""
         query = service.ledger_query(current_resident().id)
-        return paginate(query, LedgerEntry.id, args["limit"], args["cursor"])
+        page = paginate(query, LedgerEntry.id, args["limit"], args["cursor"])
+        return descriptions.described(page)

@@ -19,5 +19,11 @@ class LedgerEntrySchema(Schema):
     delta = ma.fields.Integer()
     kind = ma.fields.String()
     ref = ma.fields.String(metadata={"description": "the cause, e.g. action:42"})
+    description = ma.fields.String(
+        metadata={
+            "description": "what the entry is for, in your language (Accept-Language): the "
+            "action, campaign, badge, reward or reason"
+        }
+    )
     created_at = ma.fields.DateTime()
     balance_after = ma.fields.Integer()
