@@ -179,14 +179,7 @@ class MyCampaignFiguresSchema(Schema):
     )
 
 
-class MyCampaignSchema(Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    description = ma.fields.String()
-    event_key = ma.fields.String(allow_none=True)
-    starts_at = ma.fields.DateTime()
-    ends_at = ma.fields.DateTime()
-    district_codes = ma.fields.List(ma.fields.String(), metadata={"description": "empty: all"})
+class MyCampaignSchema(CampaignSchema):
     status = ma.fields.String(metadata={"description": "published or ended"})
     rules = ma.fields.Nested(RulesSchema)
     goal_co2e_g = ma.fields.Integer(allow_none=True)
