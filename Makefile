@@ -12,7 +12,7 @@ PORT ?= 8000
 # Debian's packages need root: use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install browser redis demo serve test test-sqlite test-postgres bench lint format messages clean
+.PHONY: install browser redis tools demo serve test test-sqlite test-postgres bench lint format messages clean
 
 install: $(INSTALLED) $(CATALOGS)
 
@@ -38,10 +38,10 @@ demo: install
 # PYTEST_ARGS is passed to pytest (e.g. PYTEST_ARGS='-x tests/test_ledger.py').
 TEST_RUNNER ?= tests/with_redis.sh
 PYTEST_ARGS ?=
-PYTEST = $(BIN)/pytest -o cache_dir=.pytest_cache/$(1) $(PYTEST_ARGS)
+PYTEST = $(BIN)/pytest -o cache_dir=.pytest_cache/$(1) --durations=10 $(PYTEST_ARGS)
 LOGS := test-artifacts/logs
 
-test: install lint browser redis
+test: install lint browser redis tools
 	@mkdir -p $(LOGS)
 	@echo "make test: the suite on SQLite and on PostgreSQL side by side; logs in $(LOGS)/"
 	@started=$$(date +%s); \
@@ -59,6 +59,13 @@ redis:
 		echo "installing Debian's redis-server"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+
+# The README's walkthrough (tests/test_readme.py runs it) uses curl and jq.
+tools:
+	@{ command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1; } || { \
+		echo "installing Debian's curl and jq"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq curl jq >/dev/null; }
 
 # The console's end-to-end tests drive Debian's Chromium (Playwright never downloads one);
 # a CJK font lets its screenshots show the Chinese pages as people see them.

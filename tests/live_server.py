@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -96,6 +97,17 @@ class LiveServer:
                 return Reply(response.status, json.loads(response.read() or b"{}"))
         except urllib.error.HTTPError as error:
             return Reply(error.code, json.loads(error.read() or b"{}"))
+
+    def wait_for_worker(self, timeout_s: float = 60) -> None:
+        """Until the worker has applied every approval (the outbox is empty)."""
+        deadline = time.monotonic() + timeout_s
+        query = sa.text("SELECT COUNT(*) FROM approval_outbox")
+        while True:
+            with self.engine.connect() as connection:
+                if connection.execute(query).scalar() == 0:
+                    return
+            assert time.monotonic() < deadline, "the worker did not drain the outbox"
+            time.sleep(0.2)
 
     def sign_in(self, phone: str) -> dict:
         code = self.call("POST", "/api/v1/auth/otp", {"phone": phone}).body["dev_code"]

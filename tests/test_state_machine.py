@@ -1154,6 +1154,7 @@ class PointsEconomy(RuleBasedStateMachine):
 def test_the_points_economy_follows_its_model(app, client, db_session, monkeypatch):
     # A run records far more actions a minute than any resident; flooding is tested apart.
     monkeypatch.setitem(app.config, "ACTION_LIMIT_PER_RESIDENT", "100000 per day")
+    monkeypatch.setitem(app.config, "PHOTO_LIMIT_PER_RESIDENT", "100000 per day")
     console = app.test_client()
     console_sign_in(app, console, "campaign_admin")
     methodology = client.get("/api/v1/methodology")
