@@ -224,6 +224,7 @@ class Blueprint(flask_smorest.Blueprint):
 
 _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))
 _NULL_OBJECT = {"type": "object", "nullable": True}
+_NULL_ONLY = {**_NULL_OBJECT, "enum": [None]}
 
 
 def constant2properties(self, field: ma.fields.Field, ret: dict) -> dict:
@@ -236,18 +237,13 @@ def constant2properties(self, field: ma.fields.Field, ret: dict) -> dict:
 
 
 def nullable_nested2properties(self, field: ma.fields.Field, ret: dict) -> dict:
-    """A nested schema that may be null, documented as that schema or null
-    (`allOf: [ref], nullable: true`) instead of apispec's `anyOf: [ref, {type: object,
-    nullable: true}]`, which generated clients read as a second, empty model."""
+    """A nested schema that may be null, documented as that schema or the null value:
+    apispec's `anyOf: [ref, {type: object, nullable: true}]` allows any object as the
+    second choice, which generated clients read as a second, empty model."""
     options = ret.get("anyOf")
     if not isinstance(field, ma.fields.Nested) or not options or _NULL_OBJECT not in options:
         return {}
-    others = [option for option in options if option != _NULL_OBJECT]
-    if len(others) != 1:
-        return {}
-    # Attribute functions merge what they return: the anyOf is taken out of `ret` itself.
-    del ret["anyOf"]
-    return {"allOf": others, "nullable": True}
+    return {"anyOf": [_NULL_ONLY if option == _NULL_OBJECT else option for option in options]}
 
 
 class Api(flask_smorest.Api):

@@ -111,29 +111,40 @@ def generate(document: dict, where: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def generated(app, tmp_path_factory):
-    """The generated package, imported: `.package`, `.models`, `.types` and the journey's
-    operation modules by their names in MODULES."""
-    document = app.test_client().get("/api/openapi.json").json
+def _package_dir(tmp_path_factory):
+    """Where the module's client is generated; its modules are unloaded after the module."""
     where = tmp_path_factory.mktemp("generated_client")
-    result = generate(document, where)
-    # No warning at all: every operation (the resident's first) is in the client.
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Warning" not in result.stdout, result.stdout
-    sys.path.insert(0, str(where))
-    try:
+    built: dict = {}
+    yield where, built
+    if built:
+        sys.path.remove(str(where))
+    for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def generated(client, _package_dir):
+    """The generated package, imported: `.package`, `.models`, `.types` and the journey's
+    operation modules by their names in MODULES. Generated once per module, by the first
+    test that asks (within a test: the document is fetched like any request)."""
+    where, built = _package_dir
+    if not built:
+        answer = client.get("/api/openapi.json")
+        assert answer.status_code == 200
+        result = generate(answer.json, where)
+        # No warning at all: every operation (the resident's first) is in the client.
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Warning" not in result.stdout, result.stdout
+        sys.path.insert(0, str(where))
         package = importlib.import_module(PACKAGE)
         loaded = {name: importlib.import_module(f"{PACKAGE}.{m}") for name, m in MODULES.items()}
-        yield SimpleNamespace(
+        built["namespace"] = SimpleNamespace(
             package=package,
             models=importlib.import_module(f"{PACKAGE}.models"),
             types=importlib.import_module(f"{PACKAGE}.types"),
             **loaded,
         )
-    finally:
-        sys.path.remove(str(where))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
+    return built["namespace"]
 
 
 def anonymous(gen, app):
