@@ -222,6 +222,30 @@ class Blueprint(flask_smorest.Blueprint):
         return super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
 
 
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))
+_NULL_OBJECT = {"type": "object", "nullable": True}
+_NULL_ONLY = {**_NULL_OBJECT, "enum": [None]}
+
+
+def constant2properties(self, field: ma.fields.Field, ret: dict) -> dict:
+    """A Constant is documented as the one value it is, with that value's type (apispec
+    gives it no type: a typed client would read it as anything)."""
+    if not isinstance(field, ma.fields.Constant) or "type" in ret:
+        return {}
+    kind = next((name for cls, name in _JSON_TYPES if isinstance(field.constant, cls)), None)
+    return {} if kind is None else {"type": kind, "enum": [field.constant]}
+
+
+def nullable_nested2properties(self, field: ma.fields.Field, ret: dict) -> dict:
+    """A nested schema that may be null, documented as that schema or the null value:
+    apispec's `anyOf: [ref, {type: object, nullable: true}]` allows any object as the
+    second choice, which generated clients read as a second, empty model."""
+    options = ret.get("anyOf")
+    if not isinstance(field, ma.fields.Nested) or not options or _NULL_OBJECT not in options:
+        return {}
+    return {"anyOf": [_NULL_ONLY if option == _NULL_OBJECT else option for option in options]}
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
     # No catch-all: every status an operation answers is listed (CommonErrorResponses).
@@ -230,6 +254,8 @@ class Api(flask_smorest.Api):
     def _init_spec(self, *, extra_plugins=None, **kwargs) -> None:
         plugins = [CommonErrorResponses(), SchemaExamples(), *(extra_plugins or ())]
         super()._init_spec(extra_plugins=plugins, **kwargs)
+        for function in (constant2properties, nullable_nested2properties):
+            self.ma_plugin.converter.add_attribute_function(function)
 
     def _register_error_handlers(self) -> None:
         # backend.errors renders every error, flask-smorest's included.

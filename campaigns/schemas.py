@@ -18,7 +18,14 @@ def _moment(**kwargs) -> ma.fields.AwareDateTime:
 
 
 class RulesSchema(Schema):
-    multipliers = ma.fields.Method("_multipliers", metadata={"description": '{"trip:bus": 2.0}'})
+    multipliers = ma.fields.Method(
+        "_multipliers",
+        metadata={
+            "description": '{"trip:bus": 2.0}',
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+        },
+    )
     join_bonus = ma.fields.Integer()
     checkin_points = ma.fields.Integer()
     effective_from = ma.fields.DateTime()

@@ -202,7 +202,12 @@ def test_the_api_answers_as_documented(case, app, identities):
     else:
         response = case.call(app=app, headers=headers)
     transport = {"app": app, "headers": headers}
-    case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs=transport)
+    checks = CHECKS
+    if case.operation.label == "POST /api/v1/partner/events":
+        # Events are documented by type, but a bad one never sinks its batch: the batch is
+        # 200 with that event rejected in the results (the results' schema is checked).
+        checks = [check for check in CHECKS if check is not negative_data_rejection]
+    case.validate_response(response, checks=checks, headers=headers, transport_kwargs=transport)
 
 
 SIGNED = ("POST /api/v1/partner/events", "POST /api/v1/partner/links")

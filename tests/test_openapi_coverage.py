@@ -19,10 +19,12 @@ from openapi_spec_validator import validate
 
 from backend.api import OPENAPI_SETTINGS, Api, Blueprint
 from points.actions import kinds
-from tests.factories import record, sign_in, upload_photo
+from points.partner import schemas as partner_schemas
+from tests.factories import create_partner, partner_post, record, sign_in, upload_photo
 
 BODY_LOCATIONS = ("json", "form", "files")
 ACTIONS = "/api/v1/actions"
+PARTNER_EVENTS = "/api/v1/partner/events"
 
 
 def accepted(schema) -> dict[str, ma.fields.Field]:
@@ -98,16 +100,36 @@ def undocumented(app, spec: dict) -> list[str]:
             missing += [f"{where}: {n}" for n in accepted(schema) if n not in names]
     # The action body: each type's own schema, found by the discriminator's mapping.
     body = spec["paths"][ACTIONS]["post"]["requestBody"]["content"]["application/json"]
-    mapping = body["schema"].get("discriminator", {}).get("mapping", {})
-    for name, kind in kinds.KINDS.items():
+    missing += missing_by_type(spec, body["schema"], kinds.KINDS, f"POST {ACTIONS}")
+    # A partner's events: each reportable type's schema (what each event is validated
+    # with), and the fields an event adds to it.
+    batch = spec["paths"][PARTNER_EVENTS]["post"]["requestBody"]["content"]["application/json"]
+    events = resolved(spec, batch["schema"])["properties"]["events"]["items"]
+    reportable = {name: kind for name, kind in kinds.KINDS.items() if kind.partner_reportable}
+    where = f"POST {PARTNER_EVENTS} events"
+    missing += missing_by_type(spec, events, reportable, where)
+    for name in reportable:
+        ref = events.get("discriminator", {}).get("mapping", {}).get(name)
+        if ref is not None:
+            event_fields = partner_schemas.PartnerEventFields
+            missing += missing_fields(spec, event_fields, {"$ref": ref}, f"{where} {name}")
+    return missing
+
+
+def missing_by_type(spec: dict, node: dict, types: dict, where: str) -> list[str]:
+    """Fields of each type's schema (and its required ones) that the member of `node`'s
+    `type` discriminator for it does not document."""
+    mapping = node.get("discriminator", {}).get("mapping", {})
+    missing = []
+    for name, kind in types.items():
         if name not in mapping:
-            missing.append(f"POST {ACTIONS} type {name}: not in the discriminator")
+            missing.append(f"{where} type {name}: not in the discriminator")
             continue
         documented = {"$ref": mapping[name]}
-        missing += missing_fields(spec, kind.schema, documented, f"POST {ACTIONS} {name}")
+        missing += missing_fields(spec, kind.schema, documented, f"{where} {name}")
         required = {n for n, f in accepted(kind.schema).items() if f.required}
         missing += [
-            f"POST {ACTIONS} {name}: {n} (required)"
+            f"{where} {name}: {n} (required)"
             for n in sorted(required - set(resolved(spec, documented).get("required", ())))
         ]
     return missing
@@ -163,11 +185,19 @@ def test_a_field_accepted_but_not_documented_is_reported(app, client, monkeypatc
     mutated = dataclasses.replace(kinds.KINDS["trip"], schema=MutatedTrip)
     monkeypatch.setitem(kinds.KINDS, "trip", mutated)
     fresh_app, fresh_spec = fresh_document(app)
-    # The server does accept it...
+    # The server does accept it, from a resident and in a partner's event...
     body = kinds.TripActionSchema.OPENAPI_EXAMPLE | {"vehicle_id": "粤H-12345"}
-    assert record(client, sign_in(client), body).status_code == 201
-    # ...and the check says the document does not.
-    assert undocumented(fresh_app, fresh_spec) == [f"POST {ACTIONS} trip: vehicle_id"]
+    resident = sign_in(client)
+    assert record(client, resident, body).status_code == 201
+    partner = create_partner(app, "公交集团", "trip")
+    event = {"event_id": "e-1", "resident": resident.phone, **body}
+    answer = partner_post(client, partner, PARTNER_EVENTS, {"events": [event]})
+    assert answer.json["results"][0]["status"] == "accepted", answer.json
+    # ...and the check says the document does not, in either place.
+    assert undocumented(fresh_app, fresh_spec) == [
+        f"POST {ACTIONS} trip: vehicle_id",
+        f"POST {PARTNER_EVENTS} events trip: vehicle_id",
+    ]
 
 
 def test_a_view_field_missing_from_the_document_is_reported(app, spec):
@@ -203,3 +233,33 @@ def test_each_documented_example_is_accepted_by_the_api(app, client, spec):
     answer = record(client, me, meal)
     assert answer.status_code == 201, answer.json
     OAS30Validator(action).validate(answer.json)
+
+
+def test_partner_events_are_one_schema_per_reportable_type_and_each_example_is_accepted(
+    app, client, spec
+):
+    batch = spec["paths"][PARTNER_EVENTS]["post"]["requestBody"]["content"]["application/json"]
+    items = batch["schema"]["properties"]["events"]["items"]
+    assert items["discriminator"]["propertyName"] == "type"
+    mapping = items["discriminator"]["mapping"]
+    reportable = {name for name, kind in kinds.KINDS.items() if kind.partner_reportable}
+    assert set(mapping) == reportable == set(batch["examples"])
+    assert "clean_plate" not in mapping  # a photo is the evidence, and partners send none
+    result_schema = spec["paths"][PARTNER_EVENTS]["post"]["responses"]["200"]["content"]
+    result_schema = resolved(spec, result_schema["application/json"]["schema"])
+    results = OAS30Validator(result_schema | {"components": spec["components"]})
+    results.validate(result_schema["example"])
+    resident = sign_in(client)
+    partner = create_partner(app, "合作方", *sorted(reportable))
+    for name, example in batch["examples"].items():
+        component = resolved(spec, {"$ref": mapping[name]})
+        assert {"event_id", "resident", "type"} <= set(component["required"])
+        [event] = example["value"]["events"]
+        OAS30Validator(component).validate(event)
+        # The example as sent, for a resident who exists here, and a null beside it.
+        events = [event | {"resident": resident.phone}, None]
+        answer = partner_post(client, partner, PARTNER_EVENTS, {"events": events})
+        assert answer.status_code == 200, answer.json
+        results.validate(answer.json)
+        statuses = [r["status"] for r in answer.json["results"]]
+        assert statuses == ["accepted", "rejected"], (name, answer.json)

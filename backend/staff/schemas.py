@@ -32,7 +32,11 @@ class StaffProfileSchema(StaffSchema):
     permissions = ma.fields.Function(
         lambda user: permissions_of(user.role),
         dump_only=True,
-        metadata={"description": "what this user's role may do in the staff API"},
+        metadata={
+            "description": "what this user's role may do in the staff API",
+            "type": "array",
+            "items": {"type": "string"},
+        },
     )
 
 

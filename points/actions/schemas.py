@@ -90,6 +90,7 @@ class ActionSchema(Schema):
             "description": "approved: its campaign bonuses and badges, if any, follow within "
             "seconds as their own ledger entries (GET /api/v1/me/ledger)",
             "example": True,
+            "type": "boolean",
         },
     )
     factor_version = ma.fields.String()

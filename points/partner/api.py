@@ -18,6 +18,7 @@ from points.partner.schemas import (
     LinkListSchema,
     PartnerBatchSchema,
     PartnerListSchema,
+    partner_batch_doc,
 )
 
 blp = Blueprint("partner", __name__, url_prefix="/api/v1", description="Partner feeds")
@@ -37,7 +38,7 @@ class PartnerEvents(MethodView):
     decorators = [partner_signed]
     json_body_limit = "PARTNER_BODY_MAX_BYTES"  # 500 events (backend.json_bounds)
 
-    @blp.doc(parameters=SIGNATURE_HEADERS)
+    @blp.doc(parameters=SIGNATURE_HEADERS, requestBody=partner_batch_doc())
     @blp.arguments(PartnerBatchSchema)
     @blp.response(200, BatchResultSchema)
     @blp.alt_response(

@@ -1,10 +1,104 @@
 """Partner batches and results; residents' links to partner accounts."""
 
+from typing import ClassVar
+
 import marshmallow as ma
+from apispec.ext.marshmallow import resolver
 
 from backend.api import Schema
+from points.actions.kinds import KINDS, ActionKind
 
 MAX_EVENTS = 500
+EVENTS_DESCRIPTION = (
+    "up to 500 events: {event_id, resident (phone or your linked id), type, ...the fields "
+    "of POST /api/v1/actions for that type}; an event that is not such an object is "
+    "rejected on its own, by its index, and the others recorded"
+)
+
+
+class PartnerEventFields(Schema):
+    """What a partner event adds to an action body of its type."""
+
+    event_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={
+            "description": "your id for the event, 1 to 64 characters: sent again, it is a "
+            "duplicate, never a second action"
+        },
+    )
+    resident = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "the resident's phone number, or the external_id of a link the "
+            "resident confirmed in your app (POST /api/v1/partner/links)"
+        },
+    )
+
+
+def _partner_event_schema(kind: ActionKind) -> type[Schema]:
+    """An event of `kind` as documented: the action type's own schema (the one each event
+    is validated with) and the event's fields."""
+    example = {
+        "event_id": f"evt-20261118-{kind.name}-0001",
+        "resident": "13800138000",
+        **kind.schema.OPENAPI_EXAMPLE,
+    }
+    attributes = {
+        "__doc__": f"A partner's event: {kind.schema.__doc__}",
+        "__module__": __name__,
+        "OPENAPI_EXAMPLE": example,
+    }
+    name = kind.schema.__name__.removesuffix("ActionSchema")
+    return type(f"Partner{name}EventSchema", (PartnerEventFields, kind.schema), attributes)
+
+
+# The types partners may report, each its event schema (derived from KINDS, never retyped).
+PARTNER_EVENT_SCHEMAS: dict[str, type[Schema]] = {
+    name: _partner_event_schema(kind) for name, kind in KINDS.items() if kind.partner_reportable
+}
+
+
+def partner_batch_doc() -> dict:
+    """The request body of POST /api/v1/partner/events as documented: each event one schema
+    per reportable type under the `type` discriminator, with examples. The server reads the
+    events as raw items (PartnerBatchSchema) and checks each on its own."""
+    events = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_EVENTS,
+        "description": EVENTS_DESCRIPTION,
+        "items": {
+            "oneOf": list(PARTNER_EVENT_SCHEMAS.values()),
+            "discriminator": {
+                "propertyName": "type",
+                "mapping": {
+                    name: f"#/components/schemas/{resolver(schema)}"
+                    for name, schema in PARTNER_EVENT_SCHEMAS.items()
+                },
+            },
+        },
+    }
+    return {
+        "description": "A batch of events; each is accepted, a duplicate or rejected on its own.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["events"],
+                    "additionalProperties": False,
+                    "properties": {"events": events},
+                },
+                "examples": {
+                    name: {
+                        "summary": schema.__doc__,
+                        "value": {"events": [schema.OPENAPI_EXAMPLE]},
+                    }
+                    for name, schema in PARTNER_EVENT_SCHEMAS.items()
+                },
+            }
+        },
+    }
 
 
 class PartnerBatchSchema(Schema):
@@ -13,11 +107,7 @@ class PartnerBatchSchema(Schema):
         ma.fields.Raw(allow_none=True),
         required=True,
         validate=ma.validate.Length(min=1, max=MAX_EVENTS),
-        metadata={
-            "description": "up to 500 events: {event_id, resident (phone or your linked id), "
-            "type, ...the fields of POST /api/v1/actions for that type}; an event that is "
-            "not such an object is rejected on its own, by its index, and the others recorded"
-        },
+        metadata={"description": EVENTS_DESCRIPTION},  # documented by partner_batch_doc
     )
 
 
@@ -28,9 +118,19 @@ class EventErrorSchema(Schema):
 
 
 class EventResultSchema(Schema):
+    """One event's outcome, in the batch's order."""
+
     index = ma.fields.Integer(metadata={"description": "the event's position in the batch, from 0"})
-    event_id = ma.fields.String(allow_none=True)
-    status = ma.fields.String(metadata={"description": "accepted, duplicate or rejected"})
+    event_id = ma.fields.String(
+        allow_none=True, metadata={"description": "null when the event had no usable event_id"}
+    )
+    status = ma.fields.String(
+        metadata={
+            "description": "accepted, duplicate (of an event already sent: its action) or "
+            "rejected (see error)",
+            "enum": ["accepted", "duplicate", "rejected"],
+        }
+    )
     action_id = ma.fields.Integer(allow_none=True)
     co2e_g = ma.fields.Integer(allow_none=True)
     points = ma.fields.Integer(allow_none=True)
@@ -39,6 +139,38 @@ class EventResultSchema(Schema):
 
 
 class BatchResultSchema(Schema):
+    OPENAPI_EXAMPLE: ClassVar[dict] = {
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": 1,
+        "results": [
+            {
+                "index": 0,
+                "event_id": "evt-20261118-trip-0001",
+                "status": "accepted",
+                "action_id": 1042,
+                "co2e_g": 520,
+                "points": 52,
+                "capped": False,
+                "error": None,
+            },
+            {
+                "index": 1,
+                "event_id": None,
+                "status": "rejected",
+                "action_id": None,
+                "co2e_g": None,
+                "points": None,
+                "capped": None,
+                "error": {
+                    "code": "event_not_object",
+                    "message": "Each event must be a JSON object.",
+                    "fields": {},
+                },
+            },
+        ],
+    }
+
     accepted = ma.fields.Integer()
     duplicates = ma.fields.Integer()
     rejected = ma.fields.Integer()
