@@ -113,7 +113,7 @@ def test_benchmark_users_run_without_failures(server, credentials, tmp_path):
 def test_in_process_costs_run(tmp_path):
     """`python -m loadtests.in_process` (the app's own cost per request) still runs."""
     done = subprocess.run(
-        [BIN / "python", "-m", "loadtests.in_process", "--requests", "5"],
+        [BIN / "python", "-m", "loadtests.in_process", "--requests", "5", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,
