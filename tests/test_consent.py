@@ -95,7 +95,7 @@ def test_a_new_version_asks_again_before_recording(client, new_notice):
     assert me_now["current_privacy_version"] == new_version
     refused = record(client, me, trip("bus", trace=False))
     assert (refused.status_code, refused.json["error"]["code"]) == (403, "consent_required")
-    photo = upload(client, me, encode(photo_like(7, (64, 48)), "JPEG"))
+    photo = upload(client, me, encode(photo_like(7, (320, 240)), "JPEG"))
     assert photo.json["error"]["code"] == "consent_required"
     stale = client.post(
         "/api/v1/me/consents",
