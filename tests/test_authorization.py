@@ -104,7 +104,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/me/delete-account"): Access("resident", ends_session=True),
     ("POST", "/api/v1/me/phone"): Access("resident", ends_session=True),
     ("POST", "/api/v1/me/consents"): RESIDENT,
-    ("DELETE", "/api/v1/me/consents/<any(privacy, location):scope>"): RESIDENT,
+    ("DELETE", "/api/v1/me/consents/<scope>"): RESIDENT,
     ("GET", "/api/v1/me/partner-links"): RESIDENT,
     ("POST", "/api/v1/me/partner-links"): RESIDENT,
     ("DELETE", "/api/v1/me/partner-links/<int:link_id>"): RESIDENT,

@@ -125,7 +125,7 @@ def test_a_trace_needs_the_location_consent_and_withdrawal_refuses_it_again(clie
 def test_withdrawing_privacy_stops_recording_until_accepted_again(client):
     me = sign_in(client)
     withdrawn = client.delete("/api/v1/me/consents/privacy", headers=me.headers)
-    assert withdrawn.json["privacy_required"] is True and "delete" in withdrawn.json["notice"]
+    assert withdrawn.json["privacy_required"] is True and "注销" in withdrawn.json["notice"]
     assert record(client, me, trip("bus", trace=False)).status_code == 403
     give_consent(client, me, "privacy")
     assert upload_photo(client, me)

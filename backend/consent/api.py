@@ -34,12 +34,13 @@ class Consents(MethodView):
         return service.accept(current_resident(), body["scope"], body["version"])
 
 
-@blp.route("/<any(privacy, location):scope>")
+@blp.route("/<scope>")
 class OneConsent(MethodView):
     decorators = [resident_required]
 
     @blp.doc(security=RESIDENT)
     @blp.response(200, ConsentWithdrawnSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="not_found: the scope is not one")
     def delete(self, scope):
         """Withdraw a consent. Privacy: recording waits until you accept again (or delete
         your account). Location: traces and check-ins are refused from now on"""

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from backend.clock import utcnow
-from backend.consent.models import ResidentConsent
-from backend.errors import Forbidden, ValidationFailed
+from backend.consent.models import CONSENT_SCOPES, ResidentConsent
+from backend.errors import Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.legal.notice import current_privacy_version
 from backend.residents.models import Resident
@@ -82,6 +82,8 @@ def accept(resident: Resident, scope: str, version: str) -> ConsentState:
 
 def withdraw(resident: Resident, scope: str) -> ConsentState:
     """Close the open consents to `scope` (nothing open: nothing changes)."""
+    if scope not in CONSENT_SCOPES:
+        raise NotFound(_l("No such consent."))
     db.session.execute(
         update(ResidentConsent)
         .where(
