@@ -28,8 +28,11 @@ from admin.stats import keys as stats_keys
 from backend import encryption
 from backend.cli import load_reference_data
 from backend.clock import utcnow
+from backend.consent import service as consent
+from backend.consent.models import CONSENT_SCOPES
 from backend.errors import AppError
 from backend.extensions import db
+from backend.legal.notice import current_privacy_version
 from backend.residents import service as residents
 from backend.residents.models import Resident
 from backend.staff import service as staff
@@ -259,6 +262,9 @@ def _seed_residents() -> list[dict]:
             resident,
             {"nickname": nickname, "district_code": district_code, "community": community},
         )
+        # The demo people have read the notice in force and share their trips' traces.
+        for scope in CONSENT_SCOPES:
+            consent.accept(resident, scope, current_privacy_version())
         _seed_history(resident, index % len(DEMO_RESIDENTS), feeds)
         if index < len(DEMO_RESIDENTS):
             seeded.append({"phone": phone, "nickname": nickname})

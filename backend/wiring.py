@@ -14,11 +14,13 @@ from backend.auth.captcha import verifier_from_config
 from backend.auth.sms import sender_from_config
 from backend.auth.wechat import login_from_config
 from backend.cli import refdata_cli, register_reference_loader
+from backend.consent.api import blp as consent_blp
 from backend.districts.api import blp as districts_blp
 from backend.districts.service import load_districts
 from backend.errors import register_error_handlers
 from backend.extensions import api, db, migrate
 from backend.health import blp as health_blp
+from backend.legal import notice
 from backend.legal.api import blp as legal_blp
 from backend.residents.api import blp as me_blp
 from backend.staff import throttle as staff_throttle
@@ -59,7 +61,16 @@ def init_app(app: Flask) -> None:
     app.extensions["sms_sender"] = sender_from_config(app.config)
     app.extensions["wechat_login"] = login_from_config(app.config)
     app.extensions["captcha_verifier"] = verifier_from_config(app.config)
-    for blueprint in (health_blp, districts_blp, legal_blp, auth_blp, me_blp, staff_blp):
+    notice.init_app(app)
+    for blueprint in (
+        health_blp,
+        districts_blp,
+        legal_blp,
+        auth_blp,
+        me_blp,
+        consent_blp,
+        staff_blp,
+    ):
         api.register_blueprint(blueprint)
     register_reference_loader(app, lambda: f"districts: {load_districts()}")
     worker.init_app(app)

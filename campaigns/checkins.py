@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from backend import geo
 from backend.audit import service as audit
 from backend.clock import LOCAL_TZ, local_day, utcnow
+from backend.consent import service as consent
 from backend.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
@@ -264,6 +265,8 @@ def check_in(
     resident: Resident, token: str, location: dict, now: datetime | None = None
 ) -> Checkin:
     """Check in with a scanned token and the device's position fix (used, not kept)."""
+    consent.require_privacy(resident.id)
+    consent.require_location(resident.id, "location")
     now = now or utcnow()
     point = _point_for_token(token, now)
     campaign = point.campaign

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from admin.demo_traces import synthetic_trace
+from backend.legal.notice import NOTICE_DIR, PrivacyNotice
 
 # How residents spread their actions: mostly trips (car trips too: they count for the
 # green-travel share), then garbage sorting, a few charging sessions. Clean Plate meals
@@ -193,3 +194,13 @@ def signed_batch(key: str, secret: str, events: list) -> tuple[bytes, dict]:
 def new_phone(rng: random.Random) -> str:
     """A mobile number unlikely to exist yet (199 and eight random digits)."""
     return f"199{rng.randrange(10**8):08d}"
+
+
+def privacy_version() -> str:
+    """The privacy notice in force, which a sign-up accepts (its data file, as served)."""
+    return PrivacyNotice.from_directory(NOTICE_DIR).version
+
+
+def location_consent() -> dict:
+    """POST /api/v1/me/consents: location, which the trips' traces need."""
+    return {"scope": "location", "version": privacy_version()}

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from loadtests import bodies
 from loadtests.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +160,7 @@ def _post_json(base: str, path: str, body: bytes, headers=None):
 def _sign_in(base: str) -> dict:
     phone = "13912345678"
     _status, sent = _post_json(base, "/api/v1/auth/otp", json.dumps({"phone": phone}).encode())
-    login = {"phone": phone, "code": sent["dev_code"]}
+    login = {"phone": phone, "code": sent["dev_code"], "privacy_version": bodies.privacy_version()}
     _status, tokens = _post_json(base, "/api/v1/auth/login", json.dumps(login).encode())
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 

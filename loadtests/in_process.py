@@ -103,8 +103,10 @@ def measure(
     for _ in range(RESIDENTS):
         phone = bodies.new_phone(rng)
         code = client.post("/api/v1/auth/otp", json={"phone": phone}).json["dev_code"]
-        login = client.post("/api/v1/auth/login", json={"phone": phone, "code": code}).json
-        headers.append({"Authorization": f"Bearer {login['access_token']}"})
+        login = {"phone": phone, "code": code, "privacy_version": bodies.privacy_version()}
+        tokens = client.post("/api/v1/auth/login", json=login).json
+        headers.append({"Authorization": f"Bearer {tokens['access_token']}"})
+        client.post("/api/v1/me/consents", json=bodies.location_consent(), headers=headers[-1])
     bounds = bodies.Bounds.from_methodology(client.get("/api/v1/methodology").json)
 
     def writer(path: str) -> Callable[[int], None]:

@@ -38,6 +38,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
+from loadtests import bodies
 from loadtests.server import RAISED_LIMITS, flask, free_port, gunicorn, server_env
 
 CAP = 400  # a probe stops here: "no limit within CAP requests"
@@ -77,7 +78,12 @@ class Probe:
         phone = _phone(self.rng)
         sent = self.post("/api/v1/auth/otp", {"phone": phone})
         assert sent.status_code == 202, sent.text
-        tokens = self.post("/api/v1/auth/login", {"phone": phone, "code": sent.json()["dev_code"]})
+        login = {
+            "phone": phone,
+            "code": sent.json()["dev_code"],
+            "privacy_version": bodies.privacy_version(),
+        }
+        tokens = self.post("/api/v1/auth/login", login)
         assert tokens.status_code == 200, tokens.text
         return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 

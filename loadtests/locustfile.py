@@ -100,11 +100,21 @@ def sign_in(user: FastHttpUser, rng: random.Random, profile: bool = True) -> str
                 continue
             code = response.json()["dev_code"]
         with user.client.post(
-            "/api/v1/auth/login", json={"phone": phone, "code": code}, catch_response=True
+            "/api/v1/auth/login",
+            json={"phone": phone, "code": code, "privacy_version": bodies.privacy_version()},
+            catch_response=True,
         ) as response:
             if not expect(response, 200):
                 continue
             token = response.json()["access_token"]
+        with user.client.post(
+            "/api/v1/me/consents",
+            json=bodies.location_consent(),
+            headers={"Authorization": f"Bearer {token}"},
+            catch_response=True,
+        ) as response:
+            if not expect(response, 200):
+                continue
         KNOWN_PHONES.append(phone)
         if profile:
             with user.client.patch(

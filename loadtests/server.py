@@ -226,11 +226,16 @@ class Server:
             status, sent = self.call("POST", "/api/v1/auth/otp", {"phone": phone})
             if status == 202:
                 break
-        login = {"phone": phone, "code": sent["dev_code"]}
+        login = {
+            "phone": phone,
+            "code": sent["dev_code"],
+            "privacy_version": bodies.privacy_version(),
+        }
         status, tokens = self.call("POST", "/api/v1/auth/login", login)
         if status != 200:
             raise RuntimeError(f"sign-in refused: {status} {tokens}")
         auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        self.call("POST", "/api/v1/me/consents", bodies.location_consent(), auth)
         profile = {"nickname": f"压测{phone[-4:]}", "district_code": district}
         self.call("PATCH", "/api/v1/me", profile, auth)
         return Resident(phone, tokens["access_token"])

@@ -40,13 +40,38 @@ def request_code(client, phone: str) -> str:
     return response.json["dev_code"]
 
 
-def sign_in(client, phone: str | None = None) -> SignedIn:
+def privacy_version() -> str:
+    """The privacy notice's version in force (its data file), as a client reads it."""
+    from backend.legal.notice import NOTICE_DIR, PrivacyNotice
+
+    return PrivacyNotice.from_directory(NOTICE_DIR).version
+
+
+def give_consent(client, who, scope: str, version: str | None = None) -> dict:
+    response = client.post(
+        "/api/v1/me/consents",
+        json={"scope": scope, "version": version or privacy_version()},
+        headers=who.headers,
+    )
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def sign_in(client, phone: str | None = None, *, location: bool = True) -> SignedIn:
+    """Sign in (a new phone: sign up) accepting the privacy notice in force and, unless
+    `location=False`, the location consent that traces and check-ins need."""
     phone = phone or new_phone()
     code = request_code(client, phone)
-    response = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 200, response.json
     body = response.json
-    return SignedIn(phone, body["access_token"], body["refresh_token"], body["resident"])
+    signed_in = SignedIn(phone, body["access_token"], body["refresh_token"], body["resident"])
+    if location and body["resident"]["consent"]["location"] is None:
+        give_consent(client, signed_in, "location")
+    return signed_in
 
 
 def make_resident(client, **profile) -> SignedIn:
@@ -437,3 +462,16 @@ def form_tokens(csrf: str) -> dict:
     import secrets
 
     return {"csrf_token": csrf, "submission_token": secrets.token_urlsafe(24)}
+
+
+def delete_account(client, who, code: str | None = None):
+    """POST /api/v1/me/delete-account re-confirmed with a fresh code texted to `who`'s phone."""
+    if code is None:
+        config = client.application.config
+        limit = config["OTP_LIMIT_PER_PHONE"]
+        config["OTP_LIMIT_PER_PHONE"] = "100 per minute"  # the sign-in's code was just sent
+        try:
+            code = request_code(client, who.phone)
+        finally:
+            config["OTP_LIMIT_PER_PHONE"] = limit
+    return client.post("/api/v1/me/delete-account", json={"code": code}, headers=who.headers)

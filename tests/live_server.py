@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from loadtests import bodies
 from loadtests.server import flask, gunicorn, worker_processes
 
 
@@ -111,8 +112,11 @@ class LiveServer:
 
     def sign_in(self, phone: str) -> dict:
         code = self.call("POST", "/api/v1/auth/otp", {"phone": phone}).body["dev_code"]
-        tokens = self.call("POST", "/api/v1/auth/login", {"phone": phone, "code": code}).body
-        return {"Authorization": f"Bearer {tokens['access_token']}"}
+        login = {"phone": phone, "code": code, "privacy_version": bodies.privacy_version()}
+        tokens = self.call("POST", "/api/v1/auth/login", login).body
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        self.call("POST", "/api/v1/me/consents", bodies.location_consent(), headers)
+        return headers
 
 
 @contextlib.contextmanager

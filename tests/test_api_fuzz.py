@@ -161,6 +161,8 @@ class Identities:
             if name == "reward_id":
                 return reward["id"]
             return redeem(client, me, reward).json["redemption_id"]
+        if name == "scope":
+            return "location"
         if name == "link_id":
             body = {"partner_key": self.partner[0]}
             return client.post("/api/v1/me/partner-links", json=body, headers=me.headers).json["id"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import new_phone, request_code, sign_in
+from tests.factories import new_phone, privacy_version, request_code, sign_in
 
 
 def test_sign_in_with_code_creates_a_resident_once(app, client, monkeypatch):
@@ -39,11 +39,17 @@ def test_wrong_code_is_refused_and_counts_as_a_try(client):
     phone = new_phone()
     code = request_code(client, phone)
     wrong = "000000" if code != "000000" else "111111"
-    response = client.post("/api/v1/auth/login", json={"phone": phone, "code": wrong})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": wrong, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "otp_invalid"
     # the right code still works after one wrong try
-    response = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 200
 
 
@@ -52,9 +58,15 @@ def test_five_wrong_codes_exhaust_the_code(client):
     code = request_code(client, phone)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
-        response = client.post("/api/v1/auth/login", json={"phone": phone, "code": wrong})
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"phone": phone, "code": wrong, "privacy_version": privacy_version()},
+        )
         assert response.json["error"]["code"] == "otp_invalid"
-    response = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "otp_exhausted"
 
@@ -63,7 +75,10 @@ def test_expired_code_is_refused(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "OTP_TTL_SECONDS", 0)
     phone = new_phone()
     code = request_code(client, phone)
-    response = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "otp_expired"
 
@@ -71,14 +86,26 @@ def test_expired_code_is_refused(app, client, monkeypatch):
 def test_code_works_once(client):
     phone = new_phone()
     code = request_code(client, phone)
-    assert client.post("/api/v1/auth/login", json={"phone": phone, "code": code}).status_code == 200
-    response = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    assert (
+        client.post(
+            "/api/v1/auth/login",
+            json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+        ).status_code
+        == 200
+    )
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "otp_expired"
 
 
 def test_login_without_a_requested_code_is_refused(client):
-    response = client.post("/api/v1/auth/login", json={"phone": new_phone(), "code": "123456"})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": new_phone(), "code": "123456", "privacy_version": privacy_version()},
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "otp_expired"
 
@@ -89,14 +116,26 @@ def test_a_new_code_replaces_the_previous_one(app, client, monkeypatch):
     old = request_code(client, phone)
     new = request_code(client, phone)
     if old != new:
-        response = client.post("/api/v1/auth/login", json={"phone": phone, "code": old})
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"phone": phone, "code": old, "privacy_version": privacy_version()},
+        )
         assert response.json["error"]["code"] == "otp_invalid"
-    assert client.post("/api/v1/auth/login", json={"phone": phone, "code": new}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/login",
+            json={"phone": phone, "code": new, "privacy_version": privacy_version()},
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", 123456, None])
 def test_login_refuses_malformed_codes(client, code):
-    response = client.post("/api/v1/auth/login", json={"phone": new_phone(), "code": code})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": new_phone(), "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 422
     assert "code" in response.json["error"]["fields"]
 
@@ -134,8 +173,14 @@ def test_code_requests_are_limited_per_ip(app, client, monkeypatch):
 def test_login_attempts_are_limited_per_ip(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_IP", "3 per hour")
     for _ in range(3):
-        client.post("/api/v1/auth/login", json={"phone": new_phone(), "code": "123456"})
-    response = client.post("/api/v1/auth/login", json={"phone": new_phone(), "code": "123456"})
+        client.post(
+            "/api/v1/auth/login",
+            json={"phone": new_phone(), "code": "123456", "privacy_version": privacy_version()},
+        )
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": new_phone(), "code": "123456", "privacy_version": privacy_version()},
+    )
     assert response.status_code == 429
 
 
@@ -151,7 +196,10 @@ def test_suspended_resident_cannot_sign_in(app, client, db_session, monkeypatch)
     )
     db_session.commit()
     code = request_code(client, signed_in.phone)
-    response = client.post("/api/v1/auth/login", json={"phone": signed_in.phone, "code": code})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"phone": signed_in.phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert response.status_code == 403
     assert response.json["error"]["code"] == "account_suspended"
     # and the token it already had stops working too

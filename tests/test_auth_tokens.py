@@ -22,7 +22,7 @@ def test_unknown_token_is_refused(client):
 
 def test_expired_access_token_is_refused_and_refresh_gives_a_working_pair(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "ACCESS_TOKEN_TTL_SECONDS", 0)
-    signed_in = sign_in(client)
+    signed_in = sign_in(client, location=False)  # its token cannot give consent
     response = client.get("/api/v1/me", headers=signed_in.headers)
     assert response.status_code == 401
     assert response.json["error"]["code"] == "token_expired"

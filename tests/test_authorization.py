@@ -30,6 +30,7 @@ from tests.factories import (
     create_partner,
     csrf_token,
     database_rows,
+    delete_account,
     form_tokens,
     link_partner_account,
     make_campaign,
@@ -101,6 +102,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/me/badges"): RESIDENT,
     ("GET", "/api/v1/me/export"): RESIDENT,
     ("POST", "/api/v1/me/delete-account"): Access("resident", ends_session=True),
+    ("POST", "/api/v1/me/phone"): Access("resident", ends_session=True),
+    ("POST", "/api/v1/me/consents"): RESIDENT,
+    ("DELETE", "/api/v1/me/consents/<scope>"): RESIDENT,
     ("GET", "/api/v1/me/partner-links"): RESIDENT,
     ("POST", "/api/v1/me/partner-links"): RESIDENT,
     ("DELETE", "/api/v1/me/partner-links/<int:link_id>"): RESIDENT,
@@ -411,7 +415,7 @@ def test_sign_outs_end_only_the_callers_session(app, client):
     assert client.post("/api/v1/staff/auth/logout", headers=first).status_code == 204
     assert client.get("/api/v1/staff/me", headers=first).status_code == 401
     assert client.get("/api/v1/staff/me", headers=second).status_code == 200
-    deleted = client.post("/api/v1/me/delete-account", headers=bob.headers)
+    deleted = delete_account(client, bob)
     assert deleted.status_code in (200, 204)
     assert client.get("/api/v1/me", headers=bob.headers).status_code == 401
 

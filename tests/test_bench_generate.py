@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from loadtests.bigdb import raw
 from loadtests.bigdb.cli import bench_cli
 from tests.conftest import assert_ledger_invariants
+from tests.factories import privacy_version
 
 RESIDENTS, ACTIONS = 300, 3000
 MEASURES = ("participants", "actions", "co2e_g", "points_awarded")
@@ -137,7 +138,10 @@ def test_generated_residents_sign_in_with_the_token_file(generated, client, db_s
     # And through OTP (development code), by the number in the file.
     phone = generated[0]["phone"]
     code = client.post("/api/v1/auth/otp", json={"phone": phone}).json["dev_code"]
-    login = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert login.json["resident"]["id"] == generated[0]["id"]
 
 

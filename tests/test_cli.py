@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from backend.districts.models import District
 from backend.staff.models import StaffUser
+from tests.factories import privacy_version
 
 
 @pytest.fixture
@@ -78,7 +79,10 @@ def test_demo_seed_writes_credentials_that_work_and_stay_valid_when_rerun(app, c
 
     phone = credentials["residents"][0]["phone"]
     code = client.post("/api/v1/auth/otp", json={"phone": phone}).json["dev_code"]
-    login = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert login.status_code == 200
     assert login.json["resident"]["nickname"] == credentials["residents"][0]["nickname"]
     assert login.json["resident"]["district_code"] == "441202"

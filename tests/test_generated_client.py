@@ -59,6 +59,8 @@ GENERATOR_CONFIG = {
 
 # Modules of the generated package the journey uses, by the document's tags.
 MODULES = {
+    "privacy": "api.legal.get_api_v1_legal_privacy",
+    "consent": "api.consent.post_api_v1_me_consents",
     "otp": "api.auth.post_api_v1_auth_otp",
     "login": "api.auth.post_api_v1_auth_login",
     "refresh": "api.auth.post_api_v1_auth_refresh",
@@ -165,9 +167,9 @@ def signed_in(gen, app, access_token: str):
     )
 
 
-def login_body(gen, phone: str, code: str):
+def login_body(gen, phone: str, code: str, privacy_version: str):
     """The login request, as a client builds it (a new body field is one more argument)."""
-    return gen.models.OtpLogin(phone=phone, code=code)
+    return gen.models.OtpLogin(phone=phone, code=code, privacy_version=privacy_version)
 
 
 def undocumented(parsed, sent: dict) -> dict:
@@ -204,15 +206,20 @@ def test_a_resident_journey_through_the_generated_client(app, client, generated,
     campaign = make_campaign(client, staff, join_bonus=5)
     reward = make_reward(client, staff, cost_points=5)
 
-    # Sign in: a code (the development sender shows it), then tokens and the resident.
+    # Sign in: the privacy notice in force, a code (the development sender shows it), then
+    # tokens and the resident, who accepts the notice by sending its version.
     guest = anonymous(gen, app)
+    notice = ok(gen.privacy.sync_detailed(client=guest), models.Privacy)
+    assert isinstance(notice.version, str) and notice.text
     phone = new_phone()
     sent = ok(
         gen.otp.sync_detailed(client=guest, body=models.OtpRequest(phone=phone)), models.OtpSent
     )
     assert isinstance(sent.dev_code, str) and isinstance(sent.expires_in, int)
     tokens = ok(
-        gen.login.sync_detailed(client=guest, body=login_body(gen, phone, sent.dev_code)),
+        gen.login.sync_detailed(
+            client=guest, body=login_body(gen, phone, sent.dev_code, notice.version)
+        ),
         models.TokenPair,
     )
     assert isinstance(tokens.access_token, str) and isinstance(tokens.expires_in, int)
@@ -237,7 +244,13 @@ def test_a_resident_journey_through_the_generated_client(app, client, generated,
     assert isinstance(stored, gen.types.File)
     assert stored.payload.read().startswith(b"\xff\xd8")  # a JPEG
 
-    # A trip with its GPS trace: one member of the action body's discriminated union.
+    # A trip with its GPS trace (after the location consent): one member of the action
+    # body's discriminated union.
+    location = models.ConsentRequest(
+        scope=models.ConsentRequestScope.LOCATION, version=notice.version
+    )
+    consent = ok(gen.consent.sync_detailed(client=me, body=location), models.ConsentState)
+    assert consent.location is not None and consent.privacy_required is False
     sent_trip = trip(mode="bus", km=6.2)
     journey = models.TripAction(
         mode=sent_trip["mode"],

@@ -20,7 +20,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from backend.extensions import limiter
 from loadtests.server import flask, free_port, gunicorn
-from tests.factories import sign_in
+from tests.factories import privacy_version, sign_in
 from tests.live_server import LiveServer, Reply, _own_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -92,9 +92,12 @@ class Pair:
     def sign_in(self) -> dict:
         phone, address = fresh_phone(), fresh_address()
         sent = self.call(0, "POST", "/api/v1/auth/otp", {"phone": phone}, address)
-        body = {"phone": phone, "code": sent.body["dev_code"]}
+        body = {"phone": phone, "code": sent.body["dev_code"], "privacy_version": privacy_version()}
         tokens = self.call(1, "POST", "/api/v1/auth/login", body, address).body
-        return {"Authorization": f"Bearer {tokens['access_token']}"}
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        consent = {"scope": "location", "version": privacy_version()}
+        self.call(0, "POST", "/api/v1/me/consents", consent, {**address, **headers})
+        return headers
 
 
 @pytest.fixture(scope="module")

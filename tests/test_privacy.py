@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from backend.db import Base
 from backend.logging import PhoneRedactingFilter
-from tests.factories import request_code
+from tests.factories import privacy_version, request_code
 
 
 def test_phone_appears_nowhere_in_plain_text(app, client, db_session, caplog, monkeypatch):
@@ -20,12 +20,20 @@ def test_phone_appears_nowhere_in_plain_text(app, client, db_session, caplog, mo
             otp = client.post("/api/v1/auth/otp", json={"phone": raw})
             bodies.append(otp.get_data(as_text=True))
             login = client.post(
-                "/api/v1/auth/login", json={"phone": raw, "code": otp.json["dev_code"]}
+                "/api/v1/auth/login",
+                json={
+                    "phone": raw,
+                    "code": otp.json["dev_code"],
+                    "privacy_version": privacy_version(),
+                },
             )
             bodies.append(login.get_data(as_text=True))
             headers = {"Authorization": f"Bearer {login.json['access_token']}"}
             bodies.append(client.get("/api/v1/me", headers=headers).get_data(as_text=True))
-            bad = client.post("/api/v1/auth/login", json={"phone": raw, "code": "12"})
+            bad = client.post(
+                "/api/v1/auth/login",
+                json={"phone": raw, "code": "12", "privacy_version": privacy_version()},
+            )
             bodies.append(bad.get_data(as_text=True))
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
@@ -59,7 +67,10 @@ def test_phone_is_stored_encrypted_and_recoverable_with_the_key(app, client, db_
 
     phone = "13712345678"
     code = request_code(client, phone)
-    client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     with app.app_context():
         resident = db_session.scalar(
             sa.select(Resident).where(Resident.phone_hmac == phone_hmac(phone))

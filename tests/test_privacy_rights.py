@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from backend.auth.models import OtpChallenge
 from points.photos.models import Photo
 from tests.factories import (
+    delete_account,
     make_campaign,
     record,
     request_code,
@@ -50,7 +51,7 @@ def test_deleting_an_account_erases_identity_and_keeps_the_ledger_consistent(
     client.patch("/api/v1/me", json={"nickname": "要删除的人"}, headers=me.headers)
     record(client, me, trip("bus"))
     photo_id = upload_photo(client, me)
-    response = client.post("/api/v1/me/delete-account", headers=me.headers)
+    response = delete_account(client, me)
     assert response.status_code == 204
     # signed out everywhere
     assert client.get("/api/v1/me", headers=me.headers).status_code == 401
@@ -78,7 +79,7 @@ def test_the_same_phone_signs_up_afresh_after_deletion(app, client, monkeypatch)
     monkeypatch.setitem(app.config, "OTP_LIMIT_PER_PHONE", "5 per minute")
     me = sign_in(client)
     record(client, me, trip("bus"))
-    client.post("/api/v1/me/delete-account", headers=me.headers)
+    delete_account(client, me)
     fresh = sign_in(client, me.phone)
     assert fresh.resident["id"] != me.resident["id"]
     assert client.get("/api/v1/me/account", headers=fresh.headers).json["balance"] == 0

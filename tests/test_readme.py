@@ -81,6 +81,7 @@ def run(demo, name: str) -> list:
 def test_the_resident_walkthrough_signs_in_records_reads_the_ledger_and_signs_out(demo):
     me, profile, action, account, ledger, logout = run(demo, "resident")
     assert me["phone_masked"] == "138****0001"
+    assert me["consent"]["privacy_required"] is False  # the version sent at sign-in
     assert profile["nickname"] == "绿行者" and profile["district_code"] == "441202"
     assert action["type"] == "garbage_sorting" and action["status"] == "approved"
     assert action["verification"] == "self_declared" and action["points"] == 0

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from backend.auth.models import OtpChallenge
 from backend.auth.sms import AliyunSmsSender
-from tests.factories import new_phone
+from tests.factories import new_phone, privacy_version
 from tests.fake_http import fake_json_api
 
 SECRET = "aliyun-secret"
@@ -50,7 +50,10 @@ def test_code_is_sent_through_a_signed_sendsms_call_and_not_shown(client, aliyun
     assert params["SignName"] == "肇庆碳普惠"
     assert params["TemplateCode"] == "SMS_123"
     code = json.loads(params["TemplateParam"])["code"]
-    login = client.post("/api/v1/auth/login", json={"phone": phone, "code": code})
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "code": code, "privacy_version": privacy_version()},
+    )
     assert login.status_code == 200
 
 

@@ -20,8 +20,10 @@ from admin.stats.models import (
     StatsParticipant,
     StatsParticipantCount,
 )
+from backend.consent import service as consent
 from backend.errors import ValidationFailed
 from backend.extensions import db
+from backend.legal.notice import current_privacy_version
 from backend.residents.service import find_or_create_by_phone
 from backend.staff.service import create_staff
 from backend.worker import drain_until_empty
@@ -84,7 +86,9 @@ def body_for(kind: str, size: int, when: datetime) -> dict:
 
 
 def new_resident():
-    return find_or_create_by_phone(f"137{next(_phones):08d}")
+    resident = find_or_create_by_phone(f"137{next(_phones):08d}")
+    consent.accept(resident, "privacy", current_privacy_version())  # as a sign-up does
+    return resident
 
 
 def new_campaign() -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from backend.audit.models import AuditEntry
 from backend.auth.wechat import FakeWechatLogin
 from backend.residents.models import KeptLimit, ResidentTombstone
+from tests import factories
 from tests.factories import (
     console_post,
     console_sign_in,
@@ -93,7 +94,7 @@ def enrol(client, who, campaign) -> dict:
 
 
 def delete_account(client, who) -> None:
-    response = client.post("/api/v1/me/delete-account", headers=who.headers)
+    response = factories.delete_account(client, who, getattr(who, "delete_code", None))
     assert response.status_code == 204, response.json
 
 
@@ -288,17 +289,23 @@ def test_the_same_holds_for_a_wechat_identity(app, client, db_session, staff, cl
     campaign = make_campaign(client, staff, join_bonus=300)
 
     def wechat_sign_in():
-        response = client.post("/api/v1/auth/wechat", json={"code": "wx-tombstone"})
+        response = client.post(
+            "/api/v1/auth/wechat",
+            json={"code": "wx-tombstone", "privacy_version": factories.privacy_version()},
+        )
         assert response.status_code == 200, response.json
         body = response.json
-        return type(
+        signed_in = type(
             "WechatSignedIn",
             (),
             {
                 "resident": body["resident"],
                 "headers": {"Authorization": f"Bearer {body['access_token']}"},
+                "delete_code": "wx-tombstone",
             },
         )()
+        factories.give_consent(client, signed_in, "location")
+        return signed_in
 
     me = wechat_sign_in()
     assert enrol(client, me, campaign)["join_bonus"] == 300

@@ -4,8 +4,10 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from admin.privacy import service
-from backend.api import Blueprint, Schema
+from backend.api import Blueprint, ErrorSchema, Schema
+from backend.auth.api import login_per_ip
 from backend.auth.guard import current_resident, resident_required
+from backend.auth.schemas import ReconfirmSchema
 
 blp = Blueprint("privacy", __name__, url_prefix="/api/v1/me", description="Your data rights")
 RESIDENT = [{"resident": []}]
@@ -25,6 +27,13 @@ class ExportSchema(Schema):
     badges = ma.fields.List(ma.fields.Dict())
     partner_links = ma.fields.List(ma.fields.Dict())
     sessions = ma.fields.List(ma.fields.Dict())
+    consents = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "each consent you gave (scope privacy or location, the notice's "
+            "version, accepted_at) and when you withdrew it (withdrawn_at, or null)"
+        },
+    )
     kept_limits = ma.fields.List(
         ma.fields.Dict(),
         metadata={
@@ -51,15 +60,26 @@ class Export(MethodView):
 
 @blp.route("/delete-account")
 class DeleteAccount(MethodView):
-    decorators = [resident_required]
+    decorators = [login_per_ip, resident_required]
 
     @blp.doc(security=RESIDENT)
+    @blp.arguments(ReconfirmSchema)
     @blp.response(204)
-    def post(self):
+    @blp.alt_response(
+        401,
+        schema=ErrorSchema,
+        description="otp_invalid, otp_expired, otp_exhausted, wechat_code_invalid or "
+        "wechat_identity_mismatch: nothing is deleted",
+    )
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
+    def post(self, body):
         """Delete your account: your phone, WeChat link, nickname and photos are erased.
 
         Unused redemption codes become void at once. For as long as the limits you used last
         (at most TOMBSTONE_MAX_DAYS), a keyed hash of your phone / WeChat identity is kept:
         signing up again with it starts from the same daily caps, reward limits and paid
-        bonuses. Your points are not carried over."""
-        service.delete_account(current_resident())
+        bonuses. Your points are not carried over.
+
+        Re-confirm who asks with `code`: a fresh code texted to your own phone by
+        POST /api/v1/auth/otp, or, for an account without a phone, a new wx.login() code."""
+        service.delete_account(current_resident(), body["code"])

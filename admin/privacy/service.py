@@ -17,6 +17,7 @@ from backend.audit.service import snapshot
 from backend.auth import service as auth
 from backend.auth.models import ResidentSession
 from backend.clock import local_moment, utcnow
+from backend.consent.models import ResidentConsent
 from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents import tombstones
@@ -122,16 +123,19 @@ def export(resident: Resident) -> dict:
         "partner_links": _rows(PartnerResidentLink, PartnerResidentLink.resident_id == rid),
         "sessions": _rows(ResidentSession, ResidentSession.resident_id == rid),
         # limits a deleted account of the same phone / WeChat used, counted as this one's
+        "consents": _rows(ResidentConsent, ResidentConsent.resident_id == rid),
         "kept_limits": _rows(KeptLimit, KeptLimit.resident_id == rid, order=KeptLimit.kind),
     }
 
 
-def delete_account(resident: Resident) -> None:
+def delete_account(resident: Resident, code: str) -> None:
     """The resident's right to erasure: nothing left that leads back to them, but for a
     while the tombstones of their phone / WeChat identity (keyed hashes) holding the limits
     they used, so that signing up again starts where they stood (backend.residents.
     tombstones). Unused redemption codes are void at once. The balance stays on the
-    deleted account, which nobody can sign in to: those points are gone."""
+    deleted account, which nobody can sign in to: those points are gone. A fresh code
+    (`auth.confirm_identity`) re-confirms who asks first."""
+    auth.confirm_identity(resident, code)
     now = utcnow()
     rewards.void_codes_of(resident.id)
     kept = [

@@ -79,10 +79,16 @@ class LoginWithCode(MethodView):
         401, schema=ErrorSchema, description="otp_invalid, otp_expired or otp_exhausted"
     )
     @blp.alt_response(403, schema=ErrorSchema, description="account_suspended")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="consent_required (fields.privacy_version): a new resident must send the "
+        "version in force, and any version sent must be it. The code is not spent",
+    )
     @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
     def post(self, body):
-        """Sign in (or sign up) with the code texted to your phone"""
-        return service.login_with_code(body["phone"], body["code"])
+        """Sign in (or sign up, accepting the privacy notice) with the code texted to you"""
+        return service.login_with_code(body["phone"], body["code"], body.get("privacy_version"))
 
 
 @blp.route("/wechat")
@@ -93,13 +99,19 @@ class LoginWithWechat(MethodView):
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="the WeChat code was refused")
     @blp.alt_response(403, schema=ErrorSchema, description="account_suspended")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="consent_required (fields.privacy_version): a new resident must send the "
+        "version in force; ask wx.login() for a new code to retry",
+    )
     @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
     @blp.alt_response(
         502, schema=ErrorSchema, description="upstream_unavailable: WeChat did not answer"
     )
     def post(self, body):
-        """Sign in (or sign up) with a WeChat mini-program login code"""
-        return service.login_with_wechat(body["code"])
+        """Sign in (or sign up, accepting the privacy notice) with a WeChat login code"""
+        return service.login_with_wechat(body["code"], body.get("privacy_version"))
 
 
 @blp.route("/refresh")

@@ -38,19 +38,62 @@ class OtpSentSchema(Schema):
     )
 
 
-class OtpLoginSchema(Schema):
-    phone = PhoneField(required=True)
-    code = ma.fields.String(
-        required=True,
-        validate=ma.validate.Regexp(r"^\d{6}$", error=_l("The code is 6 digits.")),
+def _privacy_version() -> ma.fields.String:
+    return ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "the version of GET /api/v1/legal/privacy the person accepted: "
+            "required to sign up (422 consent_required without it, or with another "
+            "version); an existing resident sending it accepts that version",
+            "example": "2026-12-03",
+        },
     )
 
 
+def _otp_code() -> ma.fields.String:
+    return ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{6}$", error=_l("The code is 6 digits.")),
+        metadata={"description": "the code texted by POST /api/v1/auth/otp"},
+    )
+
+
+class OtpLoginSchema(Schema):
+    OPENAPI_EXAMPLE = {"phone": "13800138000", "code": "480291", "privacy_version": "2026-12-03"}
+
+    phone = PhoneField(required=True)
+    code = _otp_code()
+    privacy_version = _privacy_version()
+
+
 class WechatLoginSchema(Schema):
+    OPENAPI_EXAMPLE = {"code": "0a3Xb1Ga1H7c5K0zJ3Ia1", "privacy_version": "2026-12-03"}
+
     code = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=1, max=128),
         metadata={"description": "the code from wx.login() in the mini-program"},
+    )
+    privacy_version = _privacy_version()
+
+
+class PhoneBindSchema(Schema):
+    OPENAPI_EXAMPLE = {"phone": "13800138000", "code": "480291"}
+
+    phone = PhoneField(required=True)
+    code = _otp_code()
+
+
+class ReconfirmSchema(Schema):
+    OPENAPI_EXAMPLE = {"code": "480291"}
+
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={
+            "description": "a fresh code texted to your own phone (POST /api/v1/auth/otp); "
+            "an account without a phone: a new code from wx.login()"
+        },
     )
 
 

@@ -27,11 +27,12 @@ from backend.auth.models import OtpChallenge, ResidentSession
 from backend.auth.sms import SmsDeliveryFailed, SmsSender
 from backend.auth.wechat import WechatCodeInvalid, WechatLogin, WechatUnavailable
 from backend.clock import utcnow
-from backend.errors import Forbidden, TooManyRequests, Unauthorized, UpstreamUnavailable
+from backend.consent import service as consent
+from backend.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, UpstreamUnavailable
 from backend.extensions import db
 from backend.residents import service as residents
 from backend.residents.models import Resident
-from backend.residents.phone import phone_hmac
+from backend.residents.phone import decrypt_phone, phone_hmac
 from backend.tokens import new_token, token_hash
 
 
@@ -186,14 +187,19 @@ def _check_code(phone: str, code: str) -> None:
         raise Unauthorized(_l("The code has expired; request a new one."), code="otp_expired")
 
 
-def login_with_code(phone: str, code: str) -> TokenPair:
+def login_with_code(phone: str, code: str, privacy_version: str | None = None) -> TokenPair:
+    """Sign in, or sign up accepting the privacy notice in force. A sign-up refused for
+    want of consent rolls back with the request: the code stays usable for the retry."""
+    consent.check_offered(privacy_version)
     _check_code(phone, code)
+    if privacy_version is None and residents.find_by_phone(phone) is None:
+        raise consent.required_at_sign_up()
     resident = residents.find_or_create_by_phone(phone)
-    residents.ensure_may_sign_in(resident)
-    return _open_session(resident, "otp")
+    return _signed_in(resident, "otp", privacy_version)
 
 
-def login_with_wechat(code: str) -> TokenPair:
+def _wechat_identity(code: str) -> str:
+    """The keyed hash of the openid WeChat names for a mini-program login code."""
     try:
         openid = wechat_login().openid_for(code)
     except WechatCodeInvalid as exc:
@@ -206,10 +212,70 @@ def login_with_wechat(code: str) -> TokenPair:
             _l("WeChat did not answer; try again later."), code="wechat_unavailable"
         ) from exc
     key = current_app.config["PHONE_HMAC_KEY"].encode()
-    openid_digest = hmac.new(key, f"wechat:{openid}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"wechat:{openid}".encode(), hashlib.sha256).hexdigest()
+
+
+def login_with_wechat(code: str, privacy_version: str | None = None) -> TokenPair:
+    """As login_with_code; a WeChat code is spent at WeChat whatever happens here (the
+    mini-program asks wx.login() for a new one to retry)."""
+    consent.check_offered(privacy_version)
+    openid_digest = _wechat_identity(code)
+    if privacy_version is None and residents.find_by_wechat(openid_digest) is None:
+        raise consent.required_at_sign_up()
     resident = residents.find_or_create_by_wechat(openid_digest)
+    return _signed_in(resident, "wechat", privacy_version)
+
+
+def _signed_in(resident: Resident, method: str, privacy_version: str | None) -> TokenPair:
     residents.ensure_may_sign_in(resident)
-    return _open_session(resident, "wechat")
+    if privacy_version is not None:
+        consent.accept(resident, "privacy", privacy_version)
+    return _open_session(resident, method)
+
+
+def bind_phone(session: ResidentSession, phone: str, code: str) -> TokenPair:
+    """Give the signed-in (WeChat) resident a phone, proven by the code texted to it.
+
+    A free phone is bound (taking over a tombstone of it). A phone that has a resident
+    takes the caller's WeChat identity over if the caller's account is still empty: the
+    empty account is closed, its sessions end and tokens of the phone's resident come back.
+    Otherwise 409, and the code stays unspent (the request rolls back)."""
+    caller = session.resident
+    if caller.phone_hmac is not None:
+        raise Conflict(
+            _l("Your account already has a phone; it cannot be changed here."),
+            code="phone_already_bound",
+        )
+    _check_code(phone, code)
+    owner = residents.find_by_phone(phone)
+    if owner is None:
+        residents.bind_phone(caller, phone)
+        return _open_session(caller, "otp")
+    if owner.wechat_openid_hmac is not None:
+        raise Conflict(
+            _l("This phone's account is already linked to another WeChat."),
+            code="phone_has_other_wechat",
+        )
+    if residents.holds_data(caller.id):
+        raise residents.phone_in_use()
+    residents.ensure_may_sign_in(owner)
+    consent.carry_over(caller.id, owner)
+    end_all_sessions(caller.id)
+    residents.join_wechat_to(caller, owner)
+    return _open_session(owner, "otp")
+
+
+def confirm_identity(resident: Resident, code: str) -> None:
+    """A fresh proof that the caller is the resident (before deleting the account): a code
+    texted to their own phone, or, without a phone, a new WeChat login code of their
+    WeChat identity. A wrong one raises 401 and is counted like a sign-in's."""
+    if resident.phone_encrypted is not None:
+        _check_code(decrypt_phone(resident.phone_encrypted), code)
+        return
+    if not hmac.compare_digest(_wechat_identity(code), resident.wechat_openid_hmac or ""):
+        raise Unauthorized(
+            _l("This WeChat login is not the account's own."), code="wechat_identity_mismatch"
+        )
 
 
 def _new_tokens(session: ResidentSession) -> tuple[str, str, int]:

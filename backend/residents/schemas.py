@@ -5,6 +5,8 @@ import unicodedata
 import marshmallow as ma
 
 from backend.api import Schema
+from backend.consent import service as consent
+from backend.consent.schemas import ConsentStateSchema
 from backend.i18n import N_
 
 
@@ -21,6 +23,13 @@ class TrimmedString(ma.fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
+class ConsentField(ma.fields.Nested):
+    """The resident's consents, as of now (read from their history, not a column)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return consent.state(obj.id)
+
+
 class ResidentSchema(Schema):
     id = ma.fields.Integer(dump_only=True)
     nickname = ma.fields.String(allow_none=True)
@@ -33,6 +42,14 @@ class ResidentSchema(Schema):
     wechat_linked = ma.fields.Boolean()
     status = ma.fields.String()
     created_at = ma.fields.DateTime()
+    consent = ConsentField(
+        ConsentStateSchema,
+        dump_only=True,
+        metadata={
+            "description": "privacy_required true: accept the notice in force before "
+            "recording (POST /api/v1/me/consents)"
+        },
+    )
 
 
 class ResidentUpdateSchema(Schema):

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
 from backend.clock import utcnow
+from backend.db import Base
 from backend.districts.service import get_district
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
@@ -47,6 +48,37 @@ def _find_or_create(column, value: str, make: Callable[[], Resident]) -> Residen
     return resident
 
 
+def find_by_phone(phone: str) -> Resident | None:
+    return db.session.scalar(select(Resident).where(Resident.phone_hmac == phone_hmac(phone)))
+
+
+def find_by_wechat(openid_hmac: str) -> Resident | None:
+    return db.session.scalar(select(Resident).where(Resident.wechat_openid_hmac == openid_hmac))
+
+
+# Rows that say how a resident signs in, not what they did: an account holding only these
+# is still empty (a phone's resident may take its WeChat identity over).
+SIGN_IN_TABLES = frozenset({"resident_session", "resident_consent", "resident_tombstone"})
+
+
+def holds_data(resident_id: int) -> bool:
+    """Whether anything but sign-in state refers to the resident: an action, a ledger entry,
+    a photo, an enrolment, a check-in, a badge, a redemption, a partner link, a limit taken
+    over from a deleted account... Read from the schema (every foreign key to `resident`),
+    so that a table added later counts without being listed here."""
+    for table in Base.metadata.sorted_tables:
+        if table.name in SIGN_IN_TABLES:
+            continue
+        for column in table.columns:
+            if any(key.column.table.name == "resident" for key in column.foreign_keys):
+                found = db.session.execute(
+                    select(literal(1)).select_from(table).where(column == resident_id).limit(1)
+                ).first()
+                if found is not None:
+                    return True
+    return False
+
+
 def find_or_create_by_phone(phone: str) -> Resident:
     digest = phone_hmac(phone)
     return _find_or_create(
@@ -69,6 +101,46 @@ def find_or_create_by_wechat(openid_hmac: str) -> Resident:
 def ensure_may_sign_in(resident: Resident) -> None:
     if resident.status != "active":
         raise Forbidden(_l("This account is suspended."), code="account_suspended")
+
+
+def bind_phone(resident: Resident, phone: str) -> Resident:
+    """Give a resident without a phone this (free) phone; if a deleted account of the phone
+    left a tombstone, the resident takes its limits over, as a sign-up would."""
+    digest = phone_hmac(phone)
+    try:
+        with db.session.begin_nested():
+            resident.phone_hmac = digest
+            resident.phone_encrypted = encrypt_phone(phone)
+            resident.phone_masked = mask_phone(phone)
+            db.session.flush()
+            tombstones.succeed(digest, resident, utcnow())
+    except IntegrityError:  # another account took the phone meanwhile
+        db.session.refresh(resident)
+        raise phone_in_use() from None
+    return resident
+
+
+def phone_in_use() -> Conflict:
+    return Conflict(
+        _l("This phone already belongs to an account with its own data."), code="phone_in_use"
+    )
+
+
+def join_wechat_to(empty: Resident, target: Resident) -> None:
+    """Move the WeChat identity of an empty account onto `target` and close the empty one
+    (it held nothing: no tombstone). Audited without naming the phone."""
+    openid = empty.wechat_openid_hmac
+    empty.wechat_openid_hmac = None
+    db.session.flush()
+    target.wechat_openid_hmac = openid
+    pseudonymise(empty)
+    audit.record(
+        "resident.join_wechat",
+        "resident",
+        target.id,
+        {"wechat_linked": False},
+        {"wechat_linked": True, "closed_resident_id": empty.id},
+    )
 
 
 def update_profile(resident: Resident, changes: dict[str, Any]) -> Resident:

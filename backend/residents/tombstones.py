@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 
 from backend.extensions import db
 from backend.residents.models import KeptLimit, Resident, ResidentTombstone
@@ -102,10 +102,11 @@ def lay(resident: Resident, kept: list[Kept], other_until: datetime | None, now:
 
 
 def succeed(identity_hmac: str, resident: Resident, now: datetime) -> int | None:
-    """A new resident signed up with `identity_hmac`: if a live tombstone holds it, the
-    resident takes over the deleted account's kept limits and what the packages carry,
-    and the tombstone is used up. In the caller's transaction (the resident's creation:
-    a lost race on the identity rolls this back with it). The deleted id, or None."""
+    """A new resident signed up with `identity_hmac` (or a resident bound it): if a live
+    tombstone holds it, the resident takes over the deleted account's kept limits and what
+    the packages carry, and the tombstone is used up. In the caller's transaction (the
+    resident's creation: a lost race on the identity rolls this back with it). The deleted
+    id, or None."""
     tombstone = db.session.get(ResidentTombstone, identity_hmac)
     if tombstone is None or tombstone.keep_until <= now:
         return None
@@ -125,7 +126,24 @@ def succeed(identity_hmac: str, resident: Resident, now: datetime) -> int | None
         )
     ]
     if rows:
-        db.session.execute(insert(KeptLimit), rows)
+        # A resident binding a phone may already hold limits of its own: the uses add up.
+        statement = db.upsert(KeptLimit)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[KeptLimit.resident_id, KeptLimit.kind, KeptLimit.subject],
+                set_={
+                    "used": KeptLimit.used + statement.excluded.used,
+                    "keep_until": case(
+                        (
+                            statement.excluded.keep_until > KeptLimit.keep_until,
+                            statement.excluded.keep_until,
+                        ),
+                        else_=KeptLimit.keep_until,
+                    ),
+                },
+            ),
+            rows,
+        )
     for carrier in current_app.extensions.get("tombstone_carriers", {}).values():
         carrier(predecessor, resident.id, now)
     db.session.execute(

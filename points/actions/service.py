@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.clock import local_day, utcnow
+from backend.consent import service as consent
 from backend.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents.models import Resident
@@ -129,6 +130,10 @@ def record_action(
     now = now or utcnow()
     methodology = methodology_service.current_methodology()
     incoming = action_input(body, now)
+    if source == "self_reported":  # a partner's event is the partner's record, not a trace
+        consent.require_privacy(resident.id)
+        if incoming.trace is not None:
+            consent.require_location(resident.id, "trace")
     factor = factor_for(methodology, incoming)
     check_plausibility(methodology, incoming, now)
 

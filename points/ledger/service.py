@@ -331,16 +331,21 @@ def caps_kept_until(resident_id: int, now: datetime) -> datetime | None:
 def carry_day_points(deleted_id: int, successor_id: int, now: datetime) -> None:
     """A successor of a deleted account starts its days still open to recording with the
     points that account earned on them: the same caps bind both. One statement, while the
-    successor is being created (no action of it can hold these rows yet)."""
+    successor is being created, or binds the phone (its own points of those days add up)."""
     day = DailyPoints.__table__.c
+    statement = db.upsert(DailyPoints.__table__).from_select(
+        ["resident_id", "local_day", "action_type", "points"],
+        select(literal(successor_id), day.local_day, day.action_type, day.points).where(
+            day.resident_id == deleted_id,
+            day.local_day >= first_open_day(now),
+            day.points > 0,
+        ),
+    )
+    # A resident binding the phone may have earned on those days already: the points add.
     db.session.connection().execute(
-        insert(DailyPoints.__table__).from_select(
-            ["resident_id", "local_day", "action_type", "points"],
-            select(literal(successor_id), day.local_day, day.action_type, day.points).where(
-                day.resident_id == deleted_id,
-                day.local_day >= first_open_day(now),
-                day.points > 0,
-            ),
+        statement.on_conflict_do_update(
+            index_elements=[day.resident_id, day.local_day, day.action_type],
+            set_={"points": day.points + statement.excluded.points},
         )
     )
 

@@ -28,6 +28,7 @@ from sqlalchemy import or_, select
 from werkzeug.datastructures import FileStorage
 
 from backend.clock import utcnow
+from backend.consent import service as consent
 from backend.errors import Busy, NotFound, PayloadTooLarge, ValidationFailed
 from backend.extensions import db
 from points.photos.models import Photo, PhotoFingerprint
@@ -405,6 +406,7 @@ def _prepare(data: bytes, config) -> _Prepared:
 
 def store_photo(resident_id: int, upload: FileStorage) -> Photo:
     """Check, clean and store an uploaded photo and its thumbnail; flag a near-copy."""
+    consent.require_privacy(resident_id)
     config = current_app.config
     data = _read_bounded(upload, config["PHOTO_MAX_BYTES"])
     prepared = current_app.extensions["photo_decoding"].run(_prepare, data, config)

@@ -1,0 +1,1 @@
+"""Residents' consents: to the privacy notice in force, and separately to location."""
