@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import http
 import typing
+from collections.abc import Mapping
 from datetime import datetime
 
 import flask
@@ -61,6 +62,26 @@ class Schema(ma.Schema):
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
         if not field_obj.dump_only:
             _storable(field_obj)
+
+    @ma.pre_load
+    def _whole_numbers(self, data: typing.Any, **kwargs) -> typing.Any:
+        """A number with a fraction is no integer: marshmallow would cut 112.465 to 112
+        (points and grams must be what the client meant, or refused)."""
+        if not isinstance(data, Mapping):
+            return data
+        errors = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if (
+                isinstance(field, ma.fields.Integer)
+                and isinstance(value, float)
+                and not value.is_integer()
+            ):
+                errors[key] = [field.error_messages["invalid"]]
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
 
 
 def _no_nul(value: str) -> None:

@@ -171,3 +171,33 @@ def test_a_png_declaring_36_megapixels_is_refused_from_its_header(app, client):
     assert response.status_code == 413, response.json
     assert response.json["error"]["code"] == "photo_too_many_pixels"
     assert "16" in response.json["error"]["message"]  # PHOTO_MAX_FULL_DECODE_PIXELS, in millions
+
+
+def test_a_number_with_a_fraction_is_refused_where_an_integer_is_asked(app, client):
+    """Points, stock and bonuses are what the client meant or refused: never cut down
+    (112.465 was accepted as a join bonus of 112)."""
+    from tests.factories import make_campaign, staff_headers
+
+    staff = staff_headers(app, client, "campaign_admin")
+    before = client.get("/api/v1/staff/campaigns", headers=staff).json["items"]
+    body = {
+        "title": "全国低碳日",
+        "starts_at": "2026-11-18T08:00:00+08:00",
+        "ends_at": "2026-11-25T08:00:00+08:00",
+    }
+    refused = client.post(
+        "/api/v1/staff/campaigns", json={**body, "join_bonus": 112.465}, headers=staff
+    )
+    assert refused.status_code == 422
+    assert list(refused.json["error"]["fields"]) == ["join_bonus"]
+    assert client.get("/api/v1/staff/campaigns", headers=staff).json["items"] == before
+
+    # A whole number written with a point is still that number.
+    campaign = make_campaign(client, staff, join_bonus=20.0)
+    assert campaign["rules"]["join_bonus"] == 20
+    stock = client.post(
+        "/api/v1/staff/rewards",
+        json={"title": "券", "cost_points": 10.5, "stock": 1},
+        headers=staff,
+    )
+    assert stock.status_code == 422 and "cost_points" in stock.json["error"]["fields"]
