@@ -25,10 +25,11 @@ def run_locust(server, credentials: Path, out: Path, classes: list[str], users: 
             str(users),
             "-t",
             "8s",
-            # Users finish the request they are in when time is up: on a busy CI machine a
-            # partner batch may still be on its way at the end, and it must be counted.
+            # Users finish the task they are in when time is up: on a busy CI machine a
+            # partner batch, or the DRB's five reads in a row, may still be on their way at
+            # the end, and they must be counted.
             "--stop-timeout",
-            "30",
+            "60",
             "-H",
             server.base_url,
             "--csv",
