@@ -116,9 +116,9 @@ def crawl(client, start: list[str], skip: re.Pattern | None = None) -> dict[str,
             failures[url] = words
         for link in links:
             path = urlsplit(link).path
-            if path.startswith("/admin") and not NOT_PAGES.search(path):
-                if skip is None or not skip.search(path):
-                    queue.append(link)
+            wanted = path.startswith("/admin") and not NOT_PAGES.search(path)
+            if wanted and (skip is None or not skip.search(path)):
+                queue.append(link)
     return failures
 
 

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
-from flask_babel import gettext as _
 from flask import Response, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 
 from admin.console.labels import field_label, quantity_label
 from admin.console.views import console
