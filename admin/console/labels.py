@@ -265,9 +265,7 @@ METHODOLOGY_TEXTS = (
         "under Guangdong's carbon-inclusion rules (粤环发〔2022〕4号) when Zhaoqing publishes "
         "one: publish a new version, never edit a published one."
     ),
-    _l(
-        "Alipay Ant Forest: 10,000 steps = 200 g CO2 energy; taken at 0.75 m per step (7.5 km)."
-    ),
+    _l("Alipay Ant Forest: 10,000 steps = 200 g CO2 energy; taken at 0.75 m per step (7.5 km)."),
     _l(
         "Wuhan 武碳江湖 carbon-inclusion platform, bike-share factor 93.3 g/km "
         "(China Daily, 2025-05-23)."
