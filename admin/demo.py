@@ -63,10 +63,10 @@ CENTRAL_DISTRICTS = ("441202", "441203", "441204")
 CROWD = tuple(
     (f"138000001{n:02d}", f"市民{n:02d}", CENTRAL_DISTRICTS[n % 3], None) for n in range(1, 61)
 )
-DEMO_PARTNER = "肇庆公交集团 (demo)"
+DEMO_PARTNER = "肇庆公交集团（演示）"
 # Smart recycling bins weigh what residents sort: their sorting is verified (`partner`);
 # the sorting other residents report in the app is their word alone (`self_declared`).
-DEMO_BINS = "肇庆智能回收箱 (demo)"
+DEMO_BINS = "肇庆智能回收箱（演示）"
 SORTS_AT_BINS = 3  # the profile whose sorting the bins report
 # Of the bus rides, this share comes from the bus company's card data (`partner`).
 PARTNER_BUS_SHARE = 0.5
@@ -376,7 +376,7 @@ def _seed_drb_key(previous: dict) -> str:
             return key
     except AppError:
         pass  # revoked since: issue a new one
-    _row, key = stats_keys.create_key("DRB demo key")
+    _row, key = stats_keys.create_key("发改局演示密钥")
     return key
 
 

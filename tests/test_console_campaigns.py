@@ -102,7 +102,7 @@ def test_refused_forms_say_what_is_wrong_beside_the_field(client, admin):
     backwards = create(client, ends_at=local(now), starts_at=local(now + timedelta(days=1)))
     assert backwards.status_code == 422
     page = backwards.get_data(as_text=True)
-    assert "须晚于 starts_at。" in page and "世界环境日 绿色出行" in page  # the typing is kept
+    assert "须晚于开始时间。" in page and "世界环境日 绿色出行" in page  # the typing is kept
     unknown = create(client, multiplier_key=["trip:rocket"], multiplier_factor=["2"])
     assert unknown.status_code == 422
     assert "不是有效的行为类型或“类型:子类”。" in unknown.get_data(as_text=True)

@@ -45,7 +45,7 @@ def test_a_partner_secret_is_shown_once_and_signs_batches(app, client):
     assert sent.status_code == 200 and sent.json["accepted"] == 1
 
     listing = client.get("/admin/clients").get_data(as_text=True)
-    assert key in listing and "ev_charging, trip:bus" in listing
+    assert key in listing and "新能源汽车充电、出行 · 公交" in listing
     assert secret not in listing
     log = client.get("/admin/audit?q=partner.create").get_data(as_text=True)
     assert "partner.create" in log and secret not in log and "secret_encrypted" not in log

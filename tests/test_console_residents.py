@@ -81,8 +81,8 @@ def test_the_resident_page_shows_profile_account_actions_and_ledger(app, client)
     page = client.get(f"/admin/residents/{someone.resident['id']}").get_data(as_text=True)
     assert someone.resident["phone_masked"] in page and "端州区" in page
     assert f'id="resident-balance">{balance}<' in page and balance >= 212
-    assert 'id="resident-co2e">212 g<' in page
-    assert "出行 · bus" in page
+    assert 'id="resident-co2e">212 克<' in page
+    assert "出行 · 公交" in page
     assert 'id="resident-actions"' in page and 'id="resident-ledger"' in page
     assert someone.phone not in page
 

@@ -68,7 +68,7 @@ def test_the_queue_shows_evidence_flags_co2e_and_district_but_no_personal_data(c
     assert "疑似重复照片" in flags
     assert f'id="earlier-photo-{copied["id"]}"' in page  # the photo it resembles, beside it
     assert "无标记" in page.split(f'id="flags-{first["id"]}"')[1].split("</p>")[0]
-    assert f'id="co2e-{first["id"]}">144 g<' in page
+    assert f'id="co2e-{first["id"]}">144 克<' in page
     assert f'id="district-{first["id"]}">端州区<' in page
     assert f'id="district-{copied["id"]}">鼎湖区<' in page
     # The resident's own words are shown under reviewers' labels, in their language.

@@ -93,7 +93,7 @@ def test_refused_reward_forms_say_why(client, admin):
     backwards = form(valid_from=local(now), valid_until=local(now - timedelta(days=1)))
     response = console_post(client, f"{REWARDS}/new", backwards, f"{REWARDS}/new")
     assert response.status_code == 422
-    assert "须晚于 valid_from。" in response.get_data(as_text=True)
+    assert "须晚于生效时间。" in response.get_data(as_text=True)
     free = console_post(client, f"{REWARDS}/new", form(cost_points="0"), f"{REWARDS}/new")
     assert free.status_code == 422
     assert 'data-field="cost_points"' in free.get_data(as_text=True)

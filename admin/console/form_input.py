@@ -12,7 +12,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 
+from admin.console.labels import field_label, quantity_label
 from admin.console.views import console
 from backend.clock import LOCAL_TZ
 from backend.errors import AppError, ValidationFailed
@@ -36,7 +38,9 @@ def beijing(moment: datetime | None) -> str:
 @console.app_template_filter("co2e")
 def co2e(grams: int | None) -> str:
     grams = grams or 0
-    return f"{grams} g" if grams < 1000 else f"{grams / 1000:,.1f} kg"
+    if grams < 1000:
+        return quantity_label(grams, "g")
+    return quantity_label(f"{grams / 1000:,.1f}", "kg")
 
 
 def kg_input(grams: int | None) -> str:
@@ -72,9 +76,9 @@ def blank_to_none(value: str | None) -> str | None:
 def flash_refusal(exc: AppError, *, with_fields: bool = False) -> None:
     flash(str(exc.message), "error")
     if with_fields:  # a button has no fields to show messages beside
-        for messages in field_messages(exc.fields).values():
+        for name, messages in field_messages(exc.fields).items():
             for message in messages:
-                flash(message, "error")
+                flash(f"{field_label(None, name)}{_(': ')}{message}", "error")
 
 
 def refused(exc: AppError, template: str, *, with_fields: bool = False, **context) -> Response:

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from admin.console import labels
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
@@ -56,7 +57,7 @@ BLANK_MULTIPLIER_ROWS = 3
 
 nav_item("console.campaigns", N_("Campaigns"), MANAGE)
 
-STATUS_NAMES = {"draft": _l("Draft"), "published": _l("Published"), "ended": _l("Ended")}
+STATUS_NAMES = labels.STATUS_NAMES["campaign"]
 
 
 class CampaignForm(CampaignWriteSchema):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from admin.console import labels
 from admin.console.auth import console_page
 from admin.console.form_input import PAGE_SIZE, load, page_of, refused
 from admin.console.views import console, nav_item
@@ -25,6 +25,7 @@ from backend.residents.models import Resident
 from points.actions.models import Action
 from points.actions.service import own_actions_query
 from points.ledger.adjustments import AdjustmentRequest, adjust_points, pending_requests_of
+from points.ledger.descriptions import described
 from points.ledger.models import LedgerEntry
 from points.ledger.service import account_summary, ledger_query
 from points.partner import service as partners
@@ -35,27 +36,10 @@ SHOW = "console/residents/show.html"
 
 nav_item("console.residents", N_("Residents"), MANAGE)
 
-STATUS_NAMES = {"active": _l("Active"), "suspended": _l("Suspended"), "deleted": _l("Deleted")}
-ACTION_STATUS_NAMES = {
-    "approved": _l("Approved"),
-    "pending_review": _l("Pending review"),
-    "rejected": _l("Rejected"),
-}
-KIND_NAMES = {
-    "earn": _l("Earned by an action"),
-    "campaign_bonus": _l("Campaign bonus"),
-    "checkin": _l("Check-in"),
-    "badge": _l("Badge"),
-    "redeem": _l("Redemption"),
-    "refund": _l("Refund"),
-    "adjustment": _l("Adjustment"),
-    "expire": _l("Expiry"),
-}
-LINK_STATUS_NAMES = {
-    "confirmed": _l("Confirmed by the partner"),
-    "pending": _l("Awaiting the partner's confirmation"),
-    "expired": _l("Link code expired"),
-}
+STATUS_NAMES = labels.STATUS_NAMES["resident"]
+ACTION_STATUS_NAMES = labels.STATUS_NAMES["action"]
+KIND_NAMES = labels.LEDGER_KIND_NAMES
+LINK_STATUS_NAMES = labels.STATUS_NAMES["partner_link"]
 
 
 class AdjustmentForm(Schema):
@@ -87,11 +71,13 @@ def _resident_page(resident_id: int, refusal: AppError | None = None):
         PAGE_SIZE,
         request.args.get("actions_cursor") or None,
     )
-    ledger = paginate(
-        ledger_query(resident_id),
-        LedgerEntry.id,
-        PAGE_SIZE,
-        request.args.get("ledger_cursor") or None,
+    ledger = described(  # each entry with what it is for, in the reader's language
+        paginate(
+            ledger_query(resident_id),
+            LedgerEntry.id,
+            PAGE_SIZE,
+            request.args.get("ledger_cursor") or None,
+        )
     )
     context = {
         "resident": resident,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from admin.console import labels
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
@@ -33,12 +33,7 @@ VERIFY = "console/rewards/verify.html"
 
 nav_item("console.rewards", N_("Rewards"), MANAGE)
 
-STATUS_NAMES = {
-    "issued": _l("Issued"),
-    "used": _l("Used"),
-    "cancelled": _l("Cancelled"),
-    "void": _l("Void (account deleted)"),
-}
+STATUS_NAMES = labels.STATUS_NAMES["redemption"]
 
 
 class StockForm(Schema):

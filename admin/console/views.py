@@ -5,13 +5,27 @@ Pages live in modules of their own (admin/console/pages_*.py) and register on `c
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, CSRFProtect
+import logging
 
-from admin.console import auth, submissions
-from backend.errors import AppError, ValidationFailed
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from admin.console import auth, labels, submissions
+from admin.console.labels import ROLE_NAMES, TYPE_NAMES, VERIFICATION_NAMES
+from backend.errors import HTTP_ERRORS, AppError, ValidationFailed, handle_http_exception
 from backend.i18n import SUPPORTED_LOCALES
 from backend.staff import service as staff
 from backend.staff.permissions import role_allows
@@ -25,29 +39,7 @@ console = Blueprint(
     static_url_path="/static",
 )
 csrf = CSRFProtect()
-
-ROLE_NAMES = {
-    "superadmin": _l("Super administrator"),
-    "campaign_admin": _l("Campaign administrator"),
-    "reviewer": _l("Reviewer"),
-    "analyst": _l("Analyst"),
-}
-
-# Action types as the console names them, on every page.
-TYPE_NAMES = {
-    "trip": _l("Trip"),
-    "garbage_sorting": _l("Garbage sorting"),
-    "clean_plate": _l("Clean Plate meal"),
-    "ev_charging": _l("EV charging"),
-}
-
-# How each action was verified (points.actions.models.VERIFICATIONS), on every page.
-VERIFICATION_NAMES = {
-    "partner": _l("Verified by a partner"),
-    "trace": _l("Verified by a GPS trace"),
-    "reviewed": _l("Verified by a reviewer"),
-    "self_declared": _l("Self-declared"),
-}
+log = logging.getLogger(__name__)
 
 # (endpoint, label msgid, permission): the navigation, filtered by the signed-in role.
 NAVIGATION: list[tuple[str, str, str | None]] = []
@@ -86,6 +78,7 @@ def _remember_submission(response):
 
 
 console.add_app_template_global(submissions.form_tokens, "form_tokens")
+labels.register(console)
 
 
 @console.app_context_processor
@@ -139,6 +132,42 @@ def _forbidden(error):
 @console.errorhandler(404)
 def _not_found(error):
     return render_template("console/error.html", status=404, message=_("No such page.")), 404
+
+
+def _in_console() -> bool:
+    return request.path == "/admin" or request.path.startswith("/admin/")
+
+
+@console.app_errorhandler(404)
+@console.app_errorhandler(405)
+def _no_route(error: HTTPException):
+    """A path no console page answers is still a console page (with the menu for staff
+    signed in); outside /admin/ the API's JSON error, as before."""
+    if not _in_console():
+        return handle_http_exception(error)
+    g.staff_session = auth.current_staff_or_none()
+    status = error.code or 404
+    message = _("No such page.") if status == 404 else HTTP_ERRORS[status][1]
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@console.errorhandler(Exception)
+def _failed(error: Exception):
+    """A console page that fails shows the console's 500 page (the trace goes to the
+    log); an error the app has a handler of its own for keeps it."""
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        message = HTTP_ERRORS.get(status, HTTP_ERRORS[500])[1]
+        return render_template("console/error.html", status=status, message=message), status
+    handlers = current_app.error_handler_spec.get(None, {}).get(None, {})
+    for cls in type(error).__mro__:
+        if cls is Exception:
+            break
+        if cls in handlers:
+            return handlers[cls](error)
+    log.exception("console page failed", exc_info=error)
+    message = HTTP_ERRORS[500][1]
+    return render_template("console/error.html", status=500, message=message), 500
 
 
 @console.route("/login", methods=["GET", "POST"])
