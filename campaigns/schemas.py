@@ -38,8 +38,9 @@ class MultiplierRange(ma.validate.Validator):
 
     def __call__(self, value: float) -> float:
         if not self.min <= value <= self.max:
+            # In a list: marshmallow would take a lazy string for a list of characters.
             raise ma.ValidationError(
-                _l("A multiplier must be from %(min)s to %(max)s.", min=self.min, max=self.max)
+                [_l("A multiplier must be from %(min)s to %(max)s.", min=self.min, max=self.max)]
             )
         return value
 
