@@ -154,8 +154,7 @@ def _multiplier_rows(form: MultiDict, refusal: AppError | None) -> list[dict]:
     for action_type, names in variants.items():
         rows.append({"key": action_type, "type": action_type, "variant": None})
         rows.extend(
-            {"key": f"{action_type}:{name}", "type": action_type, "variant": name}
-            for name in names
+            {"key": f"{action_type}:{name}", "type": action_type, "variant": name} for name in names
         )
     known = {row["key"] for row in rows}
     for name in form:
