@@ -409,7 +409,8 @@ def latest_of(resident_id: int, limit: int, *, status: str | None = None, but: i
     query = own_actions_query(resident_id, status)
     if but is not None:
         query = query.where(Action.id != but)
-    return db.session.scalars(query.order_by(Action.id.desc()).limit(limit)).all()
+    latest = query.order_by(Action.occurred_at.desc(), Action.id.desc())
+    return db.session.scalars(latest.limit(limit)).all()
 
 
 def next_in_queue(after_id: int, action_type: str | None = None) -> Action | None:
