@@ -12,7 +12,7 @@ PORT ?= 8000
 # Debian's packages need root: use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install browser redis tools demo serve test test-sqlite test-postgres bench lint format messages clean
+.PHONY: install browser redis tools screenshots demo serve test test-sqlite test-postgres bench lint format messages clean
 
 install: $(INSTALLED) $(CATALOGS)
 
@@ -75,6 +75,11 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 			chromium chromium-driver fonts-wqy-microhei >/dev/null; }
+
+# The staff guide's pictures (docs/CONSOLE.md): the browser tests, run on SQLite, save them
+# under docs/screenshots/ (a plain test run keeps them under test-artifacts/).
+screenshots: install browser
+	GUIDE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -o cache_dir=.pytest_cache/sqlite tests/test_e2e_*.py
 
 # Write throughput and latency on SQLite and a throw-away PostgreSQL, then the ledger's
 # invariants (loadtests/bench.py); BENCH_ARGS=--quick for a short run. Speed is printed

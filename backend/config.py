@@ -242,6 +242,12 @@ class Config:
     adjustment_second_approval_points: int = 1000
     adjustment_max_points: int = 100_000
 
+    # Campaign rules: a multiplier of an action type's or variant's points runs from 1 to
+    # this factor (staff API and console editor alike)
+    campaign_max_multiplier: int = 10
+    # The review page shows this many of the resident's latest actions and rejections
+    review_history_actions: int = 10
+
     # The worker: outbox rows applied per transaction, and how long it waits after applying
     # all there was (longer gathers bigger batches, less work per approval; shorter shows
     # the derived figures sooner)

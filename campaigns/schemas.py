@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 
 from backend.api import Schema
 from backend.clock import LOCAL_TZ
+from backend.config import Config
 from backend.districts.service import read_reference_file
 from campaigns.models import CHECKIN_MODES
 
@@ -15,6 +18,31 @@ EVENT_KEYS = tuple(event["key"] for event in read_reference_file()["events"])
 def _moment(**kwargs) -> ma.fields.AwareDateTime:
     # Without an offset a time is Beijing time, as staff type it.
     return ma.fields.AwareDateTime(default_timezone=LOCAL_TZ, **kwargs)
+
+
+MIN_MULTIPLIER = 1  # a multiplier never takes points away
+
+
+class MultiplierRange(ma.validate.Validator):
+    """A campaign multiplier: from MIN_MULTIPLIER to CAMPAIGN_MAX_MULTIPLIER (the app's
+    setting; the packaged default where no app is at hand, as when the API is documented).
+    Its `min` and `max` are what apispec documents as the number's bounds."""
+
+    min = MIN_MULTIPLIER
+
+    @property
+    def max(self) -> int:
+        if has_app_context():
+            return current_app.config["CAMPAIGN_MAX_MULTIPLIER"]
+        return Config.campaign_max_multiplier
+
+    def __call__(self, value: float) -> float:
+        if not self.min <= value <= self.max:
+            # In a list: marshmallow would take a lazy string for a list of characters.
+            raise ma.ValidationError(
+                [_l("A multiplier must be from %(min)s to %(max)s.", min=self.min, max=self.max)]
+            )
+        return value
 
 
 class RulesSchema(Schema):
@@ -71,7 +99,7 @@ class CampaignWriteSchema(Schema):
     goal_co2e_g = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1))
     multipliers = ma.fields.Dict(
         keys=ma.fields.String(validate=ma.validate.Length(max=64)),
-        values=ma.fields.Float(validate=ma.validate.Range(min=1, max=10)),
+        values=ma.fields.Float(validate=MultiplierRange()),
         metadata={"description": 'x factor per action type or type:variant, e.g. {"trip:bus": 2}'},
     )
     join_bonus = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))

@@ -1,6 +1,8 @@
 """Headless Debian Chromium driven by Playwright, for the console's end-to-end tests.
 
-Screenshots go to test-artifacts/screenshots/<database>/ (not committed).
+Screenshots go to test-artifacts/screenshots/<database>/ (not committed). The staff
+guide's pictures (docs/CONSOLE.md) are taken by the same tests: `make screenshots` runs
+them with GUIDE_SCREENSHOTS=docs/screenshots, so a test run never rewrites the repository.
 """
 
 from __future__ import annotations
@@ -60,6 +62,17 @@ def shoot(page: Page, name: str) -> Path:
     # can land on nothing.
     path = screenshot_dir() / f"{name}.png"
     page.screenshot(path=str(path))
+    return path
+
+
+def guide_shot(page_or_element, name: str) -> Path:
+    """A picture for the staff guide: under docs/screenshots/ when `make screenshots` asks
+    (GUIDE_SCREENSHOTS), else beside the other screenshots of the run."""
+    wanted = os.environ.get("GUIDE_SCREENSHOTS")
+    directory = ROOT / wanted if wanted else screenshot_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.png"
+    page_or_element.screenshot(path=str(path))
     return path
 
 

@@ -201,6 +201,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/review/<int:action_id>/approve"): console(REVIEW_ACTIONS),
     ("POST", "/admin/review/<int:action_id>/reject"): console(REVIEW_ACTIONS),
     ("GET", "/admin/review/photos/<photo_id>.jpg"): console(REVIEW_ACTIONS),
+    ("GET", "/admin/review/<int:action_id>"): console(REVIEW_ACTIONS),
+    ("GET", "/admin/review/photos/<photo_id>/full.jpg"): console(REVIEW_ACTIONS),
     ("GET", "/admin/rewards"): console(MANAGE_REWARDS),
     ("GET", "/admin/rewards/new"): console(MANAGE_REWARDS),
     ("POST", "/admin/rewards/new"): console(MANAGE_REWARDS),

@@ -155,8 +155,8 @@ def _campaign_form(**fields) -> dict:
         "ends_at": local(starts + timedelta(days=7)),
         "districts_shown": "1",
         "multipliers_shown": "1",
-        "multiplier_key": ["trip:bus", "garbage_sorting"],
-        "multiplier_factor": ["2", "1.5"],
+        "multiplier.trip:bus": "2",
+        "multiplier.garbage_sorting": "1.5",
         "join_bonus": "20",
         "checkin_points": "30",
         "goal_kg": "",
@@ -174,8 +174,7 @@ def _edit_form(campaign: dict, **fields) -> dict:
         "event_key": campaign["event_key"] or "",
         "ends_at": local(datetime.fromisoformat(campaign["ends_at"])),
         "multipliers_shown": "1",
-        "multiplier_key": list(multipliers),
-        "multiplier_factor": [f"{factor:g}" for factor in multipliers.values()],
+        **{f"multiplier.{key}": f"{factor:g}" for key, factor in multipliers.items()},
         "join_bonus": str(campaign["rules"]["join_bonus"]),
         "checkin_points": str(campaign["rules"]["checkin_points"]),
         "goal_kg": "",
@@ -278,7 +277,7 @@ def test_a_rules_edit_shows_the_rules_before_and_after(app, client, door):
     campaign = make_campaign(client, api, multipliers={"trip:bus": 2}, join_bonus=20)
     if door == "console":
         edit = f"/admin/campaigns/{campaign['id']}/edit"
-        body = _edit_form(campaign, multiplier_factor=["3"], join_bonus="30")
+        body = _edit_form(campaign, **{"multiplier.trip:bus": "3"}, join_bonus="30")
         assert console_post(client, edit, body, edit).status_code == 302
     else:
         changes = {"multipliers": {"trip:bus": 3}, "join_bonus": 30}
@@ -320,7 +319,7 @@ def test_a_refused_change_logs_nothing(app, client):
     ]
     assert [r.status_code for r in refusals] == [422, 422, 422]
     edit = f"/admin/campaigns/{campaign['id']}/edit"
-    body = _edit_form(campaign, multiplier_key=["trip:rocket"], join_bonus="30")
+    body = _edit_form(campaign, **{"multiplier.trip:rocket": "2"}, join_bonus="30")
     assert console_post(client, edit, body, edit).status_code == 422
     new = "/admin/campaigns/new"
     assert console_post(client, new, _campaign_form(title=" "), new).status_code == 422

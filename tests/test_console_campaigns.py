@@ -46,8 +46,9 @@ def form(**fields) -> dict:
         "districts_shown": "1",
         "district_codes": ["441202", "441203"],
         "multipliers_shown": "1",
-        "multiplier_key": ["trip:bus", "garbage_sorting", ""],
-        "multiplier_factor": ["2", "1.5", ""],
+        "multiplier.trip:bus": "2",
+        "multiplier.garbage_sorting": "1.5",
+        "multiplier.trip:walk": "",
         "join_bonus": "20",
         "checkin_points": "30",
         "goal_kg": "1500.5",
@@ -103,7 +104,7 @@ def test_refused_forms_say_what_is_wrong_beside_the_field(client, admin):
     assert backwards.status_code == 422
     page = backwards.get_data(as_text=True)
     assert "须晚于开始时间。" in page and "世界环境日 绿色出行" in page  # the typing is kept
-    unknown = create(client, multiplier_key=["trip:rocket"], multiplier_factor=["2"])
+    unknown = create(client, **{"multiplier.trip:rocket": "2"})
     assert unknown.status_code == 422
     assert "不是有效的行为类型或“类型:子类”。" in unknown.get_data(as_text=True)
     for goal in ("abc", "-3", "NaN"):
@@ -128,8 +129,7 @@ def test_editing_a_published_campaign_changes_only_what_was_changed(client, admi
         "event_key": "energy_saving_week",
         "ends_at": local(datetime.fromisoformat(campaign["ends_at"]) + timedelta(days=3)),
         "multipliers_shown": "1",
-        "multiplier_key": ["trip"],
-        "multiplier_factor": ["2"],
+        "multiplier.trip": "2",
         "join_bonus": "5",
         "checkin_points": "0",
         "goal_kg": "",
@@ -318,8 +318,17 @@ def test_a_multiplier_may_name_a_variant_staff_published(app, client, admin, api
     )
     assert published.status_code == 302, published.get_data(as_text=True)
 
-    assert '<option value="trip:tram">' in client.get(f"{CAMPAIGNS}/new").get_data(as_text=True)
-    in_console = created_id(create(client, multiplier_key=["trip:tram"], multiplier_factor=["2"]))
+    assert 'name="multiplier.trip:tram"' in client.get(f"{CAMPAIGNS}/new").get_data(as_text=True)
+    in_console = created_id(
+        create(
+            client,
+            **{
+                "multiplier.trip:bus": "",
+                "multiplier.garbage_sorting": "",
+                "multiplier.trip:tram": "2",
+            },
+        )
+    )
     shown = client.get(f"/api/v1/staff/campaigns/{in_console}", headers=api).json
     assert shown["rules"]["multipliers"] == {"trip:tram": 2.0}
     by_api = make_campaign(client, api, multipliers={"trip:tram": 3})
@@ -332,6 +341,6 @@ def test_a_multiplier_may_name_a_variant_staff_published(app, client, admin, api
     )
     assert unknown.status_code == 422
     assert list(unknown.json["error"]["fields"]["multipliers"]) == ["trip:rocket"]
-    refused = create(client, multiplier_key=["trip:rocket"], multiplier_factor=["2"])
+    refused = create(client, **{"multiplier.trip:rocket": "2"})
     assert refused.status_code == 422
     assert 'data-field="multipliers"' in refused.get_data(as_text=True)

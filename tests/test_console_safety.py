@@ -118,8 +118,7 @@ CAMPAIGN_FORM = {
     "districts_shown": "1",
     "district_codes": ["441202"],
     "multipliers_shown": "1",
-    "multiplier_key": ["trip:bus"],
-    "multiplier_factor": ["2"],
+    "multiplier.trip:bus": "2",
     "join_bonus": "20",
     "checkin_points": "30",
 }

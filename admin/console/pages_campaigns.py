@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import marshmallow as ma
 from flask import (
     Response,
+    current_app,
     flash,
     g,
     make_response,
@@ -28,19 +29,22 @@ from admin.console import labels
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
+    field_messages,
     kg_input,
     load,
     local_input,
     page_of,
     refused,
 )
-from admin.console.views import console, nav_item
+from admin.console.labels import variant_label
+from admin.console.views import TYPE_NAMES, console, nav_item
 from backend.districts.service import list_districts, read_reference_file
 from backend.errors import AppError
 from backend.i18n import N_
 from campaigns import checkins, service
 from campaigns.models import CAMPAIGN_STATUSES, Campaign
 from campaigns.schemas import (
+    MIN_MULTIPLIER,
     CampaignWriteSchema,
     CheckinLocationSchema,
     CheckinPointWriteSchema,
@@ -53,7 +57,8 @@ from points.methodology.service import current_methodology
 MANAGE = "manage_campaigns"
 FORM = "console/campaigns/form.html"
 SHOW = "console/campaigns/show.html"
-BLANK_MULTIPLIER_ROWS = 3
+# The rules editor's factor inputs are named after the multiplier's key: multiplier.trip:bus
+MULTIPLIER_FIELD = "multiplier."
 
 nav_item("console.campaigns", N_("Campaigns"), MANAGE)
 
@@ -95,9 +100,10 @@ def _body(form: MultiDict) -> dict:
     if "districts_shown" in form:
         body["district_codes"] = sorted(set(form.getlist("district_codes")))
     if "multipliers_shown" in form:
-        rows = zip(form.getlist("multiplier_key"), form.getlist("multiplier_factor"), strict=False)
         body["multipliers"] = {
-            key.strip(): factor.strip() for key, factor in rows if key.strip() or factor.strip()
+            name.removeprefix(MULTIPLIER_FIELD): factor.strip()
+            for name, factor in form.items()
+            if name.startswith(MULTIPLIER_FIELD) and factor.strip()
         }
     return body
 
@@ -122,8 +128,7 @@ def _shown(campaign: Campaign) -> MultiDict:
     for code in campaign.district_codes:
         form.add("district_codes", code)
     for key, factor in rules["multipliers"].items():
-        form.add("multiplier_key", key)
-        form.add("multiplier_factor", f"{factor:g}")
+        form[f"{MULTIPLIER_FIELD}{key}"] = f"{factor:g}"
     return form
 
 
@@ -136,22 +141,49 @@ def _changes(campaign: Campaign, form: MultiDict) -> dict:
     return {name: value for name, value in submitted.items() if shown.get(name) != value}
 
 
-def _multiplier_keys() -> list[str]:
-    """What the form suggests: every action type, and every variant in force."""
-    factors = current_methodology().factors
-    return [*ACTION_TYPES, *(f"{f.action_type}:{f.variant}" for f in factors)]
+def _multiplier_rows(form: MultiDict, refusal: AppError | None) -> list[dict]:
+    """One row per multiplier key of the methodology in force: each action type (its
+    variants without a factor of their own follow it), then each of its variants; and a
+    row for any key the form holds beyond those (a variant an older methodology had), so
+    that saving keeps or refuses it visibly rather than dropping it."""
+    refused_keys = (refusal.fields.get("multipliers") if refusal else None) or {}
+    refused_keys = field_messages(refused_keys) if isinstance(refused_keys, dict) else {}
+    variants: dict[str, list[str]] = {action_type: [] for action_type in ACTION_TYPES}
+    for factor in current_methodology().factors:
+        variants.setdefault(factor.action_type, []).append(factor.variant)
+    rows = []
+    for action_type, names in variants.items():
+        rows.append({"key": action_type, "type": action_type, "variant": None})
+        rows.extend(
+            {"key": f"{action_type}:{name}", "type": action_type, "variant": name} for name in names
+        )
+    known = {row["key"] for row in rows}
+    for name in form:
+        key = name.removeprefix(MULTIPLIER_FIELD)
+        if name.startswith(MULTIPLIER_FIELD) and key not in known:
+            action_type, _sep, variant = key.partition(":")
+            rows.append({"key": key, "type": action_type, "variant": variant or None})
+    for row in rows:
+        row["type_name"] = TYPE_NAMES.get(row["type"], row["type"])
+        row["variant_name"] = row["variant"] and variant_label(row["type"], row["variant"])
+        row["field"] = f"{MULTIPLIER_FIELD}{row['key']}"
+        row["id"] = "multiplier-" + row["key"].replace(":", "-")
+        row["value"] = form.get(row["field"], "")
+        row["errors"] = refused_keys.get(row["key"], [])
+    return rows
 
 
 def _form_page(form: MultiDict, campaign: Campaign | None, refusal: AppError | None = None):
-    rows = zip(form.getlist("multiplier_key"), form.getlist("multiplier_factor"), strict=False)
-    filled = [(key, factor) for key, factor in rows if key.strip() or factor.strip()]
+    rows = _multiplier_rows(form, refusal)
     context = {
         "form": form,
         "campaign": campaign,
         "districts": list_districts(),
         "events": read_reference_file()["events"],
-        "multiplier_keys": _multiplier_keys(),
-        "multiplier_rows": filled + [("", "")] * BLANK_MULTIPLIER_ROWS,
+        "multiplier_rows": rows,
+        "multiplier_refused_by_row": any(row["errors"] for row in rows),
+        "min_multiplier": MIN_MULTIPLIER,
+        "max_multiplier": current_app.config["CAMPAIGN_MAX_MULTIPLIER"],
     }
     if refusal is not None:
         return refused(refusal, FORM, **context)

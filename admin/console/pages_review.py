@@ -1,16 +1,22 @@
 """The review queue: photo evidence and self-reported sessions, oldest first; approve, or
 reject with a reason the resident sees. Made for the keyboard: the first item is the
 current one (focused on arrival, Alt+A / Alt+R), so after a decision the next one is.
+
+An item's own page shows the full-size photo (click to zoom), the photo it was flagged a
+copy of beside it with their distance, and the resident's latest actions and earlier
+rejections; keys A (approve), R (reject: to the reason first) and J (next) decide there,
+and a decision there opens the next item.
 """
 
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.console.auth import console_page
 from admin.console.form_input import load, page_of, refused
+from admin.console.pages_residents import ACTION_STATUS_NAMES
 from admin.console.views import console, nav_item
 from admin.review import service as review
 from admin.review.schemas import RejectSchema, ReviewQueueArgsSchema
@@ -23,6 +29,9 @@ from points.photos import service as photos
 
 REVIEW = "review_actions"
 QUEUE = "console/review/queue.html"
+ITEM = "console/review/item.html"
+# A decision sent from an item's page (return=item) opens the next item, not the queue.
+FROM_ITEM = "item"
 
 nav_item("console.review_queue", N_("Review"), REVIEW)
 
@@ -95,7 +104,7 @@ def review_approve(action_id: int):
     try:
         action = review.approve(action_id, g.staff_session.staff_user.id)
     except AppError as exc:
-        return _queue_page(exc)
+        return _item_page(action_id, exc) if _from_item() else _queue_page(exc)
     if action.capped:
         flash(
             _(
@@ -106,7 +115,7 @@ def review_approve(action_id: int):
         )
     else:
         flash(_("Approved: %(points)s points paid.", points=action.points), "info")
-    return redirect(url_for("console.review_queue", **_queue_args()))
+    return _after_decision(action_id)
 
 
 @console.route("/review/<int:action_id>/reject", methods=["POST"])
@@ -116,9 +125,11 @@ def review_reject(action_id: int):
         body = load(RejectSchema(), {"reason": request.form.get("reason", "").strip()})
         review.reject(action_id, g.staff_session.staff_user.id, body["reason"])
     except AppError as exc:
+        if _from_item():
+            return _item_page(action_id, exc)
         return _queue_page(exc, refused_id=action_id)
     flash(_("Rejected: the resident sees your reason."), "info")
-    return redirect(url_for("console.review_queue", **_queue_args()))
+    return _after_decision(action_id)
 
 
 @console.route("/review/photos/<photo_id>.jpg")
@@ -129,3 +140,67 @@ def review_photo(photo_id: str):
     return Response(
         thumbnail, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
     )
+
+
+@console.route("/review/photos/<photo_id>/full.jpg")
+@console_page(REVIEW)
+def review_photo_full(photo_id: str):
+    """A photo as stored (re-encoded, at most PHOTO_MAX_EDGE), for reviewers only."""
+    image = photos.open_image(photos.get_photo(photo_id))
+    return Response(
+        image, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+def _from_item() -> bool:
+    return request.form.get("return") == FROM_ITEM
+
+
+def _after_decision(action_id: int):
+    """Back to the queue; from an item's page, on to the queue's next item."""
+    if not _from_item():
+        return redirect(url_for("console.review_queue", **_queue_args()))
+    following = actions.next_in_queue(action_id, _queue_args().get("type"))
+    if following is None:
+        return redirect(url_for("console.review_queue", **_queue_args()))
+    return redirect(url_for("console.review_item", action_id=following.id, **_queue_args()))
+
+
+def _item_page(action_id: int, refusal: AppError | None = None):
+    action = actions.get_action(action_id)
+    args = _queue_args()
+    if "type" in args:
+        load(ReviewQueueArgsSchema(), {"type": args["type"]})
+    photo = photos.get_photo(action.photo_id) if action.photo_id else None
+    earlier = photos.get_photo(photo.duplicate_of_id) if photo and photo.duplicate_of_id else None
+    history = current_app.config["REVIEW_HISTORY_ACTIONS"]
+    district = {d.code: d for d in list_districts()}.get(action.district_code)
+    following = actions.next_in_queue(action_id, args.get("type"))
+    context = {
+        "a": action,
+        "photo": photo,
+        "earlier": earlier,
+        "distance": photos.reuse_distance(photo) if earlier else None,
+        "district": district,
+        "recent": actions.latest_of(action.resident_id, history, but=action.id),
+        "rejections": actions.latest_of(
+            action.resident_id, history, status="rejected", but=action.id
+        ),
+        "next_item": following,
+        "queue_args": args,
+        "flag_names": FLAG_NAMES,
+        "detail_names": DETAIL_NAMES,
+        "unit_names": UNIT_NAMES,
+        "status_names": ACTION_STATUS_NAMES,
+        "reason": request.form.get("reason", ""),
+        "return_to": FROM_ITEM,
+    }
+    if refusal is not None:
+        return refused(refusal, ITEM, **context)
+    return render_template(ITEM, errors={}, **context)
+
+
+@console.route("/review/<int:action_id>")
+@console_page(REVIEW)
+def review_item(action_id: int):
+    return _item_page(action_id)

@@ -401,3 +401,29 @@ def review_queue_query(status: str = "pending_review", action_type: str | None =
     if action_type:
         query = query.where(Action.type == action_type)
     return query
+
+
+def latest_of(resident_id: int, limit: int, *, status: str | None = None, but: int | None = None):
+    """A resident's latest actions, newest first (a reviewer's view of their history),
+    leaving out the action `but` under review."""
+    query = own_actions_query(resident_id, status)
+    if but is not None:
+        query = query.where(Action.id != but)
+    latest = query.order_by(Action.occurred_at.desc(), Action.id.desc())
+    return db.session.scalars(latest.limit(limit)).all()
+
+
+def next_in_queue(after_id: int, action_type: str | None = None) -> Action | None:
+    """The pending action the queue (oldest first) shows after `after_id`, or its first."""
+    queue = review_queue_query("pending_review", action_type).order_by(Action.id)
+    return db.session.scalar(queue.where(Action.id > after_id).limit(1)) or db.session.scalar(
+        queue.where(Action.id != after_id).limit(1)
+    )
+
+
+def get_action(action_id: int) -> Action:
+    """Any resident's action, for staff; an unknown id is 404."""
+    action = db.session.get(Action, action_id)
+    if action is None:
+        raise NotFound()
+    return action

@@ -510,6 +510,24 @@ def photo_for_action(resident_id: int, photo_id: str) -> Photo:
     return photo
 
 
+def reuse_distance(photo: Photo) -> int | None:
+    """How many bits (of 64) the photo lies from the earlier photo it was flagged a copy
+    of, measured as on upload: its 8 orientations against the earlier photo's stored
+    fingerprints (or, for an earlier photo without any, the two difference hashes).
+    None when it is no duplicate or its pixels were erased."""
+    if photo.duplicate_of_id is None or photo.storage_key == ERASED:
+        return None
+    earlier = db.session.scalars(
+        select(PhotoFingerprint.phash).where(PhotoFingerprint.photo_id == photo.duplicate_of_id)
+    ).all()
+    if not earlier:
+        other = db.session.get(Photo, photo.duplicate_of_id)
+        return (_unsigned64(photo.dhash) ^ _unsigned64(other.dhash)).bit_count()
+    with Image.open(io.BytesIO(open_image(photo))) as image:
+        asked = orientation_hashes(image.convert("RGB"))
+    return min((value ^ _unsigned64(phash)).bit_count() for value in asked for phash in earlier)
+
+
 def photo_flags(photo: Photo) -> list[str]:
     """Flags an action carrying this photo inherits: a near-copy goes to review."""
     return ["duplicate_photo"] if photo.duplicate_of_id else []
