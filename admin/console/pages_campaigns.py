@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from admin.console import charts
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
@@ -34,6 +35,7 @@ from admin.console.form_input import (
     refused,
 )
 from admin.console.views import console, nav_item
+from admin.stats import service as stats_service
 from backend.districts.service import list_districts, read_reference_file
 from backend.errors import AppError
 from backend.i18n import N_
@@ -170,7 +172,17 @@ def _campaign_page(
         "event": events.get(campaign.event_key),
         "points": checkins.points_of(campaign_id),
         "point_form": point_form or MultiDict(),
+        "progress_days": [
+            (day.isoformat(), grams) for day, grams in stats_service.campaign_days(campaign_id)
+        ],
     }
+    chart = charts.campaign_progress(context["progress_days"], campaign.goal_co2e_g)
+    context["progress_chart"] = chart
+    totals = chart["series"][0]["data"]
+    context["progress_rows"] = [
+        (day, grams, total)
+        for (day, grams), total in zip(context["progress_days"], totals, strict=True)
+    ]
     if refusal is not None:
         # Field messages go beside the check-in point form; a button's refusal is flashed.
         return refused(refusal, SHOW, with_fields=point_form is None, **context)
