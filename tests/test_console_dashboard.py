@@ -56,23 +56,16 @@ def test_statistics_filters_and_downloads(app, client):
     assert csv_file.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))
     assert [
-        "period",
-        "from",
-        "to",
-        "group_by",
-        "key",
-        "name",
-        "participants",
-        "actions",
-        "co2e_g",
-        "points_awarded",
-        "suppressed",
-        "verification",
-    ] in rows
-    assert 'filename="zq-carbon-stats-2026-11.csv"' in csv_file.headers["Content-Disposition"]
+        "统计期", "起始日", "截止日", "分组方式", "编码", "名称", "参与人数", "行为次数",
+        "减排量（克 CO2e）", "基础积分", "按隐私规则隐藏", "核验",
+    ] in rows  # fmt: skip
+    disposition = csv_file.headers["Content-Disposition"]
+    assert 'filename="zq-carbon-stats-by-district-2026-11.csv"' in disposition
+    assert "filename*=UTF-8''" in disposition
     workbook = client.get("/admin/statistics/export.xlsx")
     assert workbook.status_code == 200
     assert openpyxl.load_workbook(io.BytesIO(workbook.data)).active.max_row > 5
+    assert openpyxl.load_workbook(io.BytesIO(workbook.data)).active.freeze_panes == "A2"
 
 
 def test_bad_filters_are_explained_not_crashed(app, client):

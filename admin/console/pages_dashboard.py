@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, render_template, request
+from flask_babel import get_locale
 
 from admin.console import charts
 from admin.console.auth import console_page
@@ -128,20 +129,17 @@ def statistics_export(extension: str):
     args, errors = _filters()
     if errors:
         return statistics()
+    lang = "en" if str(get_locale()) == "en" else "zh"  # the staff member's language
     try:
         period = service.resolve_period(args["period"], args["start"], args["end"])
         args = {k: v for k, v in args.items() if k not in ("period", "start", "end")}
-        body = (
-            exports.timeseries_csv(period, **args)
-            if extension == "csv"
-            else exports.timeseries_xlsx(period, **args)
-        )
+        make = exports.timeseries_csv if extension == "csv" else exports.timeseries_xlsx
+        body = make(period, lang=lang, **args)
     except AppError:
         return statistics()
+    disposition = exports.content_disposition(period, args["group_by"], lang, extension)
     return Response(
         body,
         mimetype="text/csv" if extension == "csv" else XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="{exports.file_name(period)}.{extension}"'
-        },
+        headers={"Content-Disposition": disposition},
     )
