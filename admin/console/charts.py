@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import date
 
 from flask_babel import gettext as _
 
@@ -38,10 +39,10 @@ def _labels(**extra) -> dict:
     return {"hidden": hidden_reason(), **extra}
 
 
-def trend(timeseries: dict, names: Mapping[str, str]) -> dict:
+def trend(timeseries: dict, names: Mapping[str, str], until: date | None = None) -> dict:
     """CO2e avoided (kg) per row of a time series (days, weeks or months), one line per
-    group (action type or district)."""
-    items = timeseries["items"]
+    group (action type or district); rows starting after `until` (days to come) left out."""
+    items = [i for i in timeseries["items"] if until is None or i["start"] <= until]
     groups = (items[0] if items else timeseries["totals"])["groups"]
     series = []
     for index, group in enumerate(groups):
@@ -87,7 +88,7 @@ def green_share(green: dict) -> dict:
             }
         ],
         "target": round(green["target"] * 100, 1),
-        "labels": _labels(unit="%", target=_("Target")),
+        "labels": _labels(unit="%", target=_("Target line")),
     }
 
 

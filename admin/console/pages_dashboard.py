@@ -47,7 +47,7 @@ def dashboard():
         week=service.summary(periods.week(today)),
         month=this_month,
         trend=trend,
-        trend_chart=charts.trend(trend, TYPE_NAMES),
+        trend_chart=charts.trend(trend, TYPE_NAMES, until=today),
         top_districts=top,
         green=share,
         gauge=charts.gauge(share["share"], share["target"]),
@@ -106,7 +106,7 @@ def statistics():
 def _statistics_charts(args: dict, period, table: dict, green: dict | None) -> dict:
     """The statistics page's charts: the trend by the chosen grouping, CO2e by district
     over the period (unless one district is chosen), the green-travel share by month."""
-    found = {"trend": charts.trend(table, TYPE_NAMES)}
+    found = {"trend": charts.trend(table, TYPE_NAMES, until=local_day(utcnow()))}
     if table["group_by"] == "district":
         found["districts"] = charts.by_group(table, {})
     elif args.get("district_code") is None:
