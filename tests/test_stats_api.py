@@ -390,12 +390,15 @@ def test_bad_arguments_get_422_with_the_field(client, drb, params, field):
 
 def test_csv_export_opens_with_the_csv_module_after_the_bom(client, drb, town, threshold):
     threshold(1)
-    params = {"period": WEEK, "granularity": "day", "group_by": "type"}
+    params = {"period": WEEK, "granularity": "day", "group_by": "type", "lang": "en"}
     response = client.get("/api/v1/stats/export.csv", query_string=params, headers=drb)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
-    assert disposition == 'attachment; filename="zq-carbon-stats-2026-W47.csv"'
+    assert disposition == (
+        'attachment; filename="zq-carbon-stats-by-type-2026-W47.csv"; '
+        "filename*=UTF-8''zq-carbon-stats-by-type-2026-W47.csv"
+    )
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data[3:].decode("utf-8"))))
     blank = rows.index([])
@@ -411,7 +414,7 @@ def test_csv_export_opens_with_the_csv_module_after_the_bom(client, drb, town, t
     table = [dict(zip(rows[blank + 1], row, strict=True)) for row in rows[blank + 2 :]]
     # seven days and the total, each: all types, four types, and the self-declared row
     assert len(table) == 8 * 6
-    total = next(r for r in table if r["period"] == "total" and r["key"] == "*")
+    total = next(r for r in table if r["period"] == "total" and r["key"] == "total")
     assert (total["participants"], total["actions"]) == ("3", "5")
     assert all(r["suppressed"] == "false" for r in table)
     declared_rows = [r for r in table if r["verification"] == "self_declared"]
@@ -423,7 +426,7 @@ def test_csv_export_leaves_suppressed_cells_empty(client, drb, town):
     response = client.get("/api/v1/stats/export.csv", query_string=params, headers=drb)
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     table = rows[rows.index([]) + 2 :]
-    hidden = [row for row in table if row[-2] == "true"]
+    hidden = [row for row in table if row[-2] == "是"]  # Chinese by default
     assert hidden and all(value == "" for row in hidden for value in row[6:10])
 
 
@@ -433,12 +436,14 @@ def test_xlsx_export_loads_with_openpyxl(client, drb, town, threshold):
     response = client.get("/api/v1/stats/export.xlsx", query_string=params, headers=drb)
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    rows = list(book.active.iter_rows(values_only=True))
-    labels = {row[0]: row[1] for row in rows[: rows.index((None,) * len(rows[0]))] if row[0]}
-    assert labels["methodology_version"] == "2026.2"
-    assert (labels["period"], labels["from"]) == ("2026-10..2026-11", "2026-10-01")
-    assert "zq-carbon-stats-2026-10_2026-11.xlsx" in response.headers["Content-Disposition"]
-    header_at = next(i for i, row in enumerate(rows) if row[:2] == ("period", "from"))
-    assert rows[header_at][6:10] == ("participants", "actions", "co2e_g", "points_awarded")
-    names = {row[5] for row in rows[header_at + 1 :]}
+    labels = dict(book["说明"].iter_rows(values_only=True))
+    assert labels["方法学版本"] == "2026.2"
+    assert (labels["统计期"], labels["起始日"]) == ("2026-10..2026-11", "2026-10-01")
+    assert (
+        'filename="zq-carbon-stats-by-district-2026-10_2026-11.xlsx"'
+        in (response.headers["Content-Disposition"])
+    )
+    rows = list(book["统计"].iter_rows(values_only=True))
+    assert rows[0][6:10] == ("参与人数", "行为次数", "减排量（克 CO2e）", "基础积分")
+    names = {row[5] for row in rows[1:]}
     assert {"端州区", "鼎湖区"} <= names

@@ -1,10 +1,20 @@
-"""SVG geometry for the console's two charts, drawn on the server: no chart library, no
-JavaScript. Suppressed cells (None) leave gaps rather than pretend to be zero."""
+"""The console's charts: the series are prepared here, on the server, and drawn in the
+browser by ECharts (static/console-charts.js reads them from a `<script
+type="application/json">` block; a table beside each chart is the text for readers
+without JavaScript). The dashboard's green-travel gauge is a small SVG drawn here.
+
+Suppressed cells are None: a line leaves a gap, and the tooltip says why (the privacy rule).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import date
+
+from flask_babel import gettext as _
+
+from admin.stats.figures import min_residents
 
 TYPE_COLOURS = {
     "trip": "#1e7a46",
@@ -14,42 +24,87 @@ TYPE_COLOURS = {
 }
 
 
-@dataclass(frozen=True)
-class Series:
-    key: str
-    colour: str
-    points: str  # an SVG polyline "x,y x,y ..." (segments split at gaps)
-    segments: list[str]
+def hidden_reason() -> str:
+    """Why a figure is not shown: the privacy threshold, in the reader's language."""
+    return _(
+        "Fewer than %(count)s residents: not shown under the privacy rule", count=min_residents()
+    )
 
 
-def trend_lines(timeseries: dict, width: int = 640, height: int = 200, pad: int = 24):
-    """One line per action type of a daily time series of CO2e; returns (series, max_value)."""
-    items = timeseries["items"]
-    values = {
-        group["key"]: [
-            next((g["co2e_g"] for g in item["groups"] if g["key"] == group["key"]), None)
-            for item in items
-        ]
-        for group in (items[0]["groups"] if items else [])
-    }
-    peak = max([v for vs in values.values() for v in vs if v is not None] or [1]) or 1
-    step = (width - 2 * pad) / max(len(items) - 1, 1)
+def _kg(grams: int | None) -> float | None:
+    return None if grams is None else round(grams / 1000, 1)
+
+
+def _labels(**extra) -> dict:
+    return {"hidden": hidden_reason(), **extra}
+
+
+def trend(timeseries: dict, names: Mapping[str, str], until: date | None = None) -> dict:
+    """CO2e avoided (kg) per row of a time series (days, weeks or months), one line per
+    group (action type or district); rows starting after `until` (days to come) left out."""
+    items = [i for i in timeseries["items"] if until is None or i["start"] <= until]
+    groups = (items[0] if items else timeseries["totals"])["groups"]
     series = []
-    for key, column in values.items():
-        segments, current = [], []
-        for index, value in enumerate(column):
-            if value is None:
-                if current:
-                    segments.append(" ".join(current))
-                current = []
-                continue
-            x = pad + index * step
-            y = height - pad - (value / peak) * (height - 2 * pad)
-            current.append(f"{x:.1f},{y:.1f}")
-        if current:
-            segments.append(" ".join(current))
-        series.append(Series(key, TYPE_COLOURS.get(key, "#555"), " ".join(segments), segments))
-    return series, peak
+    for index, group in enumerate(groups):
+        key = group["key"]
+        series.append(
+            {
+                "name": str(names.get(key, group["name"])),
+                "colour": TYPE_COLOURS.get(key),
+                "data": [_kg(item["groups"][index]["co2e_g"]) for item in items],
+            }
+        )
+    return {
+        "kind": "lines",
+        "x": [item["period"] for item in items],
+        "series": series,
+        "labels": _labels(unit=_("kg CO2e")),
+    }
+
+
+def by_group(timeseries: dict, names: Mapping[str, str]) -> dict:
+    """CO2e avoided (kg) over the whole period, one bar per group (e.g. per district)."""
+    groups = timeseries["totals"]["groups"]
+    return {
+        "kind": "bars",
+        "x": [str(names.get(g["key"], g["name"])) for g in groups],
+        "series": [{"name": _("CO2e avoided"), "data": [_kg(g["co2e_g"]) for g in groups]}],
+        "labels": _labels(unit=_("kg CO2e")),
+    }
+
+
+def green_share(green: dict) -> dict:
+    """The green-travel share by month (percent), against the target line."""
+    return {
+        "kind": "share",
+        "x": [month["month"] for month in green["trend"]],
+        "series": [
+            {
+                "name": _("Green-travel share"),
+                "data": [
+                    None if m["share"] is None else round(m["share"] * 100, 1)
+                    for m in green["trend"]
+                ],
+            }
+        ],
+        "target": round(green["target"] * 100, 1),
+        "labels": _labels(unit="%", target=_("Target line")),
+    }
+
+
+def campaign_progress(days: list[tuple[str, int]], goal_g: int | None) -> dict:
+    """A campaign's verified CO2e (kg), summed day by day, toward its goal."""
+    running, data = 0, []
+    for _day, grams in days:
+        running += grams
+        data.append(_kg(running))
+    return {
+        "kind": "progress",
+        "x": [day for day, _grams in days],
+        "series": [{"name": _("CO2e avoided, cumulative"), "data": data}],
+        "target": _kg(goal_g) if goal_g else None,
+        "labels": _labels(unit=_("kg CO2e"), target=_("Goal")),
+    }
 
 
 def gauge(share: float | None, target: float, radius: int = 90) -> dict:

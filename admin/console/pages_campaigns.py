@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from admin.console import labels
+from admin.console import charts, labels
 from admin.console.auth import console_page
 from admin.console.form_input import (
     blank_to_none,
@@ -38,6 +38,7 @@ from admin.console.form_input import (
 )
 from admin.console.labels import variant_label
 from admin.console.views import TYPE_NAMES, console, nav_item
+from admin.stats import service as stats_service
 from backend.districts.service import list_districts, read_reference_file
 from backend.errors import AppError
 from backend.i18n import N_
@@ -203,7 +204,17 @@ def _campaign_page(
         "event": events.get(campaign.event_key),
         "points": checkins.points_of(campaign_id),
         "point_form": point_form or MultiDict(),
+        "progress_days": [
+            (day.isoformat(), grams) for day, grams in stats_service.campaign_days(campaign_id)
+        ],
     }
+    chart = charts.campaign_progress(context["progress_days"], campaign.goal_co2e_g)
+    context["progress_chart"] = chart
+    totals = chart["series"][0]["data"]
+    context["progress_rows"] = [
+        (day, grams, total)
+        for (day, grams), total in zip(context["progress_days"], totals, strict=True)
+    ]
     if refusal is not None:
         # Field messages go beside the check-in point form; a button's refusal is flashed.
         return refused(refusal, SHOW, with_fields=point_form is None, **context)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from admin.stats import exports, green_travel, service
 from admin.stats.guard import stats_reader_required
 from admin.stats.schemas import (
+    ExportArgsSchema,
     GreenTravelArgsSchema,
     GreenTravelSchema,
     SummaryArgsSchema,
@@ -69,9 +70,17 @@ class GreenTravel(MethodView):
         return green_travel.green_travel(**args)
 
 
-def _attachment(args: dict, extension: str) -> dict:
-    name = exports.file_name(service.resolve_period(args["period"], args["start"], args["end"]))
-    return {"Content-Disposition": f'attachment; filename="{name}.{extension}"'}
+def _export(args: dict, extension: str) -> Response:
+    """The export in the language asked for, named by its report and period."""
+    period = service.resolve_period(args.pop("period"), args.pop("start"), args.pop("end"))
+    make = exports.timeseries_csv if extension == "csv" else exports.timeseries_xlsx
+    body = make(period, **args)
+    disposition = exports.content_disposition(period, args["group_by"], args["lang"], extension)
+    return Response(
+        body,
+        mimetype="text/csv" if extension == "csv" else XLSX,
+        headers={"Content-Disposition": disposition},
+    )
 
 
 @blp.route("/export.csv")
@@ -79,15 +88,12 @@ class ExportCsv(MethodView):
     decorators = [stats_reader_required]
 
     @blp.doc(security=READERS)
-    @blp.arguments(TimeseriesArgsSchema, **QUERY)
+    @blp.arguments(ExportArgsSchema, **QUERY)
     @blp.response(200, content_type="text/csv")
     def get(self, args):
-        """The time series as CSV (UTF-8 with BOM), after a header block"""
-        return Response(
-            exports.timeseries_csv(**args),
-            mimetype="text/csv",
-            headers=_attachment(args, "csv"),
-        )
+        """The time series as CSV (UTF-8 with BOM), after a block of notes; Chinese headers
+        and labels unless lang=en"""
+        return _export(args, "csv")
 
 
 @blp.route("/export.xlsx")
@@ -95,10 +101,9 @@ class ExportXlsx(MethodView):
     decorators = [stats_reader_required]
 
     @blp.doc(security=READERS)
-    @blp.arguments(TimeseriesArgsSchema, **QUERY)
+    @blp.arguments(ExportArgsSchema, **QUERY)
     @blp.response(200, content_type=XLSX)
     def get(self, args):
-        """The time series as an Excel workbook, after a header block"""
-        return Response(
-            exports.timeseries_xlsx(**args), mimetype=XLSX, headers=_attachment(args, "xlsx")
-        )
+        """The time series as an Excel workbook: the table (frozen header row, number
+        formats) and a notes sheet; Chinese headers and labels unless lang=en"""
+        return _export(args, "xlsx")

@@ -210,3 +210,14 @@ class GreenTravelSchema(GreenCellSchema):
     by_district = ma.fields.List(ma.fields.Nested(GreenDistrictSchema))
     trend = ma.fields.List(ma.fields.Nested(GreenMonthSchema))
     meta = ma.fields.Nested(GreenTravelMetaSchema)
+
+
+class ExportArgsSchema(TimeseriesArgsSchema):
+    lang = ma.fields.String(
+        load_default="zh",
+        validate=ma.validate.OneOf(("zh", "en")),
+        metadata={
+            "description": "language of the headers, labels and notes: zh (default) or en; "
+            "the key column keeps the codes either way"
+        },
+    )

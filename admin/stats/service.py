@@ -8,9 +8,11 @@ which day and week cells are null (`suppression` explains both).
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from admin.stats import periods
 from admin.stats.figures import Cube, min_residents
@@ -21,7 +23,7 @@ from backend.districts.service import get_district, list_districts
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from campaigns.models import Campaign
-from points.actions.models import ACTION_TYPES
+from points.actions.models import ACTION_TYPES, VERIFIED
 from points.methodology.service import current_methodology
 
 GRANULARITIES = ("day", "week", "month")
@@ -258,3 +260,15 @@ def timeseries(
         "totals": row(period, TOTAL),
         "meta": meta(period, campaign, district_code=district_code),
     }
+
+
+def campaign_days(campaign_id: int) -> list[tuple[date, int]]:
+    """A campaign's verified grams CO2e by Asia/Shanghai day, from the rollups (the days
+    with counted actions, in order): the console draws its progress toward the goal."""
+    rows = db.session.execute(
+        select(StatsDay.local_day, func.sum(StatsDay.co2e_g))
+        .where(StatsDay.campaign_id == campaign_id, StatsDay.verification.in_(VERIFIED))
+        .group_by(StatsDay.local_day)
+        .order_by(StatsDay.local_day)
+    )
+    return [(day, int(grams or 0)) for day, grams in rows]
