@@ -208,3 +208,16 @@ def assert_ledger_invariants(connection) -> None:
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """A live server with the demo's data and credentials file, as `make demo` leaves it,
+    its worker caught up: shared by the modules that read the demo (seeding takes ~15 s).
+    They may add to it, never take from it."""
+    from tests.live_server import live_server
+
+    with live_server(tmp_path_factory.mktemp("demo"), workers=2) as live:
+        live.flask("demo", "seed")
+        live.wait_for_worker(timeout_s=180)
+        yield live

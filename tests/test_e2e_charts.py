@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser import chromium, guide_shot, new_page, sign_in
-from tests.live_server import live_server
 
 pytestmark = pytest.mark.real_clock
 
@@ -17,11 +16,8 @@ PASSWORD = "live server staff password"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("live-charts"), workers=2) as live:
-        live.flask("demo", "seed")
-        live.wait_for_worker(timeout_s=180)
-        yield live
+def server(demo_server):
+    return demo_server
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from loadtests.server import BIN, ROOT
-from tests.live_server import live_server
 
 # The walkthrough runs against a server on the machine's clock, as a reader's would: what
 # it asserts holds whatever the day or the hour.
@@ -38,12 +37,9 @@ def test_the_readme_names_its_walkthrough_blocks():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """A live server with the demo's data and credentials file, as `make demo` leaves it."""
-    workdir = tmp_path_factory.mktemp("readme")
-    with live_server(workdir, workers=2) as server:
-        server.flask("demo", "seed")
-        yield server, workdir
+def demo(demo_server):
+    """The demo's live server, and the directory of its credentials file."""
+    return demo_server, Path(demo_server.env["INSTANCE_PATH"])
 
 
 def as_a_reader_runs_it(code: str, workdir: Path, base_url: str) -> str:
@@ -100,7 +96,6 @@ def test_the_partner_walkthrough_sends_a_signed_batch_that_is_accepted(demo):
 
 
 def test_the_drb_walkthrough_reads_the_months_figures_and_exports_them(demo):
-    demo[0].wait_for_worker()  # a reader's worker has long applied the demo's actions
     summary, green_travel, export = run(demo, "drb")
     assert summary["participants"] >= 10 and summary["co2e_g"] > 0
     assert green_travel["target"] == 0.7
