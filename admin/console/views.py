@@ -31,6 +31,7 @@ ROLE_NAMES = {
     "campaign_admin": _l("Campaign administrator"),
     "reviewer": _l("Reviewer"),
     "analyst": _l("Analyst"),
+    "merchant": _l("Merchant (verifies codes)"),
 }
 
 # Action types as the console names them, on every page.
@@ -58,10 +59,12 @@ NAVIGATION_ORDER = (
     "console.campaigns",
     "console.review_queue",
     "console.rewards",
+    "console.redemption_verify_form",
     "console.residents",
     "console.adjustment_requests",
     "console.methodology",
     "console.clients",
+    "console.staff",
     "console.audit_log",
 )
 
@@ -104,6 +107,7 @@ def _navigation():
         "navigation": items,
         "staff_user": staff_session.staff_user,
         "role_name": ROLE_NAMES[role],
+        "home_url": auth.home_of(staff_session.staff_user),
         "type_names": TYPE_NAMES,
         "verification_names": VERIFICATION_NAMES,
     }
