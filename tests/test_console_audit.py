@@ -50,7 +50,11 @@ def test_the_log_shows_who_what_when_ip_and_only_the_changed_keys(app, client):
     assert username in suspend and "127.0.0.1" in suspend
     assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td>", suspend)
     assert 'data-key="status"' in suspend
-    assert '<td class="after">已停用</td>' in suspend and 'data-key="reason"' in suspend and "伪造照片" in suspend
+    assert (
+        '<td class="after">已停用</td>' in suspend
+        and 'data-key="reason"' in suspend
+        and "伪造照片" in suspend
+    )
     assert 'data-key="nickname"' not in suspend and 'data-key="phone_masked"' not in suspend
     assert someone.phone not in page
 

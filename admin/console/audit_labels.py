@@ -89,7 +89,7 @@ FIELD_LABELS = {
     "closed_at": _l("Closed"),
     "multipliers": _l("Multiplier"),
     "join_bonus": _l("Join bonus (points)"),
-    "checkin_points": _l("Check-in points"),
+    "checkin_points": _l("Points per check-in"),
     "rules_effective_from": _l("Rules in force from"),
     "image_url": _l("Image"),
     "merchant_name": _l("Merchant"),
@@ -126,7 +126,7 @@ FIELD_LABELS = {
     "resident_id": _l("Resident ID"),
 }
 ENTITY_FIELD_LABELS = {
-    ("checkin_point", "points"): _l("Check-in points"),
+    ("checkin_point", "points"): _l("Points per check-in"),
 }
 
 TYPE_LABELS = {
