@@ -227,7 +227,7 @@ def test_a_merchant_verifies_a_code_and_sees_nothing_of_the_resident(app, client
 
 
 def test_a_merchant_verifies_through_the_staff_api_too_and_nothing_else(app, client):
-    redemption, phone = _redeemed_code(app, client)
+    redemption, _phone = _redeemed_code(app, client)
     merchant = staff_headers(app, client, "merchant")
     done = client.post(
         "/api/v1/staff/redemptions/verify", json={"code": redemption["code"]}, headers=merchant
