@@ -9,6 +9,7 @@ from admin.cli import demo_cli
 from admin.console.site import console, csrf
 from admin.privacy.api import blp as privacy_blp
 from admin.privacy.cli import apply_retention, expire_tombstones, privacy_cli
+from admin.residents.api import blp as staff_residents_blp
 from admin.review.api import blp as review_blp
 from admin.rewards.api import blp as staff_rewards_blp
 from admin.stats.api import blp as stats_blp
@@ -22,7 +23,14 @@ from points.signals import register_applier
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(console)
-    for blueprint in (staff_rewards_blp, review_blp, privacy_blp, staff_campaigns_blp, stats_blp):
+    for blueprint in (
+        staff_rewards_blp,
+        review_blp,
+        privacy_blp,
+        staff_campaigns_blp,
+        stats_blp,
+        staff_residents_blp,
+    ):
         api.register_blueprint(blueprint)
     register_applier(app, "statistics", add_to_rollups)
     register_periodic(app, "retention", "daily", apply_retention)

@@ -145,7 +145,9 @@ def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
         rule_changes["multipliers"] = _percent_multipliers(rule_changes["multipliers"])
     if rule_changes:
         current = campaign.rules
-        if published:
+        # Before a published campaign starts nothing has counted under its rules: they
+        # change in place (a new row would share their start).
+        if published and utcnow() > current.effective_from:
             new = CampaignRules(
                 effective_from=max(utcnow(), campaign.starts_at),
                 multipliers=current.multipliers,

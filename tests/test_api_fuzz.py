@@ -37,6 +37,7 @@ from tests.factories import (
     SignedIn,
     create_partner,
     make_campaign,
+    make_resident,
     make_reward,
     partner_signature,
     record,
@@ -163,6 +164,8 @@ class Identities:
             return redeem(client, me, reward).json["redemption_id"]
         if name == "scope":
             return "location"
+        if name == "resident_id":  # someone else: a suspension must not sign out the fuzzer
+            return make_resident(client).resident["id"]
         if name == "link_id":
             body = {"partner_key": self.partner[0]}
             return client.post("/api/v1/me/partner-links", json=body, headers=me.headers).json["id"]

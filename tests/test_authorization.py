@@ -19,9 +19,11 @@ from backend.staff.permissions import (
     MANAGE_METHODOLOGY,
     MANAGE_RESIDENTS,
     MANAGE_REWARDS,
+    MANAGE_STAFF,
     READ_STATS,
     REVIEW_ACTIONS,
     ROLE_PERMISSIONS,
+    VERIFY_REDEMPTIONS,
     VIEW_AUDIT_LOG,
     role_allows,
 )
@@ -161,7 +163,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("PATCH", "/api/v1/staff/rewards/<int:reward_id>"): staff(MANAGE_REWARDS),
     ("POST", "/api/v1/staff/rewards/<int:reward_id>/stock"): staff(MANAGE_REWARDS),
     ("GET", "/api/v1/staff/rewards/<int:reward_id>/redemptions"): staff(MANAGE_REWARDS),
-    ("POST", "/api/v1/staff/redemptions/verify"): staff(MANAGE_REWARDS),
+    ("POST", "/api/v1/staff/redemptions/verify"): staff(VERIFY_REDEMPTIONS),
+    ("POST", "/api/v1/staff/residents/<int:resident_id>/suspend"): staff(MANAGE_RESIDENTS),
+    ("POST", "/api/v1/staff/residents/<int:resident_id>/restore"): staff(MANAGE_RESIDENTS),
     # web console (a session cookie; the bearer header means nothing there)
     ("GET", "/admin/static/<path:filename>"): CONSOLE_PUBLIC,
     ("GET", "/admin/login"): CONSOLE_PUBLIC,
@@ -210,8 +214,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/admin/rewards/<int:reward_id>/edit"): console(MANAGE_REWARDS),
     ("POST", "/admin/rewards/<int:reward_id>/edit"): console(MANAGE_REWARDS),
     ("POST", "/admin/rewards/<int:reward_id>/stock"): console(MANAGE_REWARDS),
-    ("GET", "/admin/redemptions/verify"): console(MANAGE_REWARDS),
-    ("POST", "/admin/redemptions/verify"): console(MANAGE_REWARDS),
+    ("GET", "/admin/redemptions/verify"): console(VERIFY_REDEMPTIONS),
+    ("POST", "/admin/redemptions/verify"): console(VERIFY_REDEMPTIONS),
     ("GET", "/admin/residents"): console(MANAGE_RESIDENTS),
     ("POST", "/admin/residents/search"): console(MANAGE_RESIDENTS),
     ("GET", "/admin/residents/<int:resident_id>"): console(MANAGE_RESIDENTS),
@@ -227,6 +231,12 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/clients/drb-keys"): console(MANAGE_API_CLIENTS),
     ("POST", "/admin/clients/drb-keys/<int:key_id>/revoke"): console(MANAGE_API_CLIENTS),
     ("GET", "/admin/audit"): console(VIEW_AUDIT_LOG),
+    ("GET", "/admin/staff"): console(MANAGE_STAFF),
+    ("POST", "/admin/staff"): console(MANAGE_STAFF),
+    ("POST", "/admin/staff/<int:staff_id>/role"): console(MANAGE_STAFF),
+    ("POST", "/admin/staff/<int:staff_id>/password"): console(MANAGE_STAFF),
+    ("POST", "/admin/staff/<int:staff_id>/disable"): console(MANAGE_STAFF),
+    ("POST", "/admin/staff/<int:staff_id>/enable"): console(MANAGE_STAFF),
 }
 
 # Stand-ins for path variables: ids nobody has, so a permitted call changes nothing.

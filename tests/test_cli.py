@@ -65,6 +65,7 @@ def test_demo_seed_writes_credentials_that_work_and_stay_valid_when_rerun(app, c
         "campaign_admin",
         "reviewer",
         "analyst",
+        "merchant",
     }
     assert len(credentials["metrics_token"]) >= 32  # GET /metrics answers it
     assert cli.invoke(args=["demo", "seed"]).exit_code == 0

@@ -47,7 +47,7 @@ def test_a_new_version_is_published_and_served_by_the_api(app, client):
     assert 'id="methodology-version">2099.1<' in page
     assert 'id="version-2026.2"' in page and 'id="version-2099.1"' in page
     log = client.get(f"/admin/audit?q=methodology.publish&staff={username}").get_data(as_text=True)
-    assert "methodology_version #2099.1" in log
+    assert 'data-target="methodology_version">方法学版本 #2099.1<' in log
 
 
 def test_an_uploaded_file_is_published_too(app, client):

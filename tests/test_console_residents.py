@@ -92,17 +92,24 @@ def test_suspend_refuses_the_residents_tokens_and_restore_brings_them_back(app, 
     assert client.get("/api/v1/me", headers=someone.headers).status_code == 200
     console_sign_in(app, client, "superadmin")
     page = f"/admin/residents/{someone.resident['id']}"
-    assert console_post(client, f"{page}/suspend", form_page=page).status_code == 302
+    for missing in ({"confirm": "yes"}, {"reason": "刷分"}, {"reason": " ", "confirm": "yes"}):
+        # no reason, or no confirmation: refused, and the resident stays active
+        assert console_post(client, f"{page}/suspend", missing, page).status_code == 422
+        assert client.get("/api/v1/me", headers=someone.headers).status_code == 200
+    suspend = {"reason": "多次提交伪造照片", "confirm": "yes"}
+    assert console_post(client, f"{page}/suspend", suspend, form_page=page).status_code == 302
     refused = client.get("/api/v1/me", headers=someone.headers)
     assert refused.status_code == 403
     assert refused.json["error"]["code"] == "account_suspended"
     assert 'id="resident-restore"' in client.get(page).get_data(as_text=True)
 
-    assert console_post(client, f"{page}/restore", form_page=page).status_code == 302
+    restore = {"reason": "申诉成立"}
+    assert console_post(client, f"{page}/restore", restore, form_page=page).status_code == 302
     assert client.get("/api/v1/me", headers=someone.headers).status_code == 200
 
     log = client.get("/admin/audit?q=resident.suspend").get_data(as_text=True)
-    assert "resident.suspend" in log and "suspended" in log
+    assert 'data-action="resident.suspend"' in log and '<td class="after">已停用</td>' in log
+    assert "多次提交伪造照片" in log
     assert someone.phone not in log
 
 
@@ -135,8 +142,9 @@ def test_an_adjustment_with_a_reason_posts_an_entry_and_is_audited(app, client):
     assert account["balance"] == 50
 
     log = client.get(f"/admin/audit?q=adjust_points&staff={username}").get_data(as_text=True)
-    assert "resident.adjust_points" in log
-    assert 'data-key="balance"' in log and "<code>0</code>" in log and "<code>50</code>" in log
+    assert 'data-action="resident.adjust_points"' in log and "调整居民积分" in log
+    assert 'data-key="balance"' in log
+    assert '<td class="before">0</td>' in log and '<td class="after">50</td>' in log
     assert "公交刷卡数据补录" in log
 
 

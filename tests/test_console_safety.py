@@ -150,6 +150,7 @@ def test_other_forms_sent_twice_act_once(app, client, db_session):
     someone = make_resident(client)
     page = f"/admin/residents/{someone.resident['id']}"
     fields = form_fields(client, page, f'action="{page}/suspend"')
+    fields |= {"reason": "刷分", "confirm": "yes"}
     assert client.post(f"{page}/suspend", data=fields).status_code == 302
     assert client.post(f"{page}/suspend", data=fields).status_code == 302
     suspensions = count(db_session, AuditEntry, AuditEntry.action == "resident.suspend")

@@ -31,6 +31,8 @@ ALL_PERMISSIONS = [
     "manage_methodology",
     "manage_api_clients",
     "view_audit_log",
+    "manage_staff",
+    "verify_redemptions",
 ]
 EXPECTED = {
     # superadmin: everything
@@ -39,6 +41,7 @@ EXPECTED = {
     "campaign_admin": {
         "manage_campaigns",
         "manage_rewards",
+        "verify_redemptions",
         "manage_residents",
         "review_actions",
         "read_stats",
@@ -47,6 +50,8 @@ EXPECTED = {
     "reviewer": {"review_actions", "read_stats"},
     # read-only statistics
     "analyst": {"read_stats"},
+    # a shop's clerk: verifies redemption codes, nothing else
+    "merchant": {"verify_redemptions"},
 }
 
 _names = itertools.count(1)
@@ -515,7 +520,9 @@ def test_a_resident_token_is_not_a_staff_token(cli, client):
 # Roles and permissions
 
 
-@pytest.mark.parametrize("role", ["superadmin", "campaign_admin", "reviewer", "analyst"])
+@pytest.mark.parametrize(
+    "role", ["superadmin", "campaign_admin", "reviewer", "analyst", "merchant"]
+)
 def test_me_lists_the_permissions_of_the_role(cli, client, role):
     token = token_for(client, make_staff(cli, role))
     me = client.get("/api/v1/staff/me", headers=bearer(token))
@@ -525,7 +532,9 @@ def test_me_lists_the_permissions_of_the_role(cli, client, role):
     assert len(me.json["permissions"]) == len(EXPECTED[role])
 
 
-@pytest.mark.parametrize("role", ["superadmin", "campaign_admin", "reviewer", "analyst"])
+@pytest.mark.parametrize(
+    "role", ["superadmin", "campaign_admin", "reviewer", "analyst", "merchant"]
+)
 def test_the_guard_lets_through_exactly_the_roles_permissions(app, cli, client, role):
     username = make_staff(cli, role)
     token = token_for(client, username)
@@ -545,7 +554,9 @@ def test_the_guard_lets_through_exactly_the_roles_permissions(app, cli, client, 
                 assert refused.value.code == "forbidden_role", permission
 
 
-@pytest.mark.parametrize("role", ["superadmin", "campaign_admin", "reviewer", "analyst"])
+@pytest.mark.parametrize(
+    "role", ["superadmin", "campaign_admin", "reviewer", "analyst", "merchant"]
+)
 @pytest.mark.parametrize("permission", ALL_PERMISSIONS)
 def test_role_allows_follows_the_design(role, permission):
     assert role_allows(role, permission) is (permission in EXPECTED[role])

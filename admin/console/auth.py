@@ -34,7 +34,12 @@ from backend.extensions import db
 from backend.staff import service as staff
 from backend.staff import totp
 from backend.staff.models import StaffUser
-from backend.staff.permissions import check_permission, role_allows
+from backend.staff.permissions import (
+    READ_STATS,
+    VERIFY_REDEMPTIONS,
+    check_permission,
+    role_allows,
+)
 
 SESSION_KEY = "staff_token"
 PENDING_KEY = "staff_pending"
@@ -74,10 +79,17 @@ def console_page(permission: str | None = None):
     return decorator
 
 
-def _safe_next(target: str) -> str:
+def home_of(user: StaffUser) -> str:
+    """Where a role lands: the dashboard, or for a merchant the one page they may open."""
+    if not role_allows(user.role, READ_STATS) and role_allows(user.role, VERIFY_REDEMPTIONS):
+        return url_for("console.redemption_verify_form")
+    return url_for("console.dashboard")
+
+
+def _safe_next(target: str, user: StaffUser) -> str:
     # Only paths of this console: never an open redirect.
     if not target.startswith("/admin/") or target.startswith("//"):
-        return url_for("console.dashboard")
+        return home_of(user)
     return target
 
 
@@ -86,7 +98,7 @@ def _open_session(user: StaffUser, attempt, target: str):
     _fresh_session()  # a fresh session on sign-in: no fixation
     session[SESSION_KEY] = token
     session.permanent = True
-    return redirect(_safe_next(target))
+    return redirect(_safe_next(target, user))
 
 
 def _fresh_session() -> None:
@@ -120,7 +132,7 @@ def login_page():
         session[PENDING_KEY] = {
             "id": user.id,
             "until": utcnow().timestamp() + seconds,
-            "next": _safe_next(target),
+            "next": _safe_next(target, user),
         }
         step = "console.login_code" if user.totp_enrolled else "console.totp_enrol"
         return redirect(url_for(step))

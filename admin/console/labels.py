@@ -150,6 +150,11 @@ AUDIT_ACTIONS = {
     "staff_user.password": _l("Changed a staff password"),
     "staff_user.totp_enrol": _l("Enrolled an authenticator"),
     "staff_user.totp_reset": _l("Reset an authenticator"),
+    "resident.restore": _l("Resident restored"),
+    "staff_user.role": _l("Staff role changed"),
+    "staff_user.password_reset": _l("Staff password reset"),
+    "staff_user.disable": _l("Staff user disabled"),
+    "staff_user.enable": _l("Staff user enabled"),
 }
 
 TARGET_NAMES = {
@@ -185,7 +190,7 @@ FIELD_NAMES = {
     "closed_at": _l("Ended"),
     "multipliers": _l("Multipliers"),
     "join_bonus": _l("Join bonus points"),
-    "checkin_points": _l("Check-in points"),
+    "checkin_points": _l("Points per check-in"),
     "rules_effective_from": _l("Rules in force from"),
     "effective_from": _l("In force from"),
     "name": _l("Name"),
@@ -243,11 +248,23 @@ FIELD_NAMES = {
     "new": _l("New password"),
     "current": _l("Current password"),
     "_schema": _l("Form"),
+    "id": _l("ID"),
+    "goal_co2e_g": _l("CO2e goal (g)"),
+    "totp_last_step": _l("Last code step"),
+    "last_sign_in_at": _l("Last sign-in"),
+    "password_changed": _l("Password changed"),
+    "adjustment_id": _l("Adjustment ID"),
+    "request_id": _l("Request ID"),
+    "hint": _l("Key starts with"),
+    "last_used_at": _l("Last used"),
+    "key": _l("Key"),
+    "reward_id": _l("Reward ID"),
+    "capped": _l("Capped by the daily limit"),
 }
 # ...and where a field means something else in one entity: (entity, field).
 ENTITY_FIELD_NAMES = {
     ("campaign", "status"): _l("Campaign status"),
-    ("checkin_point", "points"): _l("Check-in points"),
+    ("checkin_point", "points"): _l("Points per check-in"),
     ("checkin_point", "starts_at"): _l("Open from"),
     ("checkin_point", "ends_at"): _l("Open until"),
     ("account", "balance"): _l("Balance"),

@@ -7,13 +7,12 @@ so this page offers no way to edit or remove an entry.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from flask import render_template, request
 
+from admin.console.audit_diff import diff_rows
 from admin.console.auth import console_page
 from admin.console.form_input import page_of
+from admin.console.labels import audit_action_label, target_label
 from admin.console.views import console, nav_item
 from backend.audit.models import AuditEntry
 from backend.audit.service import entries_query
@@ -26,26 +25,6 @@ nav_item("console.audit_log", N_("Audit log"), VIEW_AUDIT_LOG)
 SEARCH_MAX_LENGTH = 64  # as long as the longest column searched
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def changed_keys(before: dict | None, after: dict | None) -> list[tuple[str, str, str]]:
-    """(key, before, after) for the keys whose value differs: a snapshot repeats every
-    column, and the reader wants only what the change changed."""
-    before, after = before or {}, after or {}
-    keys = sorted(set(before) | set(after))
-    return [
-        (key, _shown(before.get(key)), _shown(after.get(key)))
-        for key in keys
-        if before.get(key) != after.get(key)
-    ]
-
-
 @console.route("/audit")
 @console_page(VIEW_AUDIT_LOG)
 def audit_log():
@@ -56,7 +35,9 @@ def audit_log():
         {
             "entry": entry,
             "at": entry.at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
-            "changes": changed_keys(entry.before, entry.after),
+            "action": audit_action_label(entry.action),
+            "target": target_label(entry.target_type),
+            "changes": diff_rows(entry.target_type, entry.before, entry.after),
         }
         for entry in page["items"]
     ]

@@ -18,7 +18,7 @@ from backend.districts.service import list_districts
 from backend.errors import AppError
 from backend.i18n import N_
 
-nav_item("console.dashboard", N_("Dashboard"), None)
+nav_item("console.dashboard", N_("Dashboard"), "read_stats")  # as its page
 nav_item("console.statistics", N_("Statistics"), "read_stats")
 # Why a figure is hidden, said where the figure would be (console/_cell.html).
 console.add_app_template_global(charts.hidden_reason, "hidden_reason")

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from admin.console import labels
 from admin.console.auth import console_page
 from admin.console.form_input import PAGE_SIZE, load, page_of, refused
+from admin.console.pages_staff import confirmed
 from admin.console.views import console, nav_item
 from backend.api import Schema
 from backend.districts.service import get_district
@@ -128,7 +129,8 @@ def resident(resident_id: int):
 @console_page(MANAGE)
 def resident_suspend(resident_id: int):
     try:
-        resident_service.suspend_resident(resident_id)
+        confirmed()
+        resident_service.suspend_resident(resident_id, request.form.get("reason"))
     except AppError as exc:
         return _resident_page(resident_id, exc)
     flash(_("The resident is suspended: their app is signed out until restored."), "info")
@@ -139,7 +141,7 @@ def resident_suspend(resident_id: int):
 @console_page(MANAGE)
 def resident_restore(resident_id: int):
     try:
-        resident_service.restore_resident(resident_id)
+        resident_service.restore_resident(resident_id, request.form.get("reason"))
     except AppError as exc:
         return _resident_page(resident_id, exc)
     flash(_("The resident is restored and may use the app again."), "info")

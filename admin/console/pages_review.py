@@ -48,7 +48,6 @@ DETAIL_NAMES = {
     "points_taken_back": _l("Points taken back"),
     "points_not_recovered": _l("Points not recovered (already spent)"),
 }
-UNIT_NAMES = {"meal": _l("meal(s)"), "trip": _l("ride(s)")}
 
 
 def _queue_args() -> dict:
@@ -82,7 +81,6 @@ def _queue_page(refusal: AppError | None = None, refused_id: int | None = None):
         "types": ACTION_TYPES,
         "flag_names": FLAG_NAMES,
         "detail_names": DETAIL_NAMES,
-        "unit_names": UNIT_NAMES,
         "queue_args": args,
         "refused_id": refused_id,
         "reason": request.form.get("reason", ""),
@@ -190,7 +188,6 @@ def _item_page(action_id: int, refusal: AppError | None = None):
         "queue_args": args,
         "flag_names": FLAG_NAMES,
         "detail_names": DETAIL_NAMES,
-        "unit_names": UNIT_NAMES,
         "status_names": ACTION_STATUS_NAMES,
         "reason": request.form.get("reason", ""),
         "return_to": FROM_ITEM,

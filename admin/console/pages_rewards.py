@@ -27,11 +27,13 @@ from points.rewards.models import Redemption, Reward
 from points.rewards.schemas import RewardEditSchema, RewardWriteSchema, VerifySchema
 
 MANAGE = "manage_rewards"
+VERIFY_REDEMPTIONS = "verify_redemptions"  # campaign admins and merchants
 FORM = "console/rewards/form.html"
 SHOW = "console/rewards/show.html"
 VERIFY = "console/rewards/verify.html"
 
 nav_item("console.rewards", N_("Rewards"), MANAGE)
+nav_item("console.redemption_verify_form", N_("Verify a redemption code"), VERIFY_REDEMPTIONS)
 
 STATUS_NAMES = labels.STATUS_NAMES["redemption"]
 
@@ -162,7 +164,7 @@ def reward_stock(reward_id: int):
 
 
 @console.route("/redemptions/verify")
-@console_page(MANAGE)
+@console_page(VERIFY_REDEMPTIONS)
 def redemption_verify_form():
     return render_template(
         VERIFY, code="", redemption=None, verified=False, errors={}, status_names=STATUS_NAMES
@@ -170,7 +172,7 @@ def redemption_verify_form():
 
 
 @console.route("/redemptions/verify", methods=["POST"])
-@console_page(MANAGE)
+@console_page(VERIFY_REDEMPTIONS)
 def redemption_verify():
     code = request.form.get("code", "").strip()
     try:

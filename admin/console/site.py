@@ -10,6 +10,7 @@ from admin.console import (
     pages_residents,  # noqa: F401 - registers its pages
     pages_review,  # noqa: F401 - registers its pages
     pages_rewards,  # noqa: F401 - registers its pages
+    pages_staff,  # noqa: F401 - registers its pages
 )
 from admin.console.views import console, csrf
 

@@ -50,10 +50,12 @@ NAVIGATION_ORDER = (
     "console.campaigns",
     "console.review_queue",
     "console.rewards",
+    "console.redemption_verify_form",
     "console.residents",
     "console.adjustment_requests",
     "console.methodology",
     "console.clients",
+    "console.staff",
     "console.audit_log",
 )
 
@@ -97,6 +99,7 @@ def _navigation():
         "navigation": items,
         "staff_user": staff_session.staff_user,
         "role_name": ROLE_NAMES[role],
+        "home_url": auth.home_of(staff_session.staff_user),
         "type_names": TYPE_NAMES,
         "verification_names": VERIFICATION_NAMES,
     }

@@ -19,6 +19,7 @@ from points.rewards.schemas import (
 blp = Blueprint("staff_rewards", __name__, url_prefix="/api/v1/staff", description="Staff: rewards")
 STAFF = [{"staff": []}]
 MANAGE = staff_required("manage_rewards")
+VERIFY = staff_required("verify_redemptions")  # campaign admins and merchants
 
 
 @blp.route("/rewards")
@@ -86,7 +87,7 @@ class RewardRedemptions(MethodView):
 
 @blp.route("/redemptions/verify")
 class Verify(MethodView):
-    decorators = [MANAGE]
+    decorators = [VERIFY]
 
     @blp.doc(security=STAFF)
     @blp.arguments(VerifySchema)

@@ -194,9 +194,31 @@ def get_resident(resident_id: int) -> Resident:
     return resident
 
 
-def _set_status(resident_id: int, status: str, action: str) -> Resident:
-    """The log keeps the status alone: a resident's name and number stay out of it, and
-    out of reach once the account is deleted."""
+STATUS_REASON_MAX_LENGTH = 200
+
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            _l("Give the reason for this change."),
+            code="reason_required",
+            fields={"reason": [_l("Give the reason for this change.")]},
+        )
+    if len(reason) > STATUS_REASON_MAX_LENGTH:
+        raise ValidationFailed(
+            fields={
+                "reason": [_l("At most %(count)s characters.", count=STATUS_REASON_MAX_LENGTH)]
+            },
+            code="reason_too_long",
+        )
+    return reason
+
+
+def _set_status(resident_id: int, status: str, action: str, reason: str | None) -> Resident:
+    """The log keeps the status and the staff member's reason alone: a resident's name and
+    number stay out of it, and out of reach once the account is deleted."""
+    reason = _reason(reason)
     resident = get_resident(resident_id)
     if resident.status == "deleted":
         raise Conflict(_l("This resident's account is deleted."), code="resident_deleted")
@@ -204,18 +226,20 @@ def _set_status(resident_id: int, status: str, action: str) -> Resident:
     resident.status = status
     db.session.flush()
     if status != before:
-        audit.record(action, "resident", resident.id, {"status": before}, {"status": status})
+        after = {"status": status, "reason": reason}
+        audit.record(action, "resident", resident.id, {"status": before}, after)
     return resident
 
 
-def suspend_resident(resident_id: int) -> Resident:
-    """Suspend: sign-in is refused and every token of the resident stops working at once
-    (`ensure_may_sign_in` runs on each request), until the account is restored."""
-    return _set_status(resident_id, "suspended", "resident.suspend")
+def suspend_resident(resident_id: int, reason: str | None) -> Resident:
+    """Suspend, for a reason the log keeps: sign-in is refused and every token of the
+    resident stops working at once (`ensure_may_sign_in` runs on each request), until the
+    account is restored."""
+    return _set_status(resident_id, "suspended", "resident.suspend", reason)
 
 
-def restore_resident(resident_id: int) -> Resident:
-    return _set_status(resident_id, "active", "resident.restore")
+def restore_resident(resident_id: int, reason: str | None) -> Resident:
+    return _set_status(resident_id, "active", "resident.restore", reason)
 
 
 def pseudonymise(resident: Resident) -> str | None:

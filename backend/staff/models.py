@@ -11,8 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.clock import utcnow
 from backend.db import Base
 
-# Highest first; analyst only reads statistics.
-ROLES = ("superadmin", "campaign_admin", "reviewer", "analyst")
+# Highest first; analyst only reads statistics; merchant (a shop's clerk) only verifies
+# redemption codes.
+ROLES = ("superadmin", "campaign_admin", "reviewer", "analyst", "merchant")
 # Roles that cannot sign in without a TOTP second factor (the others may enrol).
 TOTP_REQUIRED_ROLES = ("superadmin",)
 
@@ -21,7 +22,8 @@ class StaffUser(Base):
     __tablename__ = "staff_user"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('superadmin', 'campaign_admin', 'reviewer', 'analyst')", name="role_known"
+            "role IN ('superadmin', 'campaign_admin', 'reviewer', 'analyst', 'merchant')",
+            name="role_known",
         ),
     )
 
@@ -37,6 +39,7 @@ class StaffUser(Base):
     totp_enrolled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]  # the last sign-in that opened a session
 
     @property
     def totp_enrolled(self) -> bool:

@@ -13,6 +13,8 @@ READ_STATS = "read_stats"
 MANAGE_METHODOLOGY = "manage_methodology"
 MANAGE_API_CLIENTS = "manage_api_clients"
 VIEW_AUDIT_LOG = "view_audit_log"
+MANAGE_STAFF = "manage_staff"  # create staff users, change roles, reset passwords, disable
+VERIFY_REDEMPTIONS = "verify_redemptions"  # a merchant's one permission
 
 PERMISSIONS: frozenset[str] = frozenset(
     {
@@ -24,6 +26,8 @@ PERMISSIONS: frozenset[str] = frozenset(
         MANAGE_METHODOLOGY,
         MANAGE_API_CLIENTS,
         VIEW_AUDIT_LOG,
+        MANAGE_STAFF,
+        VERIFY_REDEMPTIONS,
     }
 )
 
@@ -31,10 +35,18 @@ PERMISSIONS: frozenset[str] = frozenset(
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "superadmin": PERMISSIONS,
     "campaign_admin": frozenset(
-        {MANAGE_CAMPAIGNS, MANAGE_REWARDS, MANAGE_RESIDENTS, REVIEW_ACTIONS, READ_STATS}
+        {
+            MANAGE_CAMPAIGNS,
+            MANAGE_REWARDS,
+            VERIFY_REDEMPTIONS,
+            MANAGE_RESIDENTS,
+            REVIEW_ACTIONS,
+            READ_STATS,
+        }
     ),
     "reviewer": frozenset({REVIEW_ACTIONS, READ_STATS}),
     "analyst": frozenset({READ_STATS}),
+    "merchant": frozenset({VERIFY_REDEMPTIONS}),
 }
 
 

@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.audit import service as audit
 from backend.clock import utcnow
-from backend.errors import Unauthorized, ValidationFailed
+from backend.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from backend.extensions import db
 from backend.staff import throttle, totp
 from backend.staff.models import ROLES, StaffSession, StaffUser
@@ -139,6 +139,7 @@ def finish_sign_in(user: StaffUser, attempt: Attempt) -> tuple[str, StaffSession
     """Every step passed: the throttle clears this address, and a session opens.
     Returns the bearer token (shown once) and the session."""
     throttle.succeeded(attempt)
+    user.last_sign_in_at = utcnow()
     token = new_token()
     ttl = current_app.config["STAFF_TOKEN_TTL_SECONDS"]
     session = StaffSession(
@@ -217,3 +218,124 @@ def change_password(user: StaffUser, current: str, new: str) -> None:
             code="password_too_short",
         )
     set_password(user, new)
+
+
+# --- staff management (superadmins, in the console) --------------------------------------
+#
+# Every rule lives here, not in the pages: a superadmin changes others, never their own
+# role or access, and at least one active superadmin always remains.
+
+
+def staff_query():
+    return select(StaffUser).order_by(StaffUser.username)
+
+
+def get_staff(staff_id: int) -> StaffUser:
+    user = db.session.get(StaffUser, staff_id)
+    if user is None:
+        raise NotFound(_l("No such staff user."))
+    return user
+
+
+def _end_sessions(user: StaffUser) -> None:
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_user_id == user.id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(fields={"role": [_l("Not a staff role.")]}, code="role_unknown")
+
+
+def _refuse_own(actor: StaffUser | None, user: StaffUser) -> None:
+    if actor is not None and actor.id == user.id:
+        raise Conflict(
+            _l("You cannot change your own role or disable yourself."), code="staff_self_change"
+        )
+
+
+def _refuse_last_superadmin(user: StaffUser) -> None:
+    """`user` is about to stop being an active superadmin: another must remain."""
+    if user.role != "superadmin" or not user.active:
+        return
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(StaffUser)
+        .where(StaffUser.role == "superadmin", StaffUser.active, StaffUser.id != user.id)
+    )
+    if not others:
+        raise Conflict(
+            _l("At least one active super administrator must remain."), code="last_superadmin"
+        )
+
+
+def add_staff(username: str, role: str) -> tuple[StaffUser, str]:
+    """A new staff user with a generated first password, returned to be shown once."""
+    username = (username or "").strip()
+    _check_role(role)
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise ValidationFailed(
+            fields={"username": [_l("1 to 64 characters, without spaces.")]},
+            code="username_invalid",
+        )
+    if find_staff(username) is not None:
+        raise Conflict(_l("This username is taken."), code="username_taken")
+    password = generate_password()
+    return create_staff(username, role, password), password
+
+
+def change_role(actor: StaffUser | None, staff_id: int, role: str) -> StaffUser:
+    user = get_staff(staff_id)
+    _check_role(role)
+    if role == user.role:
+        return user
+    _refuse_own(actor, user)
+    _refuse_last_superadmin(user)
+    before = audit.snapshot(user)
+    user.role = role
+    # New rights come with a new sign-in (a superadmin's second factor first of all).
+    _end_sessions(user)
+    db.session.flush()
+    audit.record("staff_user.role", "staff_user", user.id, before, audit.snapshot(user))
+    return user
+
+
+def reset_password(actor: StaffUser | None, staff_id: int) -> tuple[StaffUser, str]:
+    """A new generated password, returned to be shown once; the user's sessions end. The
+    log says the password changed, never to what."""
+    user = get_staff(staff_id)
+    _refuse_own(actor, user)
+    password = generate_password()
+    before = audit.snapshot(user)
+    user.password_hash = hash_password(password)
+    _end_sessions(user)
+    db.session.flush()
+    audit.record(
+        "staff_user.password_reset",
+        "staff_user",
+        user.id,
+        {**before, "password_changed": False},
+        {**audit.snapshot(user), "password_changed": True},
+    )
+    return user, password
+
+
+def set_active(actor: StaffUser | None, staff_id: int, active: bool) -> StaffUser:
+    """Disable (no sign-in, every session ends at once) or enable a staff user."""
+    user = get_staff(staff_id)
+    if user.active == active:
+        return user
+    _refuse_own(actor, user)
+    if not active:
+        _refuse_last_superadmin(user)
+    before = audit.snapshot(user)
+    user.active = active
+    if not active:
+        _end_sessions(user)
+    db.session.flush()
+    action = "staff_user.enable" if active else "staff_user.disable"
+    audit.record(action, "staff_user", user.id, before, audit.snapshot(user))
+    return user

@@ -1,0 +1,1 @@
+"""Staff JSON API over residents' accounts."""
