@@ -263,5 +263,5 @@ def test_the_console_sets_a_location_with_messages_beside_the_field_at_fault(
         "rotating",
     )
     campaign_page = client.get(f"/admin/campaigns/{point['campaign_id']}").get_data(as_text=True)
-    assert "23.16400, 112.54300 · 300 m" in campaign_page
+    assert "23.16400, 112.54300 · 300 米" in campaign_page
     assert f'id="poster-{point["id"]}"' not in campaign_page  # a screen point has no poster
