@@ -65,6 +65,15 @@ def shoot(page: Page, name: str) -> Path:
     return path
 
 
+# The password the browser tests give the staff they create on a live server.
+PASSWORD = "live server staff password"
+
+
+def make_staff(server, username: str, role: str) -> str:
+    server.flask("staff", "create", username, "--role", role, "--password", PASSWORD)
+    return username
+
+
 def guide_shot(page_or_element, name: str) -> Path:
     """A picture for the staff guide: under docs/screenshots/ when `make screenshots` asks
     (GUIDE_SCREENSHOTS), else beside the other screenshots of the run."""

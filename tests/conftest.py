@@ -221,3 +221,12 @@ def demo_server(tmp_path_factory):
         live.flask("demo", "seed")
         live.wait_for_worker(timeout_s=180)
         yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per browser-test module."""
+    from tests.browser import chromium
+
+    with chromium() as running:
+        yield running

@@ -8,22 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser import chromium, guide_shot, new_page, sign_in
+from tests.browser import PASSWORD, guide_shot, new_page, sign_in
 
 pytestmark = pytest.mark.real_clock
-
-PASSWORD = "live server staff password"
 
 
 @pytest.fixture(scope="module")
 def server(demo_server):
     return demo_server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
 
 
 def signed_in(server, browser, username: str, role: str):

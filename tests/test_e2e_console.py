@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.browser import chromium, new_page, shoot, sign_in
+from tests.browser import PASSWORD, make_staff, new_page, shoot, sign_in
 from tests.factories import local, totp_secret_in
 from tests.live_server import live_server
 
@@ -16,24 +16,11 @@ from tests.live_server import live_server
 # not pinned either, and its assertions hold whatever the day or the hour.
 pytestmark = pytest.mark.real_clock
 
-PASSWORD = "live server staff password"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with live_server(tmp_path_factory.mktemp("live-console"), workers=2) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
-
-
-def make_staff(server, username: str, role: str) -> str:
-    server.flask("staff", "create", username, "--role", role, "--password", PASSWORD)
-    return username
 
 
 def make_superadmin(server, username: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import chromium, guide_shot, new_page, sign_in
+from tests.browser import guide_shot, new_page, sign_in
 from tests.test_e2e_console import watch_policy
 
 # The demo server runs on the machine's clock, as `make demo` does.
@@ -21,28 +21,27 @@ def credentials(server) -> dict:
     return {user["role"]: user for user in json.loads(path.read_text())["staff"]}
 
 
-def test_every_menu_page_renders_on_the_demo_data_and_is_photographed(demo_server):
+def test_every_menu_page_renders_on_the_demo_data_and_is_photographed(demo_server, browser):
     staff = credentials(demo_server)
-    with chromium() as browser:
-        page = new_page(browser, demo_server.base_url)
-        violations = watch_policy(page)
-        admin = staff["superadmin"]
-        sign_in(page, admin["username"], admin["password"], totp_secret=admin["totp_secret"])
-        page.wait_for_url("**/admin/")
-        links = page.locator("nav.main a")
-        targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
-        assert "/admin/staff" in targets and "/admin/audit" in targets
-        for target in targets:
-            response = page.goto(target)
-            assert response.status == 200, target
-            guide_shot(page, "page-" + (target.strip("/").replace("/", "-") or "dashboard"))
-        assert violations == []
+    page = new_page(browser, demo_server.base_url)
+    violations = watch_policy(page)
+    admin = staff["superadmin"]
+    sign_in(page, admin["username"], admin["password"], totp_secret=admin["totp_secret"])
+    page.wait_for_url("**/admin/")
+    links = page.locator("nav.main a")
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert "/admin/staff" in targets and "/admin/audit" in targets
+    for target in targets:
+        response = page.goto(target)
+        assert response.status == 200, target
+        guide_shot(page, "page-" + (target.strip("/").replace("/", "-") or "dashboard"))
+    assert violations == []
 
-        clerk = new_page(browser, demo_server.base_url)
-        merchant = staff["merchant"]
-        sign_in(clerk, merchant["username"], merchant["password"])
-        clerk.wait_for_url("**/admin/redemptions/verify")
-        menu = clerk.locator("nav.main a")
-        assert [menu.nth(i).get_attribute("href") for i in range(menu.count())] == [
-            "/admin/redemptions/verify"
-        ]
+    clerk = new_page(browser, demo_server.base_url)
+    merchant = staff["merchant"]
+    sign_in(clerk, merchant["username"], merchant["password"])
+    clerk.wait_for_url("**/admin/redemptions/verify")
+    menu = clerk.locator("nav.main a")
+    assert [menu.nth(i).get_attribute("href") for i in range(menu.count())] == [
+        "/admin/redemptions/verify"
+    ]

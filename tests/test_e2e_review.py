@@ -3,31 +3,18 @@ live gunicorn server): zoom, keyboard decisions, a multiplier edited in its row.
 
 import pytest
 
-from tests.browser import chromium, guide_shot, new_page, sign_in
+from tests.browser import PASSWORD, guide_shot, make_staff, new_page, sign_in
 from tests.factories import encode, photo_like, trip
 from tests.live_server import live_server
 
 # Its servers run in other processes, on the machine's clock.
 pytestmark = pytest.mark.real_clock
 
-PASSWORD = "live server staff password"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with live_server(tmp_path_factory.mktemp("live-review"), workers=1) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
-
-
-def make_staff(server, username: str, role: str) -> str:
-    server.flask("staff", "create", username, "--role", role, "--password", PASSWORD)
-    return username
 
 
 def meal(server, headers: dict, image, key: str) -> dict:

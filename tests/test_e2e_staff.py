@@ -4,26 +4,18 @@ code; the audit log shows both changes in Chinese with before and after."""
 
 import pytest
 
-from tests.browser import chromium, guide_shot, new_page, sign_in
+from tests.browser import PASSWORD, guide_shot, new_page, sign_in
 from tests.factories import totp_secret_in, trips_in_a_row
 from tests.live_server import live_server
 
 # Its servers run in other processes, on the machine's clock.
 pytestmark = pytest.mark.real_clock
 
-PASSWORD = "live server staff password"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with live_server(tmp_path_factory.mktemp("live-staff"), workers=2) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
 
 
 def redemption_code(server) -> str:
