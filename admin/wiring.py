@@ -7,6 +7,7 @@ from flask import Flask
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
+from admin.organizations.api import blp as staff_organizations_blp
 from admin.privacy.api import blp as privacy_blp
 from admin.privacy.cli import apply_retention, expire_tombstones, privacy_cli
 from admin.residents.api import blp as staff_residents_blp
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         review_blp,
         privacy_blp,
         staff_campaigns_blp,
+        staff_organizations_blp,
         stats_blp,
         staff_residents_blp,
     ):

@@ -303,6 +303,15 @@ class Config:
     # and the one before it are accepted (so a code is good for one to two steps)
     checkin_rotating_step_seconds: int = 60
 
+    # Organisations. A household holds at most this many members (children its guardians
+    # add included), and its invite code works this many days after it is made or
+    # rotated; codes of the kinds staff make work until rotated
+    household_max_members: int = 8
+    household_invite_days: int = 7
+    # Invite codes one resident may try (wrong ones count): plenty for a family, far too
+    # few to guess one of 31^8
+    organization_join_limit_per_resident: str = "10 per hour;30 per day"
+
     # Share cards invite friends to this address ({code} is the inviter's code)
     invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"
 

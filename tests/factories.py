@@ -475,3 +475,32 @@ def delete_account(client, who, code: str | None = None):
         finally:
             config["OTP_LIMIT_PER_PHONE"] = limit
     return client.post("/api/v1/me/delete-account", json={"code": code}, headers=who.headers)
+
+
+def make_household(client, who: SignedIn, name: str = "我们家") -> dict:
+    """A household `who` makes (and is admin of): {id, invite_code, ...}."""
+    response = client.post(
+        "/api/v1/organizations", json={"kind": "household", "name": name}, headers=who.headers
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def make_organization(
+    client, staff: dict, kind: str = "school", name: str = "端州区第一小学", **fields
+) -> dict:
+    """An organisation staff make through the staff API (`staff`: manage_organizations)."""
+    body = {"kind": kind, "name": name, "district_code": "441202", **fields}
+    if kind == "community":
+        body.setdefault("street", "城东街道")
+    response = client.post("/api/v1/staff/organizations", json=body, headers=staff)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def join_organization(client, who: SignedIn, invite_code: str) -> dict:
+    response = client.post(
+        "/api/v1/organizations/join", json={"invite_code": invite_code}, headers=who.headers
+    )
+    assert response.status_code == 201, response.json
+    return response.json

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 REVIEW_ACTIONS = "review_actions"
 MANAGE_CAMPAIGNS = "manage_campaigns"  # campaigns, their rules and QR check-in points
+MANAGE_ORGANIZATIONS = "manage_organizations"  # schools, communities, employers, agencies
 MANAGE_REWARDS = "manage_rewards"
 MANAGE_RESIDENTS = "manage_residents"  # look up, suspend, adjust points with a reason
 READ_STATS = "read_stats"
@@ -20,6 +21,7 @@ PERMISSIONS: frozenset[str] = frozenset(
     {
         REVIEW_ACTIONS,
         MANAGE_CAMPAIGNS,
+        MANAGE_ORGANIZATIONS,
         MANAGE_REWARDS,
         MANAGE_RESIDENTS,
         READ_STATS,
@@ -37,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "campaign_admin": frozenset(
         {
             MANAGE_CAMPAIGNS,
+            MANAGE_ORGANIZATIONS,
             MANAGE_REWARDS,
             VERIFY_REDEMPTIONS,
             MANAGE_RESIDENTS,

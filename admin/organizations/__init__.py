@@ -1,0 +1,1 @@
+"""Staff's side of organisations: making schools, communities, employers and agencies."""

@@ -1,0 +1,1 @@
+"""Organisations residents belong to: households, schools, communities, employers, agencies."""

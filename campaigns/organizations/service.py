@@ -1,0 +1,279 @@
+"""Organisations and membership: making one, joining with its invite code, leaving,
+removal, rotating the code. The rules live here; the resident API, the staff API and the
+console call them.
+
+A household is made by a resident, who becomes its admin; the other kinds are made by
+staff. Joining checks the code, the kind's one-open-membership rule (a database index) and
+the household's size (one conditional update of its member count), all in the request's
+transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from backend.audit import service as audit
+from backend.clock import utcnow
+from backend.districts.service import get_district
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.residents.models import Resident
+from campaigns.organizations.models import STAFF_KINDS, Membership, Organization
+
+# Typed from a poster or read aloud: no 0/O, 1/I/L.
+INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+INVITE_LENGTH = 8  # 31^8, about 8.5e11 codes, against a few dozen tries a day per resident
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+
+
+def normalise_invite_code(raw: str) -> str:
+    """What a resident typed, as codes are stored: upper case, without spaces or dashes."""
+    return "".join(raw.split()).replace("-", "").upper()
+
+
+def _household_expiry(now: datetime) -> datetime:
+    return now + timedelta(days=current_app.config["HOUSEHOLD_INVITE_DAYS"])
+
+
+def _fresh_code(organization: Organization, now: datetime) -> None:
+    organization.invite_code = new_invite_code()
+    organization.invite_expires_at = (
+        _household_expiry(now) if organization.kind == "household" else None
+    )
+
+
+# Making organisations
+
+
+def create_household(resident: Resident, name: str) -> Organization:
+    """A resident's family: they are its first member and its admin."""
+    now = utcnow()
+    household = Organization(
+        kind="household",
+        name=name,
+        district_code=resident.district_code,
+        member_limit=current_app.config["HOUSEHOLD_MAX_MEMBERS"],
+        created_by_resident_id=resident.id,
+        created_at=now,
+    )
+    _fresh_code(household, now)
+    db.session.add(household)
+    db.session.flush()
+    _open_membership(household, resident.id, role="admin", now=now)
+    return household
+
+
+def create_organization(
+    *, kind: str, name: str, district_code: str, street: str | None, staff_id: int | None
+) -> Organization:
+    """A school, community, employer or agency, made by staff; audited."""
+    if kind not in STAFF_KINDS:
+        raise ValidationFailed(
+            _l("Staff make schools, communities, employers and agencies."),
+            code="organization_kind_not_allowed",
+            fields={"kind": [_l("Households are made by residents.")]},
+        )
+    if get_district(district_code) is None:
+        raise ValidationFailed(
+            _l("Unknown district."),
+            code="unknown_district",
+            fields={"district_code": [_l("Unknown district.")]},
+        )
+    if kind == "community" and not street:
+        raise ValidationFailed(
+            _l("A community needs its street."),
+            code="street_required",
+            fields={"street": [_l("A community needs its street.")]},
+        )
+    now = utcnow()
+    organization = Organization(
+        kind=kind,
+        name=name,
+        district_code=district_code,
+        street=street or None,
+        created_by_staff_id=staff_id,
+        created_at=now,
+    )
+    _fresh_code(organization, now)
+    db.session.add(organization)
+    db.session.flush()
+    audit.record(
+        "organization.create", "organization", organization.id, None, audit.snapshot(organization)
+    )
+    return organization
+
+
+def organizations_query(kind: str | None = None):
+    query = select(Organization)
+    return query.where(Organization.kind == kind) if kind else query
+
+
+def get_organization(organization_id: int) -> Organization:
+    organization = db.session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound(_l("No such organisation."), code="organization_not_found")
+    return organization
+
+
+# Membership
+
+
+def open_memberships(resident_id: int) -> list[Membership]:
+    """A resident's current organisations, one per kind at most."""
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.resident_id == resident_id, Membership.left_at.is_(None))
+            .order_by(Membership.joined_at)
+        )
+    )
+
+
+def open_membership(resident_id: int, organization_id: int) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).where(
+            Membership.resident_id == resident_id,
+            Membership.organization_id == organization_id,
+            Membership.left_at.is_(None),
+        )
+    )
+
+
+def membership_of(resident: Resident, organization_id: int) -> Membership:
+    """The caller's open membership; another organisation is the same 404 as an unknown one."""
+    membership = open_membership(resident.id, organization_id)
+    if membership is None:
+        raise NotFound(_l("No such organisation."), code="organization_not_found")
+    return membership
+
+
+def join(resident: Resident, invite_code: str) -> Membership:
+    """Join the organisation whose current code this is."""
+    now = utcnow()
+    organization = db.session.scalar(
+        select(Organization).where(
+            Organization.invite_code == normalise_invite_code(invite_code),
+            Organization.status == "active",
+        )
+    )
+    if organization is None:
+        # Unknown, rotated or of a closed organisation: the same answer for each.
+        raise ValidationFailed(
+            _l("This invite code is not valid."),
+            code="invite_code_invalid",
+            fields={"invite_code": [_l("This invite code is not valid.")]},
+        )
+    if organization.invite_expires_at is not None and organization.invite_expires_at <= now:
+        raise ValidationFailed(
+            _l("This invite code has expired; ask for a new one."),
+            code="invite_code_expired",
+            fields={"invite_code": [_l("This invite code has expired; ask for a new one.")]},
+        )
+    return _open_membership(organization, resident.id, role="member", now=now)
+
+
+def _open_membership(
+    organization: Organization, resident_id: int, *, role: str, now: datetime
+) -> Membership:
+    """Count the member in (refused when full) and open the membership (refused when the
+    resident already has one of this kind): both or neither."""
+    try:
+        with db.session.begin_nested():
+            counted = db.session.execute(
+                update(Organization)
+                .where(
+                    Organization.id == organization.id,
+                    Organization.status == "active",
+                    or_(
+                        Organization.member_limit.is_(None),
+                        Organization.member_count < Organization.member_limit,
+                    ),
+                )
+                .values(member_count=Organization.member_count + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if counted.rowcount == 0:
+                raise Conflict(_l("This organisation is full."), code="organization_full")
+            membership = Membership(
+                organization_id=organization.id,
+                resident_id=resident_id,
+                kind=organization.kind,
+                role=role,
+                joined_at=now,
+            )
+            db.session.add(membership)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            _l("You already belong to an organisation of this kind; leave it first."),
+            code="already_member_of_kind",
+            fields={"kind": [organization.kind]},
+        ) from exc
+    db.session.refresh(organization, ["member_count"])
+    return membership
+
+
+def leave(resident: Resident, organization_id: int) -> None:
+    end_membership(membership_of(resident, organization_id), "left")
+
+
+def end_membership(
+    membership: Membership,
+    reason: str,
+    *,
+    by_resident_id: int | None = None,
+    by_staff_id: int | None = None,
+) -> None:
+    """Close a membership (left, removed, closed, deleted): its history stays, and what the
+    member did while a member stays in the organisation's figures."""
+    if membership.left_at is not None:
+        return
+    membership.left_at = utcnow()
+    membership.end_reason = reason
+    membership.ended_by_resident_id = by_resident_id
+    membership.ended_by_staff_id = by_staff_id
+    db.session.execute(
+        update(Organization)
+        .where(Organization.id == membership.organization_id)
+        .values(member_count=Organization.member_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+
+
+def rotate_invite_code(organization: Organization) -> Organization:
+    """A new code: the old one stops working at once."""
+    now = utcnow()
+    _fresh_code(organization, now)
+    organization.invite_rotated_at = now
+    db.session.flush()
+    return organization
+
+
+def memberships_during(
+    resident_ids: set[int], earliest: datetime, latest: datetime
+) -> dict[int, list[Membership]]:
+    """Per resident, the memberships open at some moment from `earliest` to `latest`:
+    what an applier needs to know which organisations an action counted for."""
+    rows = db.session.scalars(
+        select(Membership)
+        .where(
+            Membership.resident_id.in_(resident_ids),
+            Membership.joined_at <= latest,
+            or_(Membership.left_at.is_(None), Membership.left_at > earliest),
+        )
+        .order_by(Membership.organization_id)
+    )
+    found: dict[int, list[Membership]] = {}
+    for membership in rows:
+        found.setdefault(membership.resident_id, []).append(membership)
+    return found
