@@ -277,3 +277,48 @@ def memberships_during(
     for membership in rows:
         found.setdefault(membership.resident_id, []).append(membership)
     return found
+
+
+# Roles and removal
+
+
+def set_member_role(
+    organization_id: int, resident_id: int, role: str, *, staff_id: int | None
+) -> Membership:
+    """Staff make a member an admin of a school, community, employer or agency (or a member
+    again); audited. A household's admin is the resident who made it."""
+    organization = get_organization(organization_id)
+    if organization.kind not in STAFF_KINDS:
+        raise ValidationFailed(
+            _l("A household's admin is the resident who made it."),
+            code="organization_kind_not_allowed",
+            fields={"organization_id": [_l("A household's admin is the resident who made it.")]},
+        )
+    membership = open_membership(resident_id, organization_id)
+    if membership is None:
+        raise NotFound(_l("No such member."), code="member_not_found")
+    before = audit.snapshot(membership)
+    membership.role = role
+    db.session.flush()
+    audit.record(
+        "organization.member_role",
+        "organization_member",
+        membership.id,
+        before,
+        audit.snapshot(membership),
+    )
+    return membership
+
+
+def remove_member(
+    organization_id: int,
+    resident_id: int,
+    *,
+    by_resident_id: int | None = None,
+    by_staff_id: int | None = None,
+) -> None:
+    """An admin (or staff) removes a member; the member's history stays."""
+    membership = open_membership(resident_id, organization_id)
+    if membership is None:
+        raise NotFound(_l("No such member."), code="member_not_found")
+    end_membership(membership, "removed", by_resident_id=by_resident_id, by_staff_id=by_staff_id)
