@@ -109,8 +109,8 @@ class OrganizationPeriodTotal(Base):
     "w2026-48") and action type (or ALL_TYPES): what its members did while members.
 
     Additive columns sum over types and months; `participants` (members with an approved
-    action in the period) is kept on the ALL_TYPES row only and always equals the count of
-    the period's member rows.
+    action of the row's type in the period) always equals the count of the matching
+    member rows.
     """
 
     __tablename__ = "organization_period"
@@ -131,20 +131,53 @@ class OrganizationPeriodTotal(Base):
 
 
 class OrganizationMemberTotal(Base):
-    """A member's part of an organisation's figures in one period: the member board, and
-    the organisation's participants (a row exists once the member took part)."""
+    """A member's part of an organisation's figures in one period and action type (or
+    ALL_TYPES): the member board reads the ALL_TYPES rows; a row exists once the member
+    took part, so the rows count the participants."""
 
     __tablename__ = "organization_member_period"
     __table_args__ = (
-        Index("ix_organization_member_period_board", "organization_id", "period_key", "co2e_g"),
+        Index(
+            "ix_organization_member_period_board",
+            "organization_id",
+            "period_key",
+            "action_type",
+            "co2e_g",
+        ),
     )
 
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), primary_key=True)
     period_key: Mapped[str] = mapped_column(String(8), primary_key=True)
+    action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True)
     actions: Mapped[int] = mapped_column(BigInteger, default=0)
     co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OrganizationKindParticipant(Base):
+    """A resident who took part, as a member of some organisation of `kind`, in a period
+    and action type (or ALL_TYPES): the distinct residents behind a kind's figures (a
+    resident who moved school within a month counts once), for the reports' small-cell
+    rule. The count per (kind, period, type) is kept in OrganizationKindPeriod."""
+
+    __tablename__ = "organization_kind_participant"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(8), primary_key=True)
+    action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True)
+
+
+class OrganizationKindPeriod(Base):
+    """Distinct participants of a kind in a period and type: the count of the rows above."""
+
+    __tablename__ = "organization_kind_period"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(8), primary_key=True)
+    action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    participants: Mapped[int] = mapped_column(default=0)
 
 
 class OrganizationAction(Base):
