@@ -170,13 +170,22 @@ class OrganizationKindParticipant(Base):
 
 
 class OrganizationKindPeriod(Base):
-    """Distinct participants of a kind in a period and type: the count of the rows above."""
+    """A kind's figures in a period and type: the sums of its organisations' rows (a
+    resident holds one membership of a kind at a time, so an action counts once per kind),
+    and its distinct participants, the count of the rows above."""
 
     __tablename__ = "organization_kind_period"
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     period_key: Mapped[str] = mapped_column(String(8), primary_key=True)
     action_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    actions: Mapped[int] = mapped_column(BigInteger, default=0)
+    verified_actions: Mapped[int] = mapped_column(BigInteger, default=0)
+    co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
+    self_declared_co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    trips: Mapped[int] = mapped_column(BigInteger, default=0)
+    green_trips: Mapped[int] = mapped_column(BigInteger, default=0)
     participants: Mapped[int] = mapped_column(default=0)
 
 

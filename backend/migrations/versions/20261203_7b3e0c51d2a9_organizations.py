@@ -24,6 +24,13 @@ def upgrade():
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('period_key', sa.String(length=8), nullable=False),
     sa.Column('action_type', sa.String(length=24), nullable=False),
+    sa.Column('actions', sa.BigInteger(), nullable=False),
+    sa.Column('verified_actions', sa.BigInteger(), nullable=False),
+    sa.Column('co2e_g', sa.BigInteger(), nullable=False),
+    sa.Column('self_declared_co2e_g', sa.BigInteger(), nullable=False),
+    sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.Column('trips', sa.BigInteger(), nullable=False),
+    sa.Column('green_trips', sa.BigInteger(), nullable=False),
     sa.Column('participants', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('kind', 'period_key', 'action_type', name=op.f('pk_organization_kind_period'))
     )
