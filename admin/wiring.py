@@ -8,6 +8,7 @@ from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
 from admin.organizations.api import blp as staff_organizations_blp
+from admin.organizations.report_api import blp as organization_reports_blp
 from admin.privacy.api import blp as privacy_blp
 from admin.privacy.cli import apply_retention, expire_tombstones, privacy_cli
 from admin.residents.api import blp as staff_residents_blp
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
         staff_campaigns_blp,
         staff_organizations_blp,
         stats_blp,
+        organization_reports_blp,
         staff_residents_blp,
     ):
         api.register_blueprint(blueprint)

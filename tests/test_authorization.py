@@ -140,6 +140,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/partner/links"): PARTNER,
     # DRB statistics: a stats key, or staff holding read_stats
     ("GET", "/api/v1/stats/summary"): STATS,
+    ("GET", "/api/v1/stats/organizations"): STATS,
+    ("GET", "/api/v1/stats/organizations/export.csv"): STATS,
+    ("GET", "/api/v1/stats/organizations/export.xlsx"): STATS,
     ("GET", "/api/v1/stats/timeseries"): STATS,
     ("GET", "/api/v1/stats/green-travel"): STATS,
     ("GET", "/api/v1/stats/export.csv"): STATS,
