@@ -1,4 +1,5 @@
-"""Demo data: staff per role, residents across districts with three weeks of actions, a partner.
+"""Demo data: staff per role, residents across districts with three weeks of actions, their
+organisations (schools, communities, an employer, an agency, families), a partner.
 
 Every verification level is there: trips with realistic GPS traces in Zhaoqing (`trace`),
 some without (`self_declared`), bus rides from the bus company's card data and sorting
@@ -22,6 +23,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import exists, select
 
+from admin.demo_organizations import seed_organizations
 from admin.demo_traces import CRUISE_KMH, synthetic_trace
 from admin.review import service as review
 from admin.stats import keys as stats_keys
@@ -255,7 +257,7 @@ def _seed_residents() -> list[dict]:
     bus, _ = _demo_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
     bins, _ = _demo_partner(DEMO_BINS, ["garbage_sorting"])
     feeds = {"bus": bus.id, "garbage_sorting": bins.id}
-    seeded = []
+    seeded, people = [], []
     for index, (phone, nickname, district_code, community) in enumerate(DEMO_RESIDENTS + CROWD):
         resident = residents.find_or_create_by_phone(phone)
         residents.update_profile(
@@ -265,9 +267,13 @@ def _seed_residents() -> list[dict]:
         # The demo people have read the notice in force and share their trips' traces.
         for scope in CONSENT_SCOPES:
             consent.accept(resident, scope, current_privacy_version())
-        _seed_history(resident, index % len(DEMO_RESIDENTS), feeds)
+        people.append(resident)
         if index < len(DEMO_RESIDENTS):
             seeded.append({"phone": phone, "nickname": nickname})
+    # Members before their history: what they did as members counts for the organisations.
+    seed_organizations(people)
+    for index, resident in enumerate(people):
+        _seed_history(resident, index % len(DEMO_RESIDENTS), feeds)
     return seeded
 
 
