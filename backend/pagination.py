@@ -32,22 +32,34 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 
 def _encode(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+    return encode_key((last_id,))
 
 
 def _decode(cursor: str) -> int:
+    return decode_key(cursor, 1)[0]
+
+
+def encode_key(values: tuple[int, ...]) -> str:
+    """A cursor for a page ordered by several non-negative integers (a total, then an id)."""
+    text = ":".join(str(value) for value in values)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_key(cursor: str, length: int) -> tuple[int, ...]:
+    """The `length` integers of a cursor `encode_key` made; 422 invalid_cursor otherwise."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value = int(base64.urlsafe_b64decode(padded.encode()).decode())
+        parts = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
+        values = tuple(int(part) for part in parts)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationFailed(
             fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor"
         ) from exc
-    if value < 0:
+    if len(values) != length or any(value < 0 for value in values):
         raise ValidationFailed(
             fields={"cursor": [_l("Not a valid cursor.")]}, code="invalid_cursor"
         )
-    return value
+    return values
 
 
 def paginate(

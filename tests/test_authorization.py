@@ -120,6 +120,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/organizations/join"): RESIDENT,
     ("GET", "/api/v1/me/organizations"): RESIDENT,
     ("DELETE", "/api/v1/me/organizations/<int:organization_id>"): RESIDENT,
+    ("GET", "/api/v1/organizations/<int:organization_id>"): RESIDENT,
+    ("GET", "/api/v1/organizations/<int:organization_id>/members"): RESIDENT,
+    ("DELETE", "/api/v1/organizations/<int:organization_id>/members/<int:member_id>"): RESIDENT,
+    ("POST", "/api/v1/organizations/<int:organization_id>/invite-code"): RESIDENT,
+    ("GET", "/api/v1/organizations/<int:organization_id>/invite.png"): RESIDENT,
     ("GET", "/api/v1/me/checkins"): RESIDENT,
     ("GET", "/api/v1/actions"): RESIDENT,
     ("POST", "/api/v1/actions"): RESIDENT,
@@ -153,6 +158,14 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/staff/campaigns"): staff(MANAGE_CAMPAIGNS),
     ("GET", "/api/v1/staff/organizations"): staff(MANAGE_ORGANIZATIONS),
     ("POST", "/api/v1/staff/organizations"): staff(MANAGE_ORGANIZATIONS),
+    ("GET", "/api/v1/staff/organizations/<int:organization_id>"): staff(MANAGE_ORGANIZATIONS),
+    (
+        "POST",
+        "/api/v1/staff/organizations/<int:organization_id>/members/<int:resident_id>/role",
+    ): staff(MANAGE_ORGANIZATIONS),
+    ("POST", "/api/v1/staff/organizations/<int:organization_id>/close"): staff(
+        MANAGE_ORGANIZATIONS
+    ),
     ("POST", "/api/v1/staff/campaigns"): staff(MANAGE_CAMPAIGNS),
     ("GET", "/api/v1/staff/campaigns/<int:campaign_id>"): staff(MANAGE_CAMPAIGNS),
     ("PATCH", "/api/v1/staff/campaigns/<int:campaign_id>"): staff(MANAGE_CAMPAIGNS),

@@ -24,6 +24,13 @@ class ExportSchema(Schema):
     redemptions = ma.fields.List(ma.fields.Dict())
     campaign_enrolments = ma.fields.List(ma.fields.Dict())
     checkins = ma.fields.List(ma.fields.Dict())
+    organizations = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "your memberships of organisations, open and ended "
+            "(organization_name, kind, role, joined_at, left_at, end_reason)"
+        },
+    )
     badges = ma.fields.List(ma.fields.Dict())
     partner_links = ma.fields.List(ma.fields.Dict())
     sessions = ma.fields.List(ma.fields.Dict())

@@ -1,7 +1,8 @@
 """Export and deletion of a resident's data, and the retention job.
 
 Deletion removes or irreversibly pseudonymises what identifies a person (phone, openid,
-nickname, community, photos, GPS traces, partner links, sign-in codes and sessions) and keeps the
+nickname, community, photos, GPS traces, partner links, sign-in codes and sessions), ends
+their memberships of organisations ("deleted": the history stays) and keeps the
 rows money and statistics stand on: actions, ledger entries and rollups keep pointing at
 a resident id that no longer leads to anyone.
 """
@@ -27,6 +28,7 @@ from campaigns import service as campaigns
 from campaigns.badges import service as badges
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Checkin, Enrolment
+from campaigns.organizations import service as organizations
 from points.actions import service as actions
 from points.actions.models import Action
 from points.ledger import service as ledger
@@ -95,6 +97,22 @@ def _rows(model, *where, order=None) -> list[dict]:
     return [_exported(row) for row in db.session.scalars(query)]
 
 
+def _memberships(resident_id: int) -> list[dict]:
+    """The resident's memberships, open and ended; not who ended one (an admin is another
+    resident)."""
+    return [
+        {
+            "organization_name": membership.organization.name,
+            "kind": membership.kind,
+            "role": membership.role,
+            "joined_at": local_moment(membership.joined_at).isoformat(),
+            "left_at": local_moment(membership.left_at).isoformat() if membership.left_at else None,
+            "end_reason": membership.end_reason,
+        }
+        for membership in organizations.membership_history(resident_id)
+    ]
+
+
 def export(resident: Resident) -> dict:
     """Everything the system holds about one resident, readable by them."""
     rid = resident.id
@@ -119,6 +137,7 @@ def export(resident: Resident) -> dict:
             Enrolment, Enrolment.resident_id == rid, order=Enrolment.enrolled_at
         ),
         "checkins": _rows(Checkin, Checkin.resident_id == rid),
+        "organizations": _memberships(rid),
         "badges": _rows(BadgeAward, BadgeAward.resident_id == rid),
         "partner_links": _rows(PartnerResidentLink, PartnerResidentLink.resident_id == rid),
         "sessions": _rows(ResidentSession, ResidentSession.resident_id == rid),
@@ -147,6 +166,7 @@ def delete_account(resident: Resident, code: str) -> None:
     photos.erase_photos_of(resident.id)
     actions.erase_traces_of(resident.id)
     partners.unlink_all(resident.id)
+    organizations.end_memberships_of(resident.id, "deleted")
     auth.end_all_sessions(resident.id)
     phone_digest = residents.pseudonymise(resident)
     if phone_digest is not None:
