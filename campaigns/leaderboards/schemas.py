@@ -151,7 +151,7 @@ class OrganizationPlaceSchema(Schema):
     is_mine = ma.fields.Boolean(metadata={"description": "your organisation"})
 
 
-class MyOrganizationSchema(Schema):
+class MyOrganizationPlaceSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     rank = ma.fields.Integer(
@@ -173,7 +173,7 @@ class OrganizationBoardSchema(Schema):
     district_code = ma.fields.String(allow_none=True)
     items = ma.fields.List(ma.fields.Nested(OrganizationPlaceSchema))
     me = ma.fields.Nested(
-        MyOrganizationSchema,
+        MyOrganizationPlaceSchema,
         allow_none=True,
         metadata={"description": "your organisation of this kind; null when you have none"},
     )
