@@ -13,6 +13,7 @@ from campaigns.counting import count_for_campaigns
 from campaigns.leaderboards.api import blp as leaderboards_blp
 from campaigns.leaderboards.service import add_to_boards
 from campaigns.organizations.api import blp as organizations_blp
+from campaigns.organizations.figures import add_to_organizations
 from points.ledger.descriptions import register_describer
 from points.signals import register_applier
 
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     register_applier(app, "campaigns", count_for_campaigns)
     register_applier(app, "badges", award_milestones)
     register_applier(app, "leaderboards", add_to_boards)
+    register_applier(app, "organizations", add_to_organizations)
     register_describer(app, "campaign", descriptions.campaign_bonuses)
     register_describer(app, "checkin", descriptions.checkins)
     register_describer(app, "badge", descriptions.badges)

@@ -18,7 +18,7 @@ from points.ledger.service import Credit
 
 # Campaigns count an action (and pay its bonus) before statistics read which campaigns
 # counted it; organisations follow the residents' own figures.
-APPLIER_ORDER = ("campaigns", "badges", "leaderboards", "statistics")
+APPLIER_ORDER = ("campaigns", "badges", "leaderboards", "statistics", "organizations")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,11 @@ def register_applier(app: Flask, name: str, applier: Applier) -> None:
     """A package's `init_app` registers what it derives from approved actions."""
     if name not in APPLIER_ORDER:
         raise ValueError(f"{name} has no place in APPLIER_ORDER")
-    app.extensions.setdefault("approval_appliers", {})[name] = applier
+    registered = app.extensions.setdefault("approval_appliers", {}) | {name: applier}
+    # Kept in APPLIER_ORDER whichever package registers first.
+    app.extensions["approval_appliers"] = {
+        n: registered[n] for n in APPLIER_ORDER if n in registered
+    }
 
 
 def appliers() -> list[Applier]:

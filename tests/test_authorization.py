@@ -140,6 +140,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/leaderboards/residents"): RESIDENT,
     ("GET", "/api/v1/leaderboards/districts"): RESIDENT,
     ("GET", "/api/v1/leaderboards/communities"): RESIDENT,
+    ("GET", "/api/v1/leaderboards/organizations"): RESIDENT,
     # partners
     ("POST", "/api/v1/partner/events"): PARTNER,
     ("POST", "/api/v1/partner/links"): PARTNER,

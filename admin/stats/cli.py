@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import Engine
 
 from admin.stats import keys, rebuild
+from admin.stats import organizations as organization_figures
 from admin.stats.measure import hidden_share
 from backend.extensions import db
 
@@ -15,8 +16,9 @@ drb_key_cli = AppGroup("drb-key", help="API keys of the DRB (scope stats).")
 
 @stats_cli.command("rebuild")
 def rebuild_rollups() -> None:
-    """Recompute every rollup from the approved actions and campaign_action rows."""
-    written = rebuild.rebuild()
+    """Recompute every rollup and organisation figure from the approved actions,
+    campaign_action rows and memberships."""
+    written = rebuild.rebuild() | organization_figures.rebuild()
     db.session.commit()
     click.echo("rollups rebuilt: " + ", ".join(f"{n} {table} rows" for table, n in written.items()))
 
@@ -24,12 +26,13 @@ def rebuild_rollups() -> None:
 @stats_cli.command("check")
 @click.pass_context
 def check_rollups(ctx: click.Context) -> None:
-    """Compare rollups with raw to the gram; exit 1 and list the differences if any."""
+    """Compare rollups and organisation figures with raw to the gram; exit 1 and list the
+    differences if any."""
     if db.dialect == "postgresql" and isinstance(db.session.get_bind(), Engine):
         # One snapshot for every query: an approval committed meanwhile is no difference.
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     with db.read_only():
-        differences = rebuild.check()
+        differences = rebuild.check() + organization_figures.check()
     db.session.rollback()
     if differences:
         for line in differences:

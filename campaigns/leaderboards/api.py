@@ -1,5 +1,5 @@
-"""GET /api/v1/leaderboards/residents, /districts and /communities: boards with the caller's
-own place."""
+"""GET /api/v1/leaderboards/residents, /districts, /communities and /organizations: boards
+with the caller's own place."""
 
 from flask.views import MethodView
 
@@ -11,9 +11,12 @@ from campaigns.leaderboards.schemas import (
     CommunityBoardSchema,
     DistrictBoardArgsSchema,
     DistrictBoardSchema,
+    OrganizationBoardArgsSchema,
+    OrganizationBoardSchema,
     ResidentBoardArgsSchema,
     ResidentBoardSchema,
 )
+from campaigns.organizations import board as organization_board
 
 blp = Blueprint(
     "leaderboards",
@@ -85,4 +88,50 @@ class Communities(MethodView):
         district, with your community's place"""
         return service.community_board(
             current_resident(), args["period"], args["district_code"], args["limit"]
+        )
+
+
+ORGANIZATION_BOARD_EXAMPLE = {
+    "kind": "school",
+    "period": "w2026-49",
+    "as_of": "2026-12-03T10:00:00+08:00",
+    "district_code": None,
+    "items": [
+        {
+            "rank": 1,
+            "id": 12,
+            "name": "端州区第一小学",
+            "kind": "school",
+            "district_code": "441202",
+            "members": 340,
+            "participants": 120,
+            "co2e_g": 1530000,
+            "per_member_g": 4500,
+            "is_mine": True,
+        }
+    ],
+    "me": {
+        "id": 12,
+        "name": "端州区第一小学",
+        "rank": 1,
+        "members": 340,
+        "participants": 120,
+        "co2e_g": 1530000,
+        "per_member_g": 4500,
+    },
+}
+
+
+@blp.route("/organizations")
+class Organizations(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=[{"resident": []}])
+    @blp.arguments(OrganizationBoardArgsSchema, location="query")
+    @blp.response(200, OrganizationBoardSchema, example=ORGANIZATION_BOARD_EXAMPLE)
+    def get(self, args):
+        """Organisations of a kind by CO2e avoided per member in this week, month or all
+        time, city-wide or in a district, with your organisation's place"""
+        return organization_board.organization_board(
+            current_resident(), args["kind"], args["period"], args["district_code"], args["limit"]
         )

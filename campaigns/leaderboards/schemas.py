@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from backend.api import Schema
 from campaigns.leaderboards.service import PERIODS
+from campaigns.organizations.models import ORGANIZATION_KINDS
 
 PERIOD = ma.fields.String(
     load_default="week",
@@ -116,4 +117,63 @@ class CommunityBoardSchema(Schema):
             "description": "your community's place; null when your profile names no district "
             "and community"
         },
+    )
+
+
+class OrganizationBoardArgsSchema(ResidentBoardArgsSchema):
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(ORGANIZATION_KINDS),
+        metadata={"description": "which organisations: " + ", ".join(ORGANIZATION_KINDS)},
+    )
+
+
+class OrganizationPlaceSchema(Schema):
+    rank = ma.fields.Integer(metadata={"description": "by per_member_g; ties share a rank"})
+    id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "null for households other than yours"}
+    )
+    name = ma.fields.String(
+        metadata={"description": "a stable pseudonym for households other than yours"}
+    )
+    kind = ma.fields.String()
+    district_code = ma.fields.String(allow_none=True)
+    members = ma.fields.Integer(metadata={"description": "current members"})
+    participants = ma.fields.Integer(
+        metadata={"description": "members (then or now) with an approved action in the period"}
+    )
+    co2e_g = ma.fields.Integer(
+        metadata={"description": "verified grams CO2e avoided by members while members"}
+    )
+    per_member_g = ma.fields.Integer(
+        metadata={"description": "co2e_g // max(members, participants), rounded down"}
+    )
+    is_mine = ma.fields.Boolean(metadata={"description": "your organisation"})
+
+
+class MyOrganizationPlaceSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    rank = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "null when it has no figures in the period or is not on this board"
+        },
+    )
+    members = ma.fields.Integer()
+    participants = ma.fields.Integer()
+    co2e_g = ma.fields.Integer()
+    per_member_g = ma.fields.Integer()
+
+
+class OrganizationBoardSchema(Schema):
+    kind = ma.fields.String()
+    period = ma.fields.String(metadata={"description": 'e.g. "w2026-48", "m2026-11", "all"'})
+    as_of = ma.fields.DateTime()
+    district_code = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(OrganizationPlaceSchema))
+    me = ma.fields.Nested(
+        MyOrganizationPlaceSchema,
+        allow_none=True,
+        metadata={"description": "your organisation of this kind; null when you have none"},
     )
