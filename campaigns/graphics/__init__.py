@@ -1,4 +1,5 @@
-"""The campaigns' images: the printable QR check-in and organisation posters and the residents' share card.
+"""The campaigns' images: the printable QR posters (a check-in point's, an organisation's)
+and the residents' share card.
 
 Pure functions from values to PNG bytes, drawn with the CJK font shipped in fonts/; nothing
 is fetched at run time and the same input always gives the same bytes.
