@@ -75,7 +75,7 @@ def nicknames(resident_ids: set[int]) -> dict[int, str | None]:
     rows = db.session.execute(
         select(Resident.id, Resident.nickname).where(Resident.id.in_(resident_ids))
     )
-    return dict(rows.tuples())
+    return {resident_id: nickname for resident_id, nickname in rows}
 
 
 def members_query(organization_id: int):
