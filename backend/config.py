@@ -316,6 +316,8 @@ class Config:
 
     # Share cards invite friends to this address ({code} is the inviter's code)
     invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"
+    # Organisation posters' QR opens this address ({code} is the organisation's invite code)
+    organization_join_url: str = "https://carbon.zhaoqing.example/join?code={code}"
 
     # Adapters
     sms_sender: str = "console"  # console | aliyun

@@ -225,6 +225,18 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/checkin-points/<int:point_id>/location"): console(MANAGE_CAMPAIGNS),
     ("GET", "/admin/checkin-points/<int:point_id>/screen"): console(MANAGE_CAMPAIGNS),
     ("GET", "/admin/checkin-points/<int:point_id>/screen.png"): console(MANAGE_CAMPAIGNS),
+    ("GET", "/admin/organizations"): console(MANAGE_ORGANIZATIONS),
+    ("GET", "/admin/organizations/new"): console(MANAGE_ORGANIZATIONS),
+    ("POST", "/admin/organizations/new"): console(MANAGE_ORGANIZATIONS),
+    ("GET", "/admin/organizations/<int:organization_id>"): console(MANAGE_ORGANIZATIONS),
+    ("POST", "/admin/organizations/<int:organization_id>/rotate"): console(MANAGE_ORGANIZATIONS),
+    ("POST", "/admin/organizations/<int:organization_id>/members/role"): console(
+        MANAGE_ORGANIZATIONS
+    ),
+    ("POST", "/admin/organizations/<int:organization_id>/members/remove"): console(
+        MANAGE_ORGANIZATIONS
+    ),
+    ("GET", "/admin/organizations/<int:organization_id>/poster.png"): console(MANAGE_ORGANIZATIONS),
     ("GET", "/admin/review"): console(REVIEW_ACTIONS),
     ("POST", "/admin/review/<int:action_id>/approve"): console(REVIEW_ACTIONS),
     ("POST", "/admin/review/<int:action_id>/reject"): console(REVIEW_ACTIONS),

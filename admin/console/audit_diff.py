@@ -16,10 +16,19 @@ from backend.clock import LOCAL_TZ
 
 # A logged status names a resident's, campaign's, redemption's... state: any of them reads.
 _STATUSES = {code: name for names in labels.STATUS_NAMES.values() for code, name in names.items()}
-VALUE_NAMES = {"role": labels.ROLE_NAMES, "status": _STATUSES, "scope": {"stats": _l("Statistics")}}
+# A logged role is a staff user's or an organisation member's (their codes differ).
+VALUE_NAMES = {
+    "role": {**labels.ROLE_NAMES, **labels.MEMBER_ROLE_NAMES},
+    "status": _STATUSES,
+    "scope": {"stats": _l("Statistics")},
+    "kind": labels.ORGANIZATION_KIND_NAMES,
+    "end_reason": labels.END_REASON_NAMES,
+}
 # Fields whose values are codes people quote as they are (a key's first characters, a
 # username), never words to translate.
-CODE_FIELDS = frozenset({"hint", "username", "key", "external_id", "station_id", "session_id"})
+CODE_FIELDS = frozenset(
+    {"hint", "username", "key", "external_id", "station_id", "session_id", "invite_code"}
+)
 
 
 def multiplier_key_label(key: str) -> str:

@@ -7,7 +7,8 @@ it is, so a new code is visible rather than hidden (tests/test_console_chinese.p
 
 Stable API: type_label(type), variant_label(type, variant), action_label(type, variant),
 unit_label(unit), quantity_label(amount, unit), status_label(status, kind="action"),
-verification_label(level), role_label(role), scope_label("trip:bus"),
+verification_label(level), role_label(role), kind_label(kind), member_role_label(role),
+end_reason_label(reason), scope_label("trip:bus"),
 audit_action_label("campaign.edit"), target_label(target_type), field_label(entity, field),
 methodology_text(text).
 """
@@ -99,11 +100,34 @@ STATUS_NAMES = {
         "published": _l("Published"),
         "ended": _l("Ended"),
     },
+    "organization": {
+        "active": _l("Active"),
+        "closed": _l("Closed down"),
+    },
     "partner_link": {
         "confirmed": _l("Confirmed by the partner"),
         "pending": _l("Awaiting the partner's confirmation"),
         "expired": _l("Link code expired"),
     },
+}
+
+# Organisations (campaigns.organizations.models): kinds, members' roles, why a membership ended.
+ORGANIZATION_KIND_NAMES = {
+    "household": _l("Household"),
+    "school": _l("School"),
+    "community": _l("Community"),
+    "employer": _l("Employer"),
+    "agency": _l("Agency"),
+}
+MEMBER_ROLE_NAMES = {
+    "member": _l("Member"),
+    "admin": _l("Organisation admin"),
+}
+END_REASON_NAMES = {
+    "left": _l("Left"),
+    "removed": _l("Removed"),
+    "closed": _l("Organisation closed down"),
+    "deleted": _l("Account deleted"),
 }
 
 # What moved a resident's points (ledger entry kinds).
@@ -132,6 +156,10 @@ AUDIT_ACTIONS = {
     "drb_key.create": _l("Created a DRB key"),
     "drb_key.revoke": _l("Revoked a DRB key"),
     "methodology.publish": _l("Published a methodology version"),
+    "organization.create": _l("Created an organisation"),
+    "organization.member_remove": _l("Removed an organisation member"),
+    "organization.member_role": _l("Changed an organisation member's role"),
+    "organization.rotate_code": _l("Renewed an organisation's invite code"),
     "partner.create": _l("Created a partner"),
     "partner.revoke": _l("Revoked a partner"),
     "partner_link.confirm": _l("Confirmed a partner account link"),
@@ -164,6 +192,8 @@ TARGET_NAMES = {
     "checkin_point": _l("Check-in point"),
     "drb_api_key": _l("DRB key"),
     "methodology_version": _l("Methodology version"),
+    "organization": _l("Organisation"),
+    "organization_member": _l("Organisation membership"),
     "partner_client": _l("Partner"),
     "partner_resident_link": _l("Partner account link"),
     "redemption": _l("Redemption"),
@@ -260,6 +290,21 @@ FIELD_NAMES = {
     "key": _l("Key"),
     "reward_id": _l("Reward ID"),
     "capped": _l("Capped by the daily limit"),
+    "kind": _l("Kind"),
+    "street": _l("Street or town"),
+    "invite_code": _l("Invite code"),
+    "invite_expires_at": _l("Invite code expires"),
+    "invite_rotated_at": _l("Invite code renewed"),
+    "member_count": _l("Members"),
+    "member_limit": _l("Member limit"),
+    "created_by_resident_id": _l("Created by resident"),
+    "created_by_staff_id": _l("Created by staff user"),
+    "organization_id": _l("Organisation"),
+    "joined_at": _l("Joined the organisation"),
+    "left_at": _l("Membership ended"),
+    "end_reason": _l("Why it ended"),
+    "ended_by_resident_id": _l("Ended by resident"),
+    "ended_by_staff_id": _l("Ended by staff user"),
 }
 # ...and where a field means something else in one entity: (entity, field).
 ENTITY_FIELD_NAMES = {
@@ -268,6 +313,8 @@ ENTITY_FIELD_NAMES = {
     ("checkin_point", "starts_at"): _l("Open from"),
     ("checkin_point", "ends_at"): _l("Open until"),
     ("account", "balance"): _l("Balance"),
+    ("organization_member", "role"): _l("Role in the organisation"),
+    ("organization", "status"): _l("Organisation status"),
     ("redemption", "points"): _l("Points spent"),
 }
 
@@ -343,6 +390,19 @@ def status_label(status: str | None, kind: str = "action") -> str:
     return _shown(STATUS_NAMES.get(kind, {}).get(status or ""), status)
 
 
+def kind_label(kind: str | None) -> str:
+    """An organisation's kind: 学校, 社区..."""
+    return _shown(ORGANIZATION_KIND_NAMES.get(kind or ""), kind)
+
+
+def member_role_label(role: str | None) -> str:
+    return _shown(MEMBER_ROLE_NAMES.get(role or ""), role)
+
+
+def end_reason_label(reason: str | None) -> str:
+    return _shown(END_REASON_NAMES.get(reason or ""), reason)
+
+
 def verification_label(level: str | None) -> str:
     return _shown(VERIFICATION_NAMES.get(level or ""), level)
 
@@ -390,6 +450,9 @@ FILTERS = {
     "audit_action_label": audit_action_label,
     "target_label": target_label,
     "methodology_text": methodology_text,
+    "kind_label": kind_label,
+    "member_role_label": member_role_label,
+    "end_reason_label": end_reason_label,
 }
 GLOBALS = {
     "variant_label": variant_label,

@@ -48,6 +48,7 @@ NAVIGATION_ORDER = (
     "console.dashboard",
     "console.statistics",
     "console.campaigns",
+    "console.organizations",
     "console.review_queue",
     "console.rewards",
     "console.redemption_verify_form",
