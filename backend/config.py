@@ -311,13 +311,12 @@ class Config:
     # Invite codes one resident may try (wrong ones count): plenty for a family, far too
     # few to guess one of 31^8
     organization_join_limit_per_resident: str = "10 per hour;30 per day"
-    # An organisation's invite QR opens this address ({code} is its current invite code)
+    # An organisation's invite QR (in the app and on its poster) opens this address
+    # ({code} is its current invite code)
     organization_join_url: str = "https://carbon.zhaoqing.example/join?code={code}"
 
     # Share cards invite friends to this address ({code} is the inviter's code)
     invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"
-    # Organisation posters' QR opens this address ({code} is the organisation's invite code)
-    organization_join_url: str = "https://carbon.zhaoqing.example/join?code={code}"
 
     # Adapters
     sms_sender: str = "console"  # console | aliyun

@@ -182,7 +182,7 @@ def organization_poster(organization_id: int):
         if part
     )
     png = render_organization_poster(
-        join_url=staff.join_url(organization),
+        join_url=service.join_url(organization),
         name=organization.name,
         kind_name=kind_name,
         place=place,

@@ -5,7 +5,9 @@ Raw says: an approved action (applied by the worker) counts for every organisati
 membership of its resident covered its moment (joined_at <= occurred_at < left_at, or not
 left), in each of its periods (`figures.period_keys`), under its type and ALL_TYPES, with
 what `figures.contribution` says it adds. A member row holds the member's sums in the
-period; `participants` (on the ALL_TYPES row) is the number of member rows.
+period and type; a row's `participants` is the number of its member rows. A kind's row
+is the sum of its organisations' rows; its participants are the distinct members behind
+them (one kind participant row each).
 
 A superseded action is taken back but its member keeps their row (at zero) and their
 place among the participants: the check accepts a member row raw does not know only when
@@ -18,6 +20,7 @@ as raw has no more for it, so only the open periods' rows are held in memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, delete, exists, func, or_, select, text
 
@@ -32,7 +35,10 @@ from campaigns.organizations.figures import (
 from campaigns.organizations.models import (
     ALL_TYPES,
     Membership,
+    Organization,
     OrganizationAction,
+    OrganizationKindParticipant,
+    OrganizationKindPeriod,
     OrganizationMemberTotal,
     OrganizationPeriodTotal,
 )
@@ -59,114 +65,144 @@ def _raw_pairs():
     )
 
 
-def expected() -> Iterator[tuple[str, dict, dict]]:
-    """(period key, its member rows, its organisation rows) as raw says, each period as
-    soon as raw has no more for it. Member rows: (org, member) -> MEMBER_SUMS; organisation
-    rows: (org, type) -> PERIOD_SUMS + participants."""
+def _kinds() -> dict[int, str]:
+    return dict(db.session.execute(select(Organization.id, Organization.kind)).all())
+
+
+@dataclass
+class Period:
+    """One period's figures as raw says: member rows (org, type, member), organisation
+    rows (org, type) and kind rows (kind, type) of sums; kind participants."""
+
+    members: dict[tuple, list[int]] = field(default_factory=dict)
+    periods: dict[tuple, list[int]] = field(default_factory=dict)
+    kinds: dict[tuple, list[int]] = field(default_factory=dict)
+    kind_members: set[tuple] = field(default_factory=set)  # (kind, type, member)
+
+
+def _add(table: dict, key: tuple, names: tuple[str, ...], sums: dict[str, int]) -> None:
+    row = table.setdefault(key, [0] * len(names))
+    for index, name in enumerate(names):
+        row[index] += sums[name]
+
+
+def expected() -> Iterator[tuple[str, Period]]:
+    """(period key, what raw says of it), each period as soon as raw has no more for it."""
     green = GreenModes()
-    members: dict[str, dict[tuple, list[int]]] = {}
-    periods: dict[str, dict[tuple, list[int]]] = {}
+    kinds = _kinds()
+    open_periods: dict[str, Period] = {}
     current: tuple[str, ...] = ()
     for row in _raw_pairs():
         keys = period_keys(row.local_day)
         if keys != current:
             for key in current:
                 if key not in keys:
-                    yield key, members.pop(key), periods.pop(key)
+                    yield key, open_periods.pop(key)
             current = keys
         sums = contribution(row, green)
-        org = row.organization_id
+        org, kind, member = row.organization_id, kinds[row.organization_id], row.resident_id
         for key in keys:
-            mine = members.setdefault(key, {}).setdefault(
-                (org, row.resident_id), [0] * len(MEMBER_SUMS)
-            )
-            for index, name in enumerate(MEMBER_SUMS):
-                mine[index] += sums[name]
-            for kind in (row.action_type, ALL_TYPES):
-                totals = periods.setdefault(key, {}).setdefault((org, kind), [0] * len(PERIOD_SUMS))
-                for index, name in enumerate(PERIOD_SUMS):
-                    totals[index] += sums[name]
-    for key in list(members):
-        yield key, members.pop(key), periods.pop(key)
+            period = open_periods.setdefault(key, Period())
+            for action_type in (row.action_type, ALL_TYPES):
+                _add(period.members, (org, action_type, member), MEMBER_SUMS, sums)
+                _add(period.periods, (org, action_type), PERIOD_SUMS, sums)
+                _add(period.kinds, (kind, action_type), PERIOD_SUMS, sums)
+                period.kind_members.add((kind, action_type, member))
+    for key in list(open_periods):
+        yield key, open_periods.pop(key)
 
 
-def _participants(members: dict[tuple, list[int]]) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for org, _member in members:
-        counts[org] = counts.get(org, 0) + 1
+def _count(rows) -> dict[tuple, int]:
+    counts: dict[tuple, int] = {}
+    for *cell, _member in rows:
+        counts[tuple(cell)] = counts.get(tuple(cell), 0) + 1
     return counts
+
+
+def _stored(model, cells: tuple[str, ...], key: str) -> dict[tuple, tuple[list[int], int]]:
+    """(cell) -> (sums, participants) of a period's stored rows."""
+    columns = [model.__table__.c[name] for name in (*cells, *PERIOD_SUMS, "participants")]
+    return {
+        tuple(row[: len(cells)]): (list(row[len(cells) : -1]), row[-1])
+        for row in db.session.execute(select(*columns).where(model.period_key == key))
+    }
 
 
 def check() -> list[str]:
     """Every difference between the organisation tables and raw."""
     differences: list[str] = []
-    p = OrganizationPeriodTotal
-    stored_periods: dict[str, dict[tuple, list[int]]] = {}
-    stored_participants: dict[tuple[str, int], int] = {}
-    for row in db.session.execute(
-        select(
-            p.period_key,
-            p.organization_id,
-            p.action_type,
-            p.participants,
-            *(p.__table__.c[n] for n in PERIOD_SUMS),
-        )
-    ):
-        key, org, kind, participants, *sums = row
-        stored_periods.setdefault(key, {})[(org, kind)] = list(sums)
-        if kind == ALL_TYPES:
-            stored_participants[(key, org)] = participants
-        elif participants:
-            differences.append(
-                f"organisation {org} {key} type {kind}: participants {participants} off the '*' row"
-            )
-    seen: set[str] = set()
-    for key, members, periods in expected():
-        seen.add(key)
-        differences.extend(
-            _compare_key(key, members, periods, stored_periods.pop(key, {}), stored_participants)
-        )
-    for key in sorted(stored_periods):
-        differences.extend(_compare_key(key, {}, {}, stored_periods[key], stored_participants))
+    keys = set(db.session.scalars(select(OrganizationPeriodTotal.period_key).distinct())) | set(
+        db.session.scalars(select(OrganizationKindPeriod.period_key).distinct())
+    )
+    for key, period in expected():
+        keys.discard(key)
+        differences.extend(_compare_key(key, period))
+    for key in sorted(keys):
+        differences.extend(_compare_key(key, Period()))
     differences.extend(_compare_counted())
     return differences
 
 
-def _compare_key(
-    key: str,
-    members: dict[tuple, list[int]],
-    periods: dict[tuple, list[int]],
-    stored: dict[tuple, list[int]],
-    stored_participants: dict[tuple[str, int], int],
-) -> Iterator[str]:
+def _compare_key(key: str, raw: Period) -> Iterator[str]:
     zero = [0] * len(PERIOD_SUMS)
-    for org, kind in sorted(stored.keys() | periods.keys(), key=str):
-        table, raw = stored.get((org, kind), zero), periods.get((org, kind), zero)
-        if table != raw:
-            yield (
-                f"organisation {org} {key} type {kind}: table {_sums(PERIOD_SUMS, table)}; "
-                f"raw {_sums(PERIOD_SUMS, raw)}"
-            )
     m = OrganizationMemberTotal
-    rows = {
-        (org, member): list(sums)
-        for org, member, *sums in db.session.execute(
+    stored_members = {
+        (org, action_type, member): list(sums)
+        for org, action_type, member, *sums in db.session.execute(
             select(
-                m.organization_id, m.resident_id, *(m.__table__.c[n] for n in MEMBER_SUMS)
+                m.organization_id,
+                m.action_type,
+                m.resident_id,
+                *(m.__table__.c[n] for n in MEMBER_SUMS),
             ).where(m.period_key == key)
         )
     }
+    k = OrganizationKindParticipant
+    stored_kind_members = set(
+        db.session.execute(
+            select(k.kind, k.action_type, k.resident_id).where(k.period_key == key)
+        ).all()
+    )
+    kinds = _kinds()
+    participants = _count(stored_members)
+    kind_participants = _count(stored_kind_members)
+    for label, stored, expected_sums, counted in (
+        (
+            "organisation",
+            _stored(OrganizationPeriodTotal, ("organization_id", "action_type"), key),
+            raw.periods,
+            participants,
+        ),
+        (
+            "kind",
+            _stored(OrganizationKindPeriod, ("kind", "action_type"), key),
+            raw.kinds,
+            kind_participants,
+        ),
+    ):
+        for cell in sorted(stored.keys() | expected_sums.keys(), key=str):
+            table, number = stored.get(cell, (zero, 0))
+            if table != expected_sums.get(cell, zero):
+                yield (
+                    f"{label} {cell[0]} {key} type {cell[1]}: table {_sums(PERIOD_SUMS, table)}; "
+                    f"raw {_sums(PERIOD_SUMS, expected_sums.get(cell, zero))}"
+                )
+            if number != counted.get(cell, 0):
+                yield (
+                    f"{label} {cell[0]} {key} type {cell[1]}: participants {number}, "
+                    f"participant rows {counted.get(cell, 0)}"
+                )
     # Counts only: the operator's terminal needs no resident ids to see what is wrong.
     wrong: dict[int, list[int]] = {}  # org -> [differing, missing, extra]
-    for pair in rows.keys() | members.keys():
-        table, raw = rows.get(pair), members.get(pair)
-        org = pair[0]
-        if raw is None:
+    for cell in stored_members.keys() | raw.members.keys():
+        table, expected_row = stored_members.get(cell), raw.members.get(cell)
+        org = cell[0]
+        if expected_row is None:
             if any(table):
                 wrong.setdefault(org, [0, 0, 0])[2] += 1  # zero rows: taken back, kept
         elif table is None:
             wrong.setdefault(org, [0, 0, 0])[1] += 1
-        elif table != raw:
+        elif table != expected_row:
             wrong.setdefault(org, [0, 0, 0])[0] += 1
     for org in sorted(wrong):
         differing, missing, extra = wrong[org]
@@ -174,18 +210,13 @@ def _compare_key(
             f"organisation {org} {key} member rows: {differing} differ from raw, "
             f"{missing} missing, {extra} with figures raw does not have"
         )
-    table_rows = _participants(rows)
-    for org in sorted(
-        table_rows.keys()
-        | _participants(members).keys()
-        | {o for (k, o) in stored_participants if k == key}
-    ):
-        stored = stored_participants.get((key, org), 0)
-        if stored != table_rows.get(org, 0):
-            yield (
-                f"organisation {org} {key} participants: table {stored}, "
-                f"member rows {table_rows.get(org, 0)} (raw {_participants(members).get(org, 0)})"
-            )
+    # A kind's participants are its organisations' members, each once.
+    behind = {(kinds[org], action_type, member) for org, action_type, member in stored_members}
+    if behind != stored_kind_members:
+        yield (
+            f"kinds {key}: {len(stored_kind_members - behind)} participant rows without a "
+            f"member row, {len(behind - stored_kind_members)} member rows without one"
+        )
 
 
 def _sums(names, values) -> str:
@@ -235,10 +266,23 @@ def rebuild() -> dict[str, int]:
         # The applier inserts into organization_action first: holding it makes the
         # worker wait until the rebuild commits, so nothing is lost or counted twice.
         db.session.execute(text("LOCK TABLE organization_action IN EXCLUSIVE MODE"))
-    for model in (OrganizationAction, OrganizationMemberTotal, OrganizationPeriodTotal):
+    models = (
+        OrganizationAction,
+        OrganizationMemberTotal,
+        OrganizationPeriodTotal,
+        OrganizationKindParticipant,
+        OrganizationKindPeriod,
+    )
+    for model in models:
         db.session.execute(delete(model))
     connection = db.session.connection()
-    written = {"organization_action": 0, "organization_member_period": 0, "organization_period": 0}
+    written = {model.__tablename__: 0 for model in models}
+
+    def insert(model, rows: list[dict]) -> None:
+        for start in range(0, len(rows), BATCH):
+            connection.execute(model.__table__.insert(), rows[start : start + BATCH])
+        written[model.__tablename__] += len(rows)
+
     pairs = []
     for row in _raw_pairs():
         pairs.append(
@@ -249,30 +293,43 @@ def rebuild() -> dict[str, int]:
             }
         )
         if len(pairs) >= BATCH:
-            connection.execute(OrganizationAction.__table__.insert(), pairs)
-            written["organization_action"] += len(pairs)
+            insert(OrganizationAction, pairs)
             pairs = []
-    if pairs:
-        connection.execute(OrganizationAction.__table__.insert(), pairs)
-        written["organization_action"] += len(pairs)
-    for key, members, periods in expected():
-        member_rows = [
-            {"organization_id": org, "period_key": key, "resident_id": member}
-            | dict(zip(MEMBER_SUMS, sums, strict=True))
-            for (org, member), sums in members.items()
-        ]
-        participants = _participants(members)
-        period_rows = [
-            {"organization_id": org, "period_key": key, "action_type": kind}
-            | dict(zip(PERIOD_SUMS, sums, strict=True))
-            | {"participants": participants.get(org, 0) if kind == ALL_TYPES else 0}
-            for (org, kind), sums in periods.items()
-        ]
-        for model, rows in (
-            (OrganizationMemberTotal, member_rows),
-            (OrganizationPeriodTotal, period_rows),
-        ):
-            for start in range(0, len(rows), BATCH):
-                connection.execute(model.__table__.insert(), rows[start : start + BATCH])
-            written[model.__tablename__] += len(rows)
+    insert(OrganizationAction, pairs)
+    for key, period in expected():
+        participants = _count(period.members)
+        kind_participants = _count(period.kind_members)
+        insert(
+            OrganizationMemberTotal,
+            [
+                {"organization_id": org, "period_key": key, "action_type": t, "resident_id": member}
+                | dict(zip(MEMBER_SUMS, sums, strict=True))
+                for (org, t, member), sums in period.members.items()
+            ],
+        )
+        insert(
+            OrganizationPeriodTotal,
+            [
+                {"organization_id": org, "period_key": key, "action_type": t}
+                | dict(zip(PERIOD_SUMS, sums, strict=True))
+                | {"participants": participants.get((org, t), 0)}
+                for (org, t), sums in period.periods.items()
+            ],
+        )
+        insert(
+            OrganizationKindParticipant,
+            [
+                {"kind": kind, "period_key": key, "action_type": t, "resident_id": member}
+                for kind, t, member in sorted(period.kind_members)
+            ],
+        )
+        insert(
+            OrganizationKindPeriod,
+            [
+                {"kind": kind, "period_key": key, "action_type": t}
+                | dict(zip(PERIOD_SUMS, sums, strict=True))
+                | {"participants": kind_participants.get((kind, t), 0)}
+                for (kind, t), sums in period.kinds.items()
+            ],
+        )
     return written

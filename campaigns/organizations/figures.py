@@ -5,9 +5,10 @@ An action counts for an organisation when the resident's membership covered its 
 (`Membership.covers`: joined at or before it, not yet left): what a member did before
 joining never counts, and what they did while a member stays counted after they leave.
 Each (action, organisation) is counted once (`organization_action`); one statement per
-table for the whole batch. The organisation rows every member of an organisation adds to
-are written at commit in one order (`db.add_at_commit`); the member rows belong to the
-batch's residents, whom the worker's claim holds.
+table for the whole batch. Each kind's sums and distinct participants are kept beside
+(the creation reports' small-cell rule reads them). The organisation and kind rows many
+members add to are written at commit in one order (`db.add_at_commit`); the member rows
+belong to the batch's residents, whom the worker's claim holds.
 
 What an action adds (`contribution`): one action, its base points, its CO2e under
 `co2e_g` when verified or under `self_declared_co2e_g` when not; a verified trip adds
@@ -23,6 +24,7 @@ zero), as the district and community boards keep theirs.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
@@ -35,6 +37,8 @@ from campaigns.organizations import service
 from campaigns.organizations.models import (
     ALL_TYPES,
     OrganizationAction,
+    OrganizationKindParticipant,
+    OrganizationKindPeriod,
     OrganizationMemberTotal,
     OrganizationPeriodTotal,
 )
@@ -170,20 +174,33 @@ def _take_back(batch: list[ApprovedAction]) -> list[tuple[ApprovedAction, int, i
 
 
 def _write(counted: Iterable[tuple[ApprovedAction, int, int, int]], green: GreenModes) -> None:
+    """Add (or take back) the counted actions, per type and over every type: the member
+    rows, then the organisation rows and the kind rows (sums and distinct participants)."""
+    counted = list(counted)
+    kinds = service.kinds_of({org_id for _, org_id, _, _ in counted})
     periods: dict[tuple[int, str, str], dict[str, int]] = {}
-    members: dict[tuple[int, str, int], dict[str, int]] = {}
+    members: dict[tuple[int, str, str, int], dict[str, int]] = {}
+    kind_sums: dict[tuple[str, str, str], dict[str, int]] = {}
+    kind_members: set[tuple[str, str, str, int]] = set()
     for action, org_id, member_id, sign in counted:
         sums = {name: sign * value for name, value in contribution(action, green).items()}
+        kind = kinds[org_id]
         for key in period_keys(action.local_day):
-            for kind in (action.action_type, ALL_TYPES):
-                row = periods.setdefault((org_id, key, kind), dict.fromkeys(PERIOD_SUMS, 0))
-                for name in PERIOD_SUMS:
+            for action_type in (action.action_type, ALL_TYPES):
+                for row in (
+                    periods.setdefault((org_id, key, action_type), dict.fromkeys(PERIOD_SUMS, 0)),
+                    kind_sums.setdefault((kind, key, action_type), dict.fromkeys(PERIOD_SUMS, 0)),
+                ):
+                    for name in PERIOD_SUMS:
+                        row[name] += sums[name]
+                row = members.setdefault(
+                    (org_id, key, action_type, member_id), dict.fromkeys(MEMBER_SUMS, 0)
+                )
+                for name in MEMBER_SUMS:
                     row[name] += sums[name]
-            row = members.setdefault((org_id, key, member_id), dict.fromkeys(MEMBER_SUMS, 0))
-            for name in MEMBER_SUMS:
-                row[name] += sums[name]
+                kind_members.add((kind, key, action_type, member_id))
     connection = db.session.connection()
-    member_keys = ("organization_id", "period_key", "resident_id")
+    member_keys = ("organization_id", "period_key", "action_type", "resident_id")
     # Member rows made now are the periods' new participants (a taken-back action's rows
     # exist already: they were made when it was counted).
     made = connection.execute(
@@ -192,16 +209,26 @@ def _write(counted: Iterable[tuple[ApprovedAction, int, int, int]], green: Green
         .returning(
             OrganizationMemberTotal.organization_id,
             OrganizationMemberTotal.period_key,
-            OrganizationMemberTotal.resident_id,
+            OrganizationMemberTotal.action_type,
         ),
         [
             dict(zip(member_keys, key, strict=True)) | dict.fromkeys(MEMBER_SUMS, 0)
             for key in sorted(members)
         ],
     )
-    participants: dict[tuple[int, str], int] = {}
-    for org_id, key, _member in made:
-        participants[(org_id, key)] = participants.get((org_id, key), 0) + 1
+    participants = Counter(map(tuple, made))
+    kind_keys = ("kind", "period_key", "action_type", "resident_id")
+    made = connection.execute(
+        db.upsert(OrganizationKindParticipant)
+        .on_conflict_do_nothing()
+        .returning(
+            OrganizationKindParticipant.kind,
+            OrganizationKindParticipant.period_key,
+            OrganizationKindParticipant.action_type,
+        ),
+        [dict(zip(kind_keys, key, strict=True)) for key in sorted(kind_members)],
+    )
+    kind_participants = Counter(map(tuple, made))
     # The batch's residents' own rows: the worker's claim holds them, so no other batch
     # waits here; the additions go at commit with the rest, in one order.
     db.add_at_commit(
@@ -211,23 +238,35 @@ def _write(counted: Iterable[tuple[ApprovedAction, int, int, int]], green: Green
         [dict(zip(member_keys, key, strict=True)) | sums for key, sums in members.items()],
     )
     now = utcnow()
-    rows = []
-    for (org_id, key, kind), sums in periods.items():
-        joined = participants.get((org_id, key), 0) if kind == ALL_TYPES else 0
-        rows.append(
-            {
-                "organization_id": org_id,
-                "period_key": key,
-                "action_type": kind,
-                **sums,
-                "participants": joined,
-                "updated_at": now,
-            }
-        )
     db.add_at_commit(
         OrganizationPeriodTotal,
         ("organization_id", "period_key", "action_type"),
         (*PERIOD_SUMS, "participants"),
-        rows,
+        [
+            {
+                "organization_id": org_id,
+                "period_key": key,
+                "action_type": action_type,
+                **sums,
+                "participants": participants.get((org_id, key, action_type), 0),
+                "updated_at": now,
+            }
+            for (org_id, key, action_type), sums in periods.items()
+        ],
         replaced=("updated_at",),
+    )
+    db.add_at_commit(
+        OrganizationKindPeriod,
+        ("kind", "period_key", "action_type"),
+        (*PERIOD_SUMS, "participants"),
+        [
+            {
+                "kind": kind,
+                "period_key": key,
+                "action_type": action_type,
+                **sums,
+                "participants": kind_participants.get((kind, key, action_type), 0),
+            }
+            for (kind, key, action_type), sums in kind_sums.items()
+        ],
     )

@@ -304,6 +304,15 @@ def rotate_invite_code(organization: Organization) -> Organization:
     return organization
 
 
+def kinds_of(organization_ids: set[int]) -> dict[int, str]:
+    if not organization_ids:
+        return {}
+    rows = db.session.execute(
+        select(Organization.id, Organization.kind).where(Organization.id.in_(organization_ids))
+    )
+    return dict(rows.all())
+
+
 def memberships_during(
     resident_ids: set[int], earliest: datetime, latest: datetime
 ) -> dict[int, list[Membership]]:
@@ -490,6 +499,7 @@ def _board_query(organization_id: int, key: str):
             and_(
                 total.organization_id == Membership.organization_id,
                 total.period_key == key,
+                total.action_type == ALL_TYPES,
                 total.resident_id == Membership.resident_id,
             ),
         )
@@ -611,6 +621,7 @@ def members_page(organization_id: int, limit: int, cursor: str | None) -> dict:
             select(OrganizationMemberTotal).where(
                 OrganizationMemberTotal.organization_id == organization_id,
                 OrganizationMemberTotal.period_key == "all",
+                OrganizationMemberTotal.action_type == ALL_TYPES,
                 OrganizationMemberTotal.resident_id.in_(resident_ids),
             )
         )

@@ -9,7 +9,6 @@ tab or after a colleague, finds the work done.
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
 from backend.audit import service as audit
@@ -95,8 +94,3 @@ def ended_memberships(organization_id: int, limit: int = HISTORY_LIMIT) -> list[
             .limit(limit)
         )
     )
-
-
-def join_url(organization: Organization) -> str:
-    """What the organisation's poster QR opens: the join address with its current code."""
-    return current_app.config["ORGANIZATION_JOIN_URL"].format(code=organization.invite_code)

@@ -24,7 +24,7 @@ from backend.clock import utcnow
 from backend.extensions import db
 from backend.residents.models import Resident
 from backend.residents.phone import phone_hmac
-from loadtests.bigdb import raw, readmodels
+from loadtests.bigdb import organizations, raw, readmodels
 from loadtests.bigdb.generate import (
     GenerationRefused,
     Plan,
@@ -84,7 +84,7 @@ def generate_command(residents, actions, days, seed, tokens_out, token_count) ->
     if db.dialect == "postgresql" and isinstance(db.session.get_bind(), Engine):
         # Planner statistics and the visibility map (index-only scans) for the new rows;
         # not when the session joins an outer transaction (tests): nothing is committed yet.
-        tables = ", ".join(readmodels.WRITTEN_TABLES)
+        tables = ", ".join(readmodels.WRITTEN_TABLES + organizations.WRITTEN_TABLES)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(f"VACUUM ANALYZE {tables}"))
     if tokens_out is not None and token_count:

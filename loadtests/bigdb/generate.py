@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from backend.clock import LOCAL_TZ, local_day, utcnow
@@ -26,7 +27,8 @@ from backend.staff import service as staff
 from campaigns import service as campaigns
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Campaign
-from loadtests.bigdb import population, readmodels
+from campaigns.organizations.models import Membership, Organization
+from loadtests.bigdb import organizations, population, readmodels
 from loadtests.bigdb.books import Books
 from loadtests.bigdb.sink import BulkSink
 from points.actions.models import Action
@@ -78,6 +80,7 @@ class Summary:
     enrolments: int = 0
     badges: int = 0
     first_resident_id: int = 0
+    organizations: dict = field(default_factory=dict)  # rows per table
     read_models: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)  # wall time per phase
 
@@ -310,6 +313,15 @@ class Generator:
         self.campaigns = self._campaigns(window_start, districts)
         clock = time.monotonic()
         self._residents(districts)
+        self.summary.organizations = organizations.generate_memberships(
+            self.sink,
+            random.Random(plan.seed + 1),
+            (self.next_id(Organization.id), self.next_id(Membership.id)),
+            self.first_id,
+            self.district,
+            organizations.window_of(days),
+            current_app.config["HOUSEHOLD_MAX_MEMBERS"],
+        )
         self.sink.drain()  # the books read the next ids on this connection
         self.summary.seconds["residents"] = round(time.monotonic() - clock, 1)
         clock = time.monotonic()
@@ -336,7 +348,17 @@ class Generator:
         self.summary.read_models = readmodels.build(
             self.connection, days, self.progress, self.summary.seconds
         )
-        readmodels.reset_sequences(self.connection, (Resident, Action, LedgerEntry, BadgeAward))
+        seconds = self.summary.seconds
+
+        def timed(table: str, took: float) -> None:
+            seconds[table] = round(seconds.get(table, 0) + took, 1)
+
+        self.summary.read_models |= organizations.build_figures(
+            self.connection, days, self.methodology.green_travel["green_modes"], timed
+        )
+        readmodels.reset_sequences(
+            self.connection, (Resident, Action, LedgerEntry, BadgeAward, Organization, Membership)
+        )
         return self.summary
 
     def _day_specs(self, count: int, before: int) -> list[tuple]:
