@@ -311,6 +311,9 @@ class Config:
     # Invite codes one resident may try (wrong ones count): plenty for a family, far too
     # few to guess one of 31^8
     organization_join_limit_per_resident: str = "10 per hour;30 per day"
+    # Children under 14 (PIPL art. 31) a guardian may add to their household: each has
+    # its own daily caps, so this bounds what one adult can record
+    children_max_per_guardian: int = 4
 
     # Share cards invite friends to this address ({code} is the inviter's code)
     invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"
