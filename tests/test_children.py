@@ -121,7 +121,9 @@ def test_the_guardian_records_for_the_child_whom_no_one_else_sees_and_no_board_s
     for response in (
         client.get(f"{CHILDREN}/{child['id']}/actions", headers=stranger.headers),
         record_for(client, stranger, child["id"], trip("bus")),
-        client.delete(f"{CHILDREN}/{child['id']}", json={"code": "000000"}, headers=stranger.headers),
+        client.delete(
+            f"{CHILDREN}/{child['id']}", json={"code": "000000"}, headers=stranger.headers
+        ),
         record_for(client, guardian, guardian.resident["id"], trip("bus")),  # not a child
     ):
         assert (response.status_code, response.json["error"]["code"]) == (404, "child_not_found")
@@ -163,7 +165,7 @@ def test_a_child_cannot_sign_in_by_any_path(app, client):
 
 
 def test_the_guardian_exports_and_erases_a_childs_data(app, client, monkeypatch):
-    guardian, household, child = family(client)
+    guardian, _, child = family(client)
     record_for(client, guardian, child["id"], trip("bus"))
     exported = client.get("/api/v1/me/export", headers=guardian.headers).json
     [data] = exported["children"]
@@ -177,7 +179,9 @@ def test_the_guardian_exports_and_erases_a_childs_data(app, client, monkeypatch)
     assert wrong.status_code == 401
     monkeypatch.setitem(app.config, "OTP_LIMIT_PER_PHONE", "100 per minute")
     code = request_code(client, guardian.phone)
-    erased = client.delete(f"{CHILDREN}/{child['id']}", json={"code": code}, headers=guardian.headers)
+    erased = client.delete(
+        f"{CHILDREN}/{child['id']}", json={"code": code}, headers=guardian.headers
+    )
     assert erased.status_code == 204
     assert client.get(CHILDREN, headers=guardian.headers).json["items"] == []
     mine = client.get("/api/v1/me/organizations", headers=guardian.headers).json["items"]
@@ -188,7 +192,7 @@ def test_the_guardian_exports_and_erases_a_childs_data(app, client, monkeypatch)
 
 
 def test_deleting_the_guardians_account_erases_the_childrens_data(app, client):
-    guardian, household, child = family(client)
+    guardian, _, child = family(client)
     second = add_child(client, guardian, "小红").json
     assert delete_account(client, guardian).status_code == 204
     with app.app_context():
@@ -196,3 +200,10 @@ def test_deleting_the_guardians_account_erases_the_childrens_data(app, client):
             select(Resident).where(Resident.id.in_([child["id"], second["id"]]))
         ).all()
         assert [(r.status, r.nickname) for r in rows] == [("deleted", None)] * 2
+
+
+def test_the_notice_says_how_children_take_part(client):
+    zh = client.get("/api/v1/legal/privacy").json["text"]
+    en = client.get("/api/v1/legal/privacy", headers={"Accept-Language": "en"}).json["text"]
+    assert "未满14周岁" in zh and "监护人" in zh and "排行榜" in zh
+    assert "under 14" in en and "guardian" in en and "leaderboard" in en

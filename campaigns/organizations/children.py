@@ -127,9 +127,7 @@ def _with_guardian(guardian: Resident, child: Resident) -> None:
         return
     if current is not None:
         organizations.end_membership(current, "left", by_resident_id=guardian.id)
-    organizations._open_membership(
-        household.organization, child.id, role="member", now=utcnow()
-    )
+    organizations._open_membership(household.organization, child.id, role="member", now=utcnow())
 
 
 def record_for(guardian: Resident, child_id: int, body: dict) -> Action:

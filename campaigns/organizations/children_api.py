@@ -103,9 +103,7 @@ class Child(MethodView):
     @blp.doc(security=RESIDENT)
     @blp.arguments(ReconfirmSchema)
     @blp.response(204)
-    @blp.alt_response(
-        401, schema=ErrorSchema, description="the code is wrong: nothing is erased"
-    )
+    @blp.alt_response(401, schema=ErrorSchema, description="the code is wrong: nothing is erased")
     @blp.alt_response(404, schema=ErrorSchema, description="child_not_found")
     def delete(self, body, child_id):
         """Erase your child's data (irreversible): re-confirm with a fresh `code`, as for
@@ -125,9 +123,7 @@ class ChildActions(MethodView):
     @blp.arguments(ActionCreateSchema)
     @idempotent("child_actions", _child_principal)
     @blp.response(201, ActionSchema)
-    @blp.alt_response(
-        400, schema=ErrorSchema, description="idempotency_key_missing or invalid"
-    )
+    @blp.alt_response(400, schema=ErrorSchema, description="idempotency_key_missing or invalid")
     @blp.alt_response(404, schema=ErrorSchema, description="child_not_found")
     @blp.alt_response(
         409,
