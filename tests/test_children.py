@@ -207,3 +207,22 @@ def test_the_notice_says_how_children_take_part(client):
     en = client.get("/api/v1/legal/privacy", headers={"Accept-Language": "en"}).json["text"]
     assert "未满14周岁" in zh and "监护人" in zh and "排行榜" in zh
     assert "under 14" in en and "guardian" in en and "leaderboard" in en
+
+
+def test_a_child_follows_the_guardian_to_their_new_household(client):
+    first = make_household(client, make_resident(client))
+    guardian = make_resident(client)
+    join_organization(client, guardian, first["invite_code"])
+    child = add_child(client, guardian).json
+    assert child["household_id"] == first["id"]
+    left = client.delete(f"/api/v1/me/organizations/{first['id']}", headers=guardian.headers)
+    assert left.status_code == 204
+    outside = record_for(client, guardian, child["id"], trip("bus"))
+    assert (outside.status_code, outside.json["error"]["code"]) == (409, "household_required")
+    second = make_household(client, make_resident(client))
+    join_organization(client, guardian, second["invite_code"])
+    assert record_for(client, guardian, child["id"], trip("bus")).status_code == 201
+    [moved] = client.get(CHILDREN, headers=guardian.headers).json["items"]
+    assert moved["household_id"] == second["id"]
+    mine = client.get("/api/v1/me/organizations", headers=guardian.headers).json["items"]
+    assert mine[0]["member_count"] == 3  # its maker, the guardian and the child
