@@ -314,6 +314,9 @@ class Config:
     # An organisation's invite QR (in the app and on its poster) opens this address
     # ({code} is its current invite code)
     organization_join_url: str = "https://carbon.zhaoqing.example/join?code={code}"
+    # Children under 14 (PIPL art. 31) a guardian may add to their household: each has
+    # its own daily caps, so this bounds what one adult can record
+    children_max_per_guardian: int = 4
 
     # Share cards invite friends to this address ({code} is the inviter's code)
     invite_url: str = "https://carbon.zhaoqing.example/invite?from={code}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -178,10 +179,11 @@ def init_app(app: Flask) -> None:
             _release(claim)
 
 
-def idempotent(scope: str):
+def idempotent(scope: str, principal_of: Callable[[dict], str] | None = None):
     """Decorate a view (outside its flask-smorest response decorator) that needs a key.
 
-    The principal is whoever the guard put in `g.resident_session`.
+    The principal is whoever the guard put in `g.resident_session`, or what
+    `principal_of(view keyword arguments)` names (a guardian acting for one child).
     """
 
     def decorator(view):
@@ -199,6 +201,8 @@ def idempotent(scope: str):
                     code="idempotency_key_invalid",
                 )
             principal = f"resident:{g.resident_session.resident_id}"
+            if principal_of is not None:
+                principal = principal_of(kwargs)
             request_hash = _request_hash()
             claim, earlier = claim_key(scope, principal, key, request_hash)
             if earlier is not None:

@@ -13,13 +13,20 @@ from campaigns.counting import count_for_campaigns
 from campaigns.leaderboards.api import blp as leaderboards_blp
 from campaigns.leaderboards.service import add_to_boards
 from campaigns.organizations.api import blp as organizations_blp
+from campaigns.organizations.children_api import blp as children_blp
 from campaigns.organizations.figures import add_to_organizations
 from points.ledger.descriptions import register_describer
 from points.signals import register_applier
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (leaderboards_blp, badges_blp, campaigns_blp, organizations_blp):
+    for blueprint in (
+        leaderboards_blp,
+        badges_blp,
+        campaigns_blp,
+        organizations_blp,
+        children_blp,
+    ):
         api.register_blueprint(blueprint)
     register_applier(app, "campaigns", count_for_campaigns)
     register_applier(app, "badges", award_milestones)

@@ -41,6 +41,13 @@ class ExportSchema(Schema):
             "version, accepted_at) and when you withdrew it (withdrawn_at, or null)"
         },
     )
+    children = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "for each child under 14 you are the guardian of: their profile "
+            "(nickname), account, actions, ledger, photos, badges, consents... as above"
+        },
+    )
     kept_limits = ma.fields.List(
         ma.fields.Dict(),
         metadata={

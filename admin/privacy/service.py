@@ -28,6 +28,7 @@ from campaigns import service as campaigns
 from campaigns.badges import service as badges
 from campaigns.badges.models import BadgeAward
 from campaigns.models import Checkin, Enrolment
+from campaigns.organizations import children
 from campaigns.organizations import service as organizations
 from points.actions import service as actions
 from points.actions.models import Action
@@ -144,7 +145,16 @@ def export(resident: Resident) -> dict:
         # limits a deleted account of the same phone / WeChat used, counted as this one's
         "consents": _rows(ResidentConsent, ResidentConsent.resident_id == rid),
         "kept_limits": _rows(KeptLimit, KeptLimit.resident_id == rid, order=KeptLimit.kind),
+        # the data of the children under 14 the resident is the guardian of
+        "children": [_child_export(child) for child in children.children_of(rid)],
     }
+
+
+def _child_export(child: Resident) -> dict:
+    exported = export(child)
+    for key in ("generated_at", "sessions", "kept_limits", "partner_links", "children"):
+        exported.pop(key)
+    return exported
 
 
 def delete_account(resident: Resident, code: str) -> None:
@@ -155,6 +165,7 @@ def delete_account(resident: Resident, code: str) -> None:
     deleted account, which nobody can sign in to: those points are gone. A fresh code
     (`auth.confirm_identity`) re-confirms who asks first."""
     auth.confirm_identity(resident, code)
+    children.erase_children_of(resident)
     now = utcnow()
     rewards.void_codes_of(resident.id)
     kept = [

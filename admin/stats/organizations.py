@@ -3,8 +3,9 @@ rebuild` replaces them.
 
 Raw says: an approved action (applied by the worker) counts for every organisation whose
 membership of its resident covered its moment (joined_at <= occurred_at < left_at, or not
-left), in each of its periods (`figures.period_keys`), under its type and ALL_TYPES, with
-what `figures.contribution` says it adds. A member row holds the member's sums in the
+left) — a child's also for its guardian's organisations other than households, the
+guardian being the member — in each of its periods (`figures.period_keys`), under its
+type and ALL_TYPES, with what `figures.contribution` says it adds. A member row holds the member's sums in the
 period and type; a row's `participants` is the number of its member rows. A kind's row
 is the sum of its organisations' rows; its participants are the distinct members behind
 them (one kind participant row each).
@@ -23,8 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, delete, exists, func, or_, select, text
+from sqlalchemy.orm import aliased
 
 from backend.extensions import db
+from backend.residents.models import Resident
 from campaigns.organizations.figures import (
     MEMBER_SUMS,
     PERIOD_SUMS,
@@ -47,8 +50,12 @@ from points.actions.outbox import APPROVED_COLUMNS
 
 BATCH = 5000
 COUNTED = (Action.status == "approved") & ~exists().where(ApprovalOutbox.action_id == Action.id)
+ACTOR = aliased(Resident)  # the action's resident: a child's guardian counts it elsewhere
 COVERS = and_(
-    Membership.resident_id == Action.resident_id,
+    or_(
+        Membership.resident_id == Action.resident_id,
+        and_(Membership.resident_id == ACTOR.guardian_id, Membership.kind != "household"),
+    ),
     Membership.joined_at <= Action.occurred_at,
     or_(Membership.left_at.is_(None), Action.occurred_at < Membership.left_at),
 )
@@ -57,7 +64,12 @@ COVERS = and_(
 def _raw_pairs():
     """(approved action, organisation it counts for), in day order."""
     return db.session.execute(
-        select(*APPROVED_COLUMNS, Membership.organization_id)
+        select(
+            *APPROVED_COLUMNS,
+            Membership.organization_id,
+            Membership.resident_id.label("member_id"),
+        )
+        .join(ACTOR, ACTOR.id == Action.resident_id)
         .join(Membership, COVERS)
         .where(COUNTED)
         .order_by(Action.local_day, Action.id, Membership.organization_id)
@@ -100,7 +112,7 @@ def expected() -> Iterator[tuple[str, Period]]:
                     yield key, open_periods.pop(key)
             current = keys
         sums = contribution(row, green)
-        org, kind, member = row.organization_id, kinds[row.organization_id], row.resident_id
+        org, kind, member = row.organization_id, kinds[row.organization_id], row.member_id
         for key in keys:
             period = open_periods.setdefault(key, Period())
             for action_type in (row.action_type, ALL_TYPES):
@@ -228,6 +240,7 @@ def _compare_counted() -> Iterator[str]:
     checks = {
         "organisation actions not counted": select(func.count())
         .select_from(Action)
+        .join(ACTOR, ACTOR.id == Action.resident_id)
         .join(Membership, COVERS)
         .where(
             COUNTED,
@@ -242,6 +255,7 @@ def _compare_counted() -> Iterator[str]:
         .select_from(counted)
         .where(
             ~select(Action.id)
+            .join(ACTOR, ACTOR.id == Action.resident_id)
             .join(Membership, COVERS)
             .where(
                 Action.id == counted.action_id,
@@ -289,7 +303,7 @@ def rebuild() -> dict[str, int]:
             {
                 "action_id": row.action_id,
                 "organization_id": row.organization_id,
-                "member_id": row.resident_id,
+                "member_id": row.member_id,
             }
         )
         if len(pairs) >= BATCH:

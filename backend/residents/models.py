@@ -19,6 +19,11 @@ class Resident(Base):
     __tablename__ = "resident"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'suspended', 'deleted')", name="status_known"),
+        # A child (under 14, PIPL art. 31) has a guardian and no sign-in identity.
+        CheckConstraint(
+            "guardian_id IS NULL OR (phone_hmac IS NULL AND wechat_openid_hmac IS NULL)",
+            name="child_without_identity",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,6 +37,9 @@ class Resident(Base):
     district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"))
     community: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # A child's guardian (campaigns.organizations.children): the child never signs in, takes
+    # part through the guardian's household, and never appears on a public board.
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -99,6 +99,10 @@ def find_or_create_by_wechat(openid_hmac: str) -> Resident:
 
 
 def ensure_may_sign_in(resident: Resident) -> None:
+    if resident.guardian_id is not None:
+        # A child has no identity to sign in with; should a token ever name one, it is
+        # refused here, on every request and refresh (campaigns.organizations.children).
+        raise Forbidden(_l("A child takes part through their guardian."), code="child_account")
     if resident.status != "active":
         raise Forbidden(_l("This account is suspended."), code="account_suspended")
 

@@ -93,6 +93,20 @@ def add_to_boards(batch: list[ApprovedAction]) -> list:
                 row[1] = action.district_code
     if not added:
         return []
+    # The community is a profile field: the one the resident has now, as their action counts.
+    # A child (with a guardian) is on no board: their actions count in the statistics and
+    # their household's figures only.
+    communities = {}
+    for resident_id, community, guardian_id in db.session.execute(
+        select(Resident.id, Resident.community, Resident.guardian_id).where(
+            Resident.id.in_({resident_id for _, resident_id in added})
+        )
+    ):
+        if guardian_id is None:
+            communities[resident_id] = community
+    added = {place: change for place, change in added.items() if place[1] in communities}
+    if not added:
+        return []
     row = ResidentPeriodTotal
     resident_ids = {resident_id for _, resident_id in added}
     before = {
@@ -106,12 +120,6 @@ def add_to_boards(batch: list[ApprovedAction]) -> list:
             )
         )
     }
-    # The community is a profile field: the one the resident has now, as their action counts.
-    communities = dict(
-        db.session.execute(
-            select(Resident.id, Resident.community).where(Resident.id.in_(resident_ids))
-        ).all()
-    )
     now = utcnow()
     residents = []
     districts: dict[tuple[str, str], list[int]] = {}

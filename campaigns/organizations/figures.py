@@ -124,16 +124,28 @@ def add_to_organizations(batch: list[ApprovedAction]) -> list:
 
 
 def _count(batch: list[ApprovedAction]) -> list[tuple[ApprovedAction, int, int]]:
-    """(action, organisation, member) counted for the first time now."""
+    """(action, organisation, member) counted for the first time now. A child's action
+    counts for its household, and for its guardian's other organisations (a school's
+    members are the families), the guardian being the member."""
     moments = [a.occurred_at for a in batch]
+    guardians = service.guardians_of({a.resident_id for a in batch})
     memberships = service.memberships_during(
-        {a.resident_id for a in batch}, min(moments), max(moments)
+        {a.resident_id for a in batch} | set(guardians.values()), min(moments), max(moments)
     )
+
+    def counted_for(action: ApprovedAction):
+        for membership in memberships.get(action.resident_id, ()):
+            yield membership, action.resident_id
+        guardian = guardians.get(action.resident_id)
+        for membership in memberships.get(guardian, ()) if guardian else ():
+            if membership.kind != "household":
+                yield membership, guardian
+
     candidates = sorted(
         {
-            (a.action_id, membership.organization_id, a.resident_id)
+            (a.action_id, membership.organization_id, member_id)
             for a in batch
-            for membership in memberships.get(a.resident_id, ())
+            for membership, member_id in counted_for(a)
             if membership.covers(a.occurred_at)
         }
     )

@@ -83,7 +83,7 @@ def create_household(resident: Resident, name: str) -> Organization:
     _fresh_code(household, now)
     db.session.add(household)
     db.session.flush()
-    _open_membership(household, resident.id, role="admin", now=now)
+    add_member(household, resident.id, role="admin", now=now)
     return household
 
 
@@ -195,7 +195,7 @@ def join(resident: Resident, invite_code: str) -> Membership:
         )
     if open_membership(resident.id, organization.id) is not None:
         raise Conflict(_l("You are a member already."), code="already_member")
-    return _open_membership(organization, resident.id, role="member", now=now)
+    return add_member(organization, resident.id, role="member", now=now)
 
 
 def _already_member_of_kind(kind: str) -> Conflict:
@@ -206,7 +206,7 @@ def _already_member_of_kind(kind: str) -> Conflict:
     )
 
 
-def _open_membership(
+def add_member(
     organization: Organization, resident_id: int, *, role: str, now: datetime
 ) -> Membership:
     """Count the member in (refused when full) and open the membership (refused when the
@@ -272,16 +272,29 @@ def end_membership(
     )
     db.session.flush()
     if membership.kind == "household":
+        # A guardian's children (who have no account) leave with them, for the same reason.
+        children = select(Resident.id).where(Resident.guardian_id == membership.resident_id)
+        for child in db.session.scalars(
+            select(Membership).where(
+                Membership.resident_id.in_(children),
+                Membership.organization_id == membership.organization_id,
+                Membership.left_at.is_(None),
+            )
+        ):
+            end_membership(child, reason, by_resident_id=by_resident_id, by_staff_id=by_staff_id)
         _keep_household_whole(membership, now)
 
 
 def _keep_household_whole(ended: Membership, now: datetime) -> None:
+    """The admin is an adult member (a child has no account to act with)."""
     remaining = list(
         db.session.scalars(
             select(Membership)
+            .join(Resident, Resident.id == Membership.resident_id)
             .where(
                 Membership.organization_id == ended.organization_id,
                 Membership.left_at.is_(None),
+                Resident.guardian_id.is_(None),
             )
             .order_by(Membership.joined_at, Membership.id)
         )
@@ -302,6 +315,20 @@ def rotate_invite_code(organization: Organization) -> Organization:
     organization.invite_rotated_at = now
     db.session.flush()
     return organization
+
+
+def guardians_of(resident_ids: set[int]) -> dict[int, int]:
+    """Child -> guardian among `resident_ids`: a child's action counts for their guardian's
+    school, community, employer or agency, the guardian being its member."""
+    if not resident_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Resident.id, Resident.guardian_id).where(
+                Resident.id.in_(resident_ids), Resident.guardian_id.is_not(None)
+            )
+        ).all()
+    )
 
 
 def kinds_of(organization_ids: set[int]) -> dict[int, str]:

@@ -122,18 +122,21 @@ def record_action(
     source: str = "self_reported",
     partner_id: int | None = None,
     now: datetime | None = None,
+    guardian: Resident | None = None,
 ) -> Action:
     """Validate and store an action; approve it at once unless it waits for review.
 
-    `now` is the moment of recording; only a seed of past history sets it.
+    `now` is the moment of recording; only a seed of past history sets it. A child's
+    action is recorded by their `guardian`, whose consents and photos it uses.
     """
     now = now or utcnow()
     methodology = methodology_service.current_methodology()
     incoming = action_input(body, now)
+    acting = guardian or resident
     if source == "self_reported":  # a partner's event is the partner's record, not a trace
-        consent.require_privacy(resident.id)
+        consent.require_privacy(acting.id)
         if incoming.trace is not None:
-            consent.require_location(resident.id, "trace")
+            consent.require_location(acting.id, "trace")
     factor = factor_for(methodology, incoming)
     check_plausibility(methodology, incoming, now)
 
@@ -146,7 +149,7 @@ def record_action(
     if action.type == "clean_plate":
         _check_meals_per_day(methodology, resident.id, action)
     if incoming.photo_id is not None:
-        photo = photos.photo_for_action(resident.id, incoming.photo_id)
+        photo = photos.photo_for_action(acting.id, incoming.photo_id)
         if db.session.scalar(select(Action.id).where(Action.photo_id == photo.id)):
             raise Conflict(
                 _l("This photo was already used for an action."), code="photo_already_used"
