@@ -149,9 +149,7 @@ class CampaignOrganizationProgress(Base):
     reached: the one that pays the team bonus."""
 
     __tablename__ = "campaign_organization_progress"
-    __table_args__ = (
-        Index("ix_campaign_organization_progress_board", "campaign_id", "co2e_g"),
-    )
+    __table_args__ = (Index("ix_campaign_organization_progress_board", "campaign_id", "co2e_g"),)
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), primary_key=True)
