@@ -3,12 +3,15 @@ goal (members' verified actions while members), the team bonus paid once per mem
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.factories import (
+    console_post,
+    console_sign_in,
     join_organization,
+    local,
     make_campaign,
     make_household,
     make_organization,
@@ -74,9 +77,7 @@ def test_a_campaign_for_schools_is_shown_to_all_but_joined_by_members_only(clien
     assert enrol(client, pupil, named).status_code == 201
 
 
-def test_a_school_reaches_its_team_goal_and_each_enrolled_member_is_paid_once(
-    client, admin, clock
-):
+def test_a_school_reaches_its_team_goal_and_each_enrolled_member_is_paid_once(client, admin, clock):
     school = make_organization(client, admin)
     rival = make_organization(client, admin, name="端州区第二小学")
     # One action's grams, to set the goal at two actions
@@ -186,3 +187,42 @@ def test_staff_validation_of_organisation_limits(client, admin, app):
     )
     assert bonus.status_code == 200
     assert bonus.json["rules"]["team_bonus_points"] == 80
+
+
+def test_the_console_form_limits_a_campaign_to_schools_with_a_team_goal_in_kg(client, admin, app):
+    school = make_organization(client, admin)
+    console_sign_in(app, client, "campaign_admin")
+    new = client.get("/admin/campaigns/new").get_data(as_text=True)
+    for text in ("学校", "机关", "团队目标", school["name"]):
+        assert text in new
+    starts = datetime.now(UTC) + timedelta(days=2)
+    form = {
+        "title": "校园低碳月",
+        "starts_at": local(starts),
+        "ends_at": local(starts + timedelta(days=7)),
+        "districts_shown": "1",
+        "multipliers_shown": "1",
+        "organizations_shown": "1",
+        "organization_kinds": ["school"],
+        "organization_ids": [str(school["id"])],
+        "team_goal_kg": "12.5",
+        "team_bonus_points": "200",
+    }
+    created = console_post(client, "/admin/campaigns/new", form, "/admin/campaigns/new")
+    assert created.status_code == 302, created.get_data(as_text=True)
+    campaign_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    shown = client.get(f"/api/v1/staff/campaigns/{campaign_id}", headers=admin).json
+    assert (shown["organization_kinds"], shown["organization_ids"]) == (["school"], [school["id"]])
+    assert (shown["team_goal_co2e_g"], shown["rules"]["team_bonus_points"]) == (12_500, 200)
+    page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "学校" in page and "团队奖励积分" in page
+
+    # A team goal without an organisation limit is refused beside its field
+    refused = console_post(
+        client,
+        "/admin/campaigns/new",
+        {**form, "organization_kinds": [], "organization_ids": []},
+        "/admin/campaigns/new",
+    )
+    assert refused.status_code == 422
+    assert "设置团队目标须先将活动限定于组织。" in refused.get_data(as_text=True)
