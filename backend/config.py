@@ -245,6 +245,9 @@ class Config:
     # Campaign rules: a multiplier of an action type's or variant's points runs from 1 to
     # this factor (staff API and console editor alike)
     campaign_max_multiplier: int = 10
+    # A campaign's team bonus (paid to each enrolled member of an organisation that reaches
+    # the campaign's team goal) is at most this many points
+    campaign_max_team_bonus: int = 5000
     # The review page shows this many of the resident's latest actions and rejections
     review_history_actions: int = 10
 

@@ -17,6 +17,7 @@ from campaigns.schemas import (
     EnrolmentSchema,
     MyCampaignSchema,
     MyCheckinSchema,
+    OrganizationBoardSchema,
 )
 from campaigns.share_card import share_card_png
 
@@ -101,6 +102,20 @@ class OneCampaign(MethodView):
         return service.describe(service.visible_campaign(resident, campaign_id), resident.id)
 
 
+@blp.route("/campaigns/<int:campaign_id>/organizations")
+class CampaignOrganizations(MethodView):
+    decorators = [resident_required]
+
+    @blp.doc(security=RESIDENT)
+    @blp.response(200, OrganizationBoardSchema)
+    def get(self, campaign_id):
+        """A campaign's organisations with the most verified grams first, towards the team
+        goal (other households without their names)"""
+        resident = current_resident()
+        campaign = service.visible_campaign(resident, campaign_id)
+        return {"items": service.resident_board(campaign, resident.id, service.ORGANIZATIONS_SHOWN)}
+
+
 @blp.route("/campaigns/<int:campaign_id>/enrol")
 class Enrol(MethodView):
     decorators = [resident_required]
@@ -108,6 +123,12 @@ class Enrol(MethodView):
     @blp.doc(security=RESIDENT)
     @blp.response(201, EnrolmentSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="already_enrolled or campaign_over")
+    @blp.alt_response(
+        403,
+        schema=ErrorSchema,
+        description="campaign_for_organizations: you hold no membership of an organisation "
+        "the campaign is for",
+    )
     def post(self, campaign_id):
         """Join a campaign (its join bonus is paid once)"""
         enrolment, bonus = service.enrol(current_resident(), campaign_id)

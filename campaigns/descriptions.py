@@ -30,6 +30,8 @@ def campaign_bonuses(causes: list[tuple[str, str]]) -> dict[tuple[str, str], str
             continue
         if "/join/" in ref:
             texts[(kind, ref)] = str(_l("Joined the campaign %(title)s", title=title))
+        elif "/team:" in ref:
+            texts[(kind, ref)] = str(_l("Team goal reward: %(title)s", title=title))
         else:
             action = actions.get(int(ref_id(ref, "action") or 0), "")
             texts[(kind, ref)] = str(

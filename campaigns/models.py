@@ -44,6 +44,14 @@ class Campaign(Base):
     ends_at: Mapped[datetime]
     district_codes: Mapped[list] = mapped_column(JSON, default=list)  # empty: every district
     goal_co2e_g: Mapped[int | None] = mapped_column(BigInteger)
+    # Limited to members of organisations: of these kinds (empty: any kind) and, when
+    # named, of these organisations only (empty: any of those kinds). Both empty: anyone.
+    organization_kinds: Mapped[list] = mapped_column(JSON, default=list)
+    organization_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # The goal each qualifying organisation's members reach together (verified grams); its
+    # bonus is in the rules (`CampaignRules.team_bonus_points`). Only a limited campaign
+    # has one.
+    team_goal_co2e_g: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -69,6 +77,16 @@ class Campaign(Base):
     def targets(self, district_code: str | None) -> bool:
         return not self.district_codes or district_code in self.district_codes
 
+    @property
+    def for_organizations(self) -> bool:
+        return bool(self.organization_kinds or self.organization_ids)
+
+    def qualifies(self, organization_id: int, kind: str) -> bool:
+        """Whether members of this organisation are who a limited campaign is for."""
+        if self.organization_kinds and kind not in self.organization_kinds:
+            return False
+        return not self.organization_ids or organization_id in self.organization_ids
+
 
 class CampaignRules(Base):
     __tablename__ = "campaign_rules"
@@ -82,6 +100,8 @@ class CampaignRules(Base):
     multipliers: Mapped[dict] = mapped_column(JSON, default=dict)
     join_bonus: Mapped[int] = mapped_column(default=0)
     checkin_points: Mapped[int] = mapped_column(default=0)
+    # Paid to each enrolled member of an organisation when it reaches the team goal
+    team_bonus_points: Mapped[int] = mapped_column(default=0)
 
     campaign: Mapped[Campaign] = relationship(back_populates="rules_history")
 
@@ -121,6 +141,34 @@ class CampaignProgress(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(primary_key=True)
     co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CampaignOrganizationProgress(Base):
+    """An organisation's verified grams in a limited campaign: what its members, enrolled,
+    did while members. `reached_at` is set once, by the statement that finds the team goal
+    reached: the one that pays the team bonus."""
+
+    __tablename__ = "campaign_organization_progress"
+    __table_args__ = (Index("ix_campaign_organization_progress_board", "campaign_id", "co2e_g"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), primary_key=True)
+    co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
+    reached_at: Mapped[datetime | None]
+
+
+class CampaignOrganizationAction(Base):
+    """(campaign, organisation, action) triples counted: a superseded action is taken back
+    from exactly the organisations it was added to."""
+
+    __tablename__ = "campaign_organization_action"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("action.id"), primary_key=True, autoincrement=False
+    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), primary_key=True)
+    co2e_g: Mapped[int] = mapped_column(BigInteger)
 
 
 CHECKIN_MODES = ("poster", "rotating")

@@ -11,6 +11,7 @@ from backend.clock import LOCAL_TZ
 from backend.config import Config
 from backend.districts.service import read_reference_file
 from campaigns.models import CHECKIN_MODES
+from campaigns.organizations.models import ORGANIZATION_KINDS
 
 EVENT_KEYS = tuple(event["key"] for event in read_reference_file()["events"])
 
@@ -45,6 +46,25 @@ class MultiplierRange(ma.validate.Validator):
         return value
 
 
+class TeamBonusRange(ma.validate.Validator):
+    """A team bonus: from 0 to CAMPAIGN_MAX_TEAM_BONUS points (as MultiplierRange)."""
+
+    min = 0
+
+    @property
+    def max(self) -> int:
+        if has_app_context():
+            return current_app.config["CAMPAIGN_MAX_TEAM_BONUS"]
+        return Config.campaign_max_team_bonus
+
+    def __call__(self, value: int) -> int:
+        if not self.min <= value <= self.max:
+            raise ma.ValidationError(
+                [_l("A team bonus must be from %(min)s to %(max)s.", min=self.min, max=self.max)]
+            )
+        return value
+
+
 class RulesSchema(Schema):
     multipliers = ma.fields.Method(
         "_multipliers",
@@ -56,6 +76,12 @@ class RulesSchema(Schema):
     )
     join_bonus = ma.fields.Integer()
     checkin_points = ma.fields.Integer()
+    team_bonus_points = ma.fields.Integer(
+        metadata={
+            "description": "paid to each enrolled member when their organisation "
+            "reaches the team goal"
+        }
+    )
     effective_from = ma.fields.DateTime()
 
     def _multipliers(self, rules) -> dict[str, float]:
@@ -76,6 +102,44 @@ class CampaignSchema(Schema):
     progress_co2e_g = ma.fields.Integer()
     participants = ma.fields.Integer()
     enrolled = ma.fields.Boolean()
+    organization_kinds = ma.fields.List(
+        ma.fields.String(), metadata={"description": "for members of these kinds; empty: any"}
+    )
+    organization_ids = ma.fields.List(
+        ma.fields.Integer(), metadata={"description": "for members of these only; empty: any"}
+    )
+    team_goal_co2e_g = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "grams each organisation's members reach together"},
+    )
+    eligible = ma.fields.Boolean(
+        metadata={
+            "description": "whether you may join: a campaign for organisations needs an open "
+            "membership of one it is for (else enrolling is refused, 403 "
+            "campaign_for_organizations)"
+        }
+    )
+    my_organizations = ma.fields.List(
+        ma.fields.Nested(lambda: OrganizationProgressSchema()),
+        metadata={"description": "your organisations this campaign is for, with their progress"},
+    )
+
+
+class OrganizationProgressSchema(Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    name = ma.fields.String(allow_none=True, metadata={"description": "null: another household"})
+    co2e_g = ma.fields.Integer(metadata={"description": "verified grams of its members"})
+    goal_co2e_g = ma.fields.Integer(allow_none=True, metadata={"description": "the team goal"})
+    reached = ma.fields.Boolean()
+
+
+class OrganizationBoardSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(OrganizationProgressSchema))
+
+
+class StaffOrganizationProgressSchema(OrganizationProgressSchema):
+    reached_at = ma.fields.DateTime(allow_none=True)
 
 
 class CampaignListSchema(Schema):
@@ -87,6 +151,10 @@ class StaffCampaignSchema(CampaignSchema):
     created_at = ma.fields.DateTime()
     published_at = ma.fields.DateTime(allow_none=True)
     closed_at = ma.fields.DateTime(allow_none=True)
+    organizations = ma.fields.List(
+        ma.fields.Nested(StaffOrganizationProgressSchema),
+        metadata={"description": "the organisations with the most grams"},
+    )
 
 
 class CampaignWriteSchema(Schema):
@@ -104,6 +172,25 @@ class CampaignWriteSchema(Schema):
     )
     join_bonus = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
     checkin_points = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100_000))
+    organization_kinds = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(ORGANIZATION_KINDS)),
+        validate=ma.validate.Length(max=len(ORGANIZATION_KINDS)),
+        metadata={"description": "only members of organisations of these kinds; empty: anyone"},
+    )
+    organization_ids = ma.fields.List(
+        ma.fields.Integer(),
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "only members of these organisations; empty: any of the kinds"},
+    )
+    team_goal_co2e_g = ma.fields.Integer(
+        allow_none=True,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "grams each organisation reaches together; needs a limit"},
+    )
+    team_bonus_points = ma.fields.Integer(
+        validate=TeamBonusRange(),
+        metadata={"description": "points to each enrolled member when the team goal is reached"},
+    )
 
 
 class CampaignEditSchema(CampaignWriteSchema):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit import service as audit
 from backend.clock import utcnow
 from backend.districts.service import get_district
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.residents import tombstones
 from backend.residents.models import Resident
@@ -25,18 +25,24 @@ from campaigns.badges import service as badges
 from campaigns.models import (
     Campaign,
     CampaignAction,
+    CampaignOrganizationProgress,
     CampaignProgress,
     CampaignRules,
     Checkin,
     CheckinPoint,
     Enrolment,
 )
+from campaigns.organizations import service as organizations
+from campaigns.organizations.models import Membership, Organization
 from points.actions.models import ACTION_TYPES
 from points.ledger import service as ledger
 from points.ledger.models import LedgerEntry
 from points.methodology.service import current_methodology
 
-RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points")
+RULE_FIELDS = ("multipliers", "join_bonus", "checkin_points", "team_bonus_points")
+# Who a campaign is for and its team goal: fixed once published (residents joined for them)
+ORGANIZATION_FIELDS = ("organization_kinds", "organization_ids", "team_goal_co2e_g")
+ORGANIZATIONS_SHOWN = 20  # organisations on a staff campaign's detail, most grams first
 JOIN_BADGE = "campaign_participant"  # awarded on joining a first campaign
 
 
@@ -61,9 +67,39 @@ def _check_districts(codes: list[str]) -> None:
         raise ValidationFailed(fields={"district_codes": [_l("Unknown district.")]})
 
 
+def _check_organizations(campaign: Campaign) -> None:
+    """Named organisations exist and are of the listed kinds; a team goal (and its bonus)
+    needs the campaign limited to organisations: the goal is per organisation."""
+    ids = campaign.organization_ids
+    if ids:
+        kinds = dict(
+            db.session.execute(
+                select(Organization.id, Organization.kind).where(Organization.id.in_(ids))
+            ).all()
+        )
+        if len(kinds) != len(ids):
+            raise ValidationFailed(fields={"organization_ids": [_l("Unknown organisation.")]})
+        if campaign.organization_kinds and not set(kinds.values()) <= set(
+            campaign.organization_kinds
+        ):
+            raise ValidationFailed(
+                fields={"organization_ids": [_l("Not of the campaign's organisation kinds.")]}
+            )
+    if campaign.team_goal_co2e_g is not None and not campaign.for_organizations:
+        message = _l("A team goal needs the campaign limited to organisations.")
+        raise ValidationFailed(fields={"team_goal_co2e_g": [message]})
+    if campaign.rules.team_bonus_points and campaign.team_goal_co2e_g is None:
+        message = _l("A team bonus needs a team goal.")
+        raise ValidationFailed(fields={"team_bonus_points": [message]})
+
+
 def _check_window(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise ValidationFailed(fields={"ends_at": [_l("Must be after starts_at.")]})
+
+
+def _normal(value):
+    return sorted(set(value)) if isinstance(value, list) else value
 
 
 def _factor(percent: int) -> int | float:
@@ -79,6 +115,7 @@ def _audit_values(campaign: Campaign) -> dict:
         "multipliers": {key: _factor(rules.multipliers[key]) for key in sorted(rules.multipliers)},
         "join_bonus": rules.join_bonus,
         "checkin_points": rules.checkin_points,
+        "team_bonus_points": rules.team_bonus_points,
         "rules_effective_from": audit.plain(rules.effective_from),
     }
 
@@ -94,6 +131,9 @@ def create_campaign(data: dict, staff_id: int | None) -> Campaign:
         ends_at=data["ends_at"],
         district_codes=sorted(set(data.get("district_codes", []))),
         goal_co2e_g=data.get("goal_co2e_g"),
+        organization_kinds=sorted(set(data.get("organization_kinds", []))),
+        organization_ids=sorted(set(data.get("organization_ids", []))),
+        team_goal_co2e_g=data.get("team_goal_co2e_g"),
         created_by=staff_id,
     )
     campaign.rules_history.append(
@@ -102,8 +142,10 @@ def create_campaign(data: dict, staff_id: int | None) -> Campaign:
             multipliers=_percent_multipliers(data.get("multipliers", {})),
             join_bonus=data.get("join_bonus", 0),
             checkin_points=data.get("checkin_points", 0),
+            team_bonus_points=data.get("team_bonus_points", 0),
         )
     )
+    _check_organizations(campaign)
     db.session.add(campaign)
     db.session.flush()
     audit.record("campaign.create", "campaign", campaign.id, None, _audit_values(campaign))
@@ -129,15 +171,26 @@ def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
             _l("A published campaign's start and districts cannot change."),
             code="campaign_published",
         )
+    if published and any(
+        name in changes and _normal(changes[name]) != _normal(getattr(campaign, name))
+        for name in ORGANIZATION_FIELDS
+    ):
+        raise Conflict(
+            _l("A published campaign's organisations and team goal cannot change."),
+            code="campaign_published",
+        )
     starts_at = changes.get("starts_at", campaign.starts_at)
     ends_at = changes.get("ends_at", campaign.ends_at)
     _check_window(starts_at, ends_at)
     if "district_codes" in changes:
         _check_districts(changes["district_codes"])
         campaign.district_codes = sorted(set(changes["district_codes"]))
-    for name in ("title", "description", "event_key", "goal_co2e_g"):
+    for name in ("title", "description", "event_key", "goal_co2e_g", "team_goal_co2e_g"):
         if name in changes:
             setattr(campaign, name, changes[name])
+    for name in ("organization_kinds", "organization_ids"):
+        if name in changes:
+            setattr(campaign, name, sorted(set(changes[name])))
     campaign.starts_at, campaign.ends_at = starts_at, ends_at
 
     rule_changes = {name: changes[name] for name in RULE_FIELDS if name in changes}
@@ -153,6 +206,7 @@ def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
                 multipliers=current.multipliers,
                 join_bonus=current.join_bonus,
                 checkin_points=current.checkin_points,
+                team_bonus_points=current.team_bonus_points,
             )
             campaign.rules_history.append(new)
             current = new
@@ -162,6 +216,7 @@ def edit_campaign(campaign_id: int, changes: dict) -> Campaign:
             setattr(current, name, value)
     elif not published:
         campaign.rules.effective_from = starts_at
+    _check_organizations(campaign)
     db.session.flush()
     after = _audit_values(campaign)
     if after != before:
@@ -223,6 +278,96 @@ def visible_campaign(resident: Resident, campaign_id: int) -> Campaign:
     return campaign
 
 
+# Campaigns for organisations. A limited campaign is shown to everyone in its districts,
+# with `eligible` and the kinds it is for, so a resident learns what to join; only a
+# resident holding an open membership of a qualifying organisation may enrol (or check in,
+# which enrols): others are refused with 403 `campaign_for_organizations`.
+
+
+def qualifying_memberships(campaign: Campaign, resident_id: int) -> list[Membership]:
+    """The resident's open memberships of organisations the campaign is for."""
+    if not campaign.for_organizations:
+        return []
+    return [
+        m
+        for m in organizations.open_memberships(resident_id)
+        if campaign.qualifies(m.organization_id, m.organization.kind)
+    ]
+
+
+def eligible(campaign: Campaign, resident_id: int) -> bool:
+    return not campaign.for_organizations or bool(qualifying_memberships(campaign, resident_id))
+
+
+def organization_progress(campaign_id: int, organization_ids) -> dict[int, tuple[int, bool]]:
+    """Grams and whether the team goal was reached, per organisation that has a row."""
+    if not organization_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            CampaignOrganizationProgress.organization_id,
+            CampaignOrganizationProgress.co2e_g,
+            CampaignOrganizationProgress.reached_at,
+        ).where(
+            CampaignOrganizationProgress.campaign_id == campaign_id,
+            CampaignOrganizationProgress.organization_id.in_(list(organization_ids)),
+        )
+    )
+    return {oid: (int(grams), reached is not None) for oid, grams, reached in rows}
+
+
+def organization_board(campaign: Campaign, limit: int) -> list[dict]:
+    """The campaign's organisations with the most grams first (ties: the older first)."""
+    rows = db.session.execute(
+        select(Organization, CampaignOrganizationProgress)
+        .join(Organization, Organization.id == CampaignOrganizationProgress.organization_id)
+        .where(CampaignOrganizationProgress.campaign_id == campaign.id)
+        .order_by(CampaignOrganizationProgress.co2e_g.desc(), Organization.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": organization.id,
+            "kind": organization.kind,
+            "name": organization.name,
+            "co2e_g": int(progress.co2e_g),
+            "goal_co2e_g": campaign.team_goal_co2e_g,
+            "reached": progress.reached_at is not None,
+            "reached_at": progress.reached_at,
+        }
+        for organization, progress in rows
+    ]
+
+
+def resident_board(campaign: Campaign, resident_id: int, limit: int) -> list[dict]:
+    """The board residents see: households keep their names to their own members."""
+    mine = {m.organization_id for m in organizations.open_memberships(resident_id)}
+    board = organization_board(campaign, limit)
+    for row in board:
+        if row["kind"] == "household" and row["id"] not in mine:
+            row["name"] = None
+    return board
+
+
+def _my_organizations(campaign: Campaign, resident_id: int) -> list[dict]:
+    memberships = qualifying_memberships(campaign, resident_id)
+    progress = organization_progress(campaign.id, {m.organization_id for m in memberships})
+    described = []
+    for membership in memberships:
+        grams, reached = progress.get(membership.organization_id, (0, False))
+        described.append(
+            {
+                "id": membership.organization_id,
+                "kind": membership.organization.kind,
+                "name": membership.organization.name,
+                "co2e_g": grams,
+                "goal_co2e_g": campaign.team_goal_co2e_g,
+                "reached": reached,
+            }
+        )
+    return described
+
+
 def progress_g(campaign_id: int) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(CampaignProgress.co2e_g), 0)).where(
@@ -265,6 +410,11 @@ def _enrol(campaign: Campaign, resident_id: int, *, already_ok: bool) -> tuple[E
         if already_ok:
             return existing, 0
         raise Conflict(_l("You have already joined this campaign."), code="already_enrolled")
+    if not eligible(campaign, resident_id):
+        raise Forbidden(
+            _l("This campaign is for members of certain organisations."),
+            code="campaign_for_organizations",
+        )
     try:
         with db.session.begin_nested():
             enrolment = Enrolment(campaign_id=campaign.id, resident_id=resident_id)
@@ -306,8 +456,10 @@ def joins_kept(resident_id: int, now: datetime) -> list[tombstones.Kept]:
 
 
 def describe(campaign: Campaign, resident_id: int | None = None) -> dict:
-    """A campaign with its live figures, as residents and staff see it."""
-    return {
+    """A campaign with its live figures, as residents (`resident_id`) and staff see it:
+    a resident sees whether they may join and their own organisations' progress; staff
+    see the organisations with the most progress."""
+    described = {
         **{c.key: getattr(campaign, c.key) for c in Campaign.__table__.columns},
         "rules": campaign.rules,
         "rules_history": campaign.rules_history,
@@ -315,6 +467,16 @@ def describe(campaign: Campaign, resident_id: int | None = None) -> dict:
         "participants": participants(campaign.id),
         "enrolled": resident_id is not None and is_enrolled(campaign.id, resident_id),
     }
+    if resident_id is None:
+        described["organizations"] = (
+            organization_board(campaign, ORGANIZATIONS_SHOWN) if campaign.for_organizations else []
+        )
+    else:
+        described["my_organizations"] = _my_organizations(campaign, resident_id)
+        described["eligible"] = not campaign.for_organizations or bool(
+            described["my_organizations"]
+        )
+    return described
 
 
 # The resident's own campaigns and check-ins

@@ -138,6 +138,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/photos/<photo_id>"): RESIDENT,
     ("GET", "/api/v1/campaigns"): RESIDENT,
     ("GET", "/api/v1/campaigns/<int:campaign_id>"): RESIDENT,
+    ("GET", "/api/v1/campaigns/<int:campaign_id>/organizations"): RESIDENT,
     ("POST", "/api/v1/campaigns/<int:campaign_id>/enrol"): RESIDENT,
     ("POST", "/api/v1/checkins"): RESIDENT,
     ("GET", "/api/v1/rewards"): RESIDENT,

@@ -7,8 +7,8 @@ it is, so a new code is visible rather than hidden (tests/test_console_chinese.p
 
 Stable API: type_label(type), variant_label(type, variant), action_label(type, variant),
 unit_label(unit), quantity_label(amount, unit), status_label(status, kind="action"),
-verification_label(level), role_label(role), kind_label(kind), member_role_label(role),
-end_reason_label(reason), scope_label("trip:bus"),
+verification_label(level), role_label(role), organization_kind_label(kind),
+member_role_label(role), end_reason_label(reason), scope_label("trip:bus"),
 audit_action_label("campaign.edit"), target_label(target_type), field_label(entity, field),
 methodology_text(text).
 """
@@ -26,6 +26,15 @@ ROLE_NAMES = {
     "reviewer": _l("Reviewer"),
     "analyst": _l("Analyst"),
     "merchant": _l("Merchant clerk"),
+}
+
+# Organisation kinds (campaigns' organisation limits, the organisation pages)
+ORGANIZATION_KIND_NAMES = {
+    "household": _l("Household"),
+    "school": _l("School"),
+    "community": _l("Community"),
+    "employer": _l("Employer"),
+    "agency": _l("Agency"),
 }
 
 # Action types as the console names them, on every page.
@@ -111,14 +120,7 @@ STATUS_NAMES = {
     },
 }
 
-# Organisations (campaigns.organizations.models): kinds, members' roles, why a membership ended.
-ORGANIZATION_KIND_NAMES = {
-    "household": _l("Household"),
-    "school": _l("School"),
-    "community": _l("Community"),
-    "employer": _l("Employer"),
-    "agency": _l("Agency"),
-}
+# Organisations' members: their roles, why a membership ended (kinds: above).
 MEMBER_ROLE_NAMES = {
     "member": _l("Member"),
     "admin": _l("Organisation admin"),
@@ -220,6 +222,10 @@ FIELD_NAMES = {
     "closed_at": _l("Ended"),
     "multipliers": _l("Multipliers"),
     "join_bonus": _l("Join bonus points"),
+    "organization_kinds": _l("Organisation kinds"),
+    "organization_ids": _l("Organisations"),
+    "team_goal_co2e_g": _l("Team goal (g)"),
+    "team_bonus_points": _l("Team bonus points"),
     "checkin_points": _l("Points per check-in"),
     "rules_effective_from": _l("Rules in force from"),
     "effective_from": _l("In force from"),
@@ -386,13 +392,12 @@ def quantity_label(amount: Any, unit: str | None) -> str:
     return gettext("%(amount)s %(unit)s", amount=amount, unit=unit_label(unit))
 
 
+def organization_kind_label(kind: str | None) -> str:
+    return _shown(ORGANIZATION_KIND_NAMES.get(kind or ""), kind)
+
+
 def status_label(status: str | None, kind: str = "action") -> str:
     return _shown(STATUS_NAMES.get(kind, {}).get(status or ""), status)
-
-
-def kind_label(kind: str | None) -> str:
-    """An organisation's kind: 学校, 社区..."""
-    return _shown(ORGANIZATION_KIND_NAMES.get(kind or ""), kind)
 
 
 def member_role_label(role: str | None) -> str:
@@ -449,8 +454,8 @@ FILTERS = {
     "scope_label": scope_label,
     "audit_action_label": audit_action_label,
     "target_label": target_label,
+    "organization_kind_label": organization_kind_label,
     "methodology_text": methodology_text,
-    "kind_label": kind_label,
     "member_role_label": member_role_label,
     "end_reason_label": end_reason_label,
 }

@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from admin.console import charts, labels
@@ -41,9 +42,11 @@ from admin.console.views import TYPE_NAMES, console, nav_item
 from admin.stats import service as stats_service
 from backend.districts.service import list_districts, read_reference_file
 from backend.errors import AppError
+from backend.extensions import db
 from backend.i18n import N_
 from campaigns import checkins, service
 from campaigns.models import CAMPAIGN_STATUSES, Campaign
+from campaigns.organizations.models import STAFF_KINDS, Organization
 from campaigns.schemas import (
     MIN_MULTIPLIER,
     CampaignWriteSchema,
@@ -60,25 +63,35 @@ FORM = "console/campaigns/form.html"
 SHOW = "console/campaigns/show.html"
 # The rules editor's factor inputs are named after the multiplier's key: multiplier.trip:bus
 MULTIPLIER_FIELD = "multiplier."
+ORGANIZATION_CHOICES = 500  # staff organisations offered in the form's list
 
 nav_item("console.campaigns", N_("Campaigns"), MANAGE)
 
 STATUS_NAMES = labels.STATUS_NAMES["campaign"]
 
 
-class CampaignForm(CampaignWriteSchema):
-    """The API's campaign body, with the goal typed in kg (it is stored in grams)."""
-
-    goal_kg = ma.fields.Decimal(
+def _kg_field() -> ma.fields.Decimal:
+    return ma.fields.Decimal(
         allow_none=True, validate=ma.validate.Range(min=Decimal("0.001"), max=10**12)
     )
 
+
+class CampaignForm(CampaignWriteSchema):
+    """The API's campaign body, with the goals typed in kg (they are stored in grams)."""
+
+    goal_kg = _kg_field()
+    team_goal_kg = _kg_field()
+
     @ma.post_load
     def _goal_in_grams(self, data: dict, **kwargs) -> dict:
-        if "goal_kg" in data:
-            kg = data.pop("goal_kg")
-            grams = None if kg is None else (kg * 1000).to_integral_value(ROUND_HALF_UP)
-            data["goal_co2e_g"] = None if grams is None else int(grams)
+        for kg_name, grams_name in (
+            ("goal_kg", "goal_co2e_g"),
+            ("team_goal_kg", "team_goal_co2e_g"),
+        ):
+            if kg_name in data:
+                kg = data.pop(kg_name)
+                grams = None if kg is None else (kg * 1000).to_integral_value(ROUND_HALF_UP)
+                data[grams_name] = None if grams is None else int(grams)
         return data
 
 
@@ -92,11 +105,17 @@ def _body(form: MultiDict) -> dict:
         body["description"] = form["description"]
     if "event_key" in form:
         body["event_key"] = blank_to_none(form["event_key"])
-    for name in ("join_bonus", "checkin_points"):
+    for name in ("join_bonus", "checkin_points", "team_bonus_points"):
         if blank_to_none(form.get(name)) is not None:
             body[name] = form[name].strip()
-    if "goal_kg" in form:
-        body["goal_kg"] = blank_to_none(form["goal_kg"])
+    for name in ("goal_kg", "team_goal_kg"):
+        if name in form:
+            body[name] = blank_to_none(form[name])
+    if "organizations_shown" in form:
+        body["organization_kinds"] = sorted(set(form.getlist("organization_kinds")))
+        body["organization_ids"] = sorted(
+            {value.strip() for value in form.getlist("organization_ids") if value.strip()}
+        )
     # Hidden markers: no ticked box and no filled row still mean "none", not "unchanged".
     if "districts_shown" in form:
         body["district_codes"] = sorted(set(form.getlist("district_codes")))
@@ -122,12 +141,19 @@ def _shown(campaign: Campaign) -> MultiDict:
             "join_bonus": str(rules["join_bonus"]),
             "checkin_points": str(rules["checkin_points"]),
             "goal_kg": kg_input(campaign.goal_co2e_g),
+            "team_goal_kg": kg_input(campaign.team_goal_co2e_g),
+            "team_bonus_points": str(rules["team_bonus_points"]),
             "districts_shown": "1",
+            "organizations_shown": "1",
             "multipliers_shown": "1",
         }
     )
     for code in campaign.district_codes:
         form.add("district_codes", code)
+    for kind in campaign.organization_kinds:
+        form.add("organization_kinds", kind)
+    for organization_id in campaign.organization_ids:
+        form.add("organization_ids", str(organization_id))
     for key, factor in rules["multipliers"].items():
         form[f"{MULTIPLIER_FIELD}{key}"] = f"{factor:g}"
     return form
@@ -185,6 +211,14 @@ def _form_page(form: MultiDict, campaign: Campaign | None, refusal: AppError | N
         "multiplier_refused_by_row": any(row["errors"] for row in rows),
         "min_multiplier": MIN_MULTIPLIER,
         "max_multiplier": current_app.config["CAMPAIGN_MAX_MULTIPLIER"],
+        "max_team_bonus": current_app.config["CAMPAIGN_MAX_TEAM_BONUS"],
+        "organization_kinds": labels.ORGANIZATION_KIND_NAMES,
+        "organizations": db.session.scalars(
+            select(Organization)
+            .where(Organization.kind.in_(STAFF_KINDS), Organization.status == "active")
+            .order_by(Organization.kind, Organization.name)
+            .limit(ORGANIZATION_CHOICES)
+        ).all(),
     }
     if refusal is not None:
         return refused(refusal, FORM, **context)
@@ -240,7 +274,10 @@ def campaigns():
 @console.route("/campaigns/new")
 @console_page(MANAGE)
 def campaign_new():
-    return _form_page(MultiDict({"districts_shown": "1", "multipliers_shown": "1"}), None)
+    return _form_page(
+        MultiDict({"districts_shown": "1", "multipliers_shown": "1", "organizations_shown": "1"}),
+        None,
+    )
 
 
 @console.route("/campaigns/new", methods=["POST"])

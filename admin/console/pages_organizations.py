@@ -174,7 +174,7 @@ def organization_poster(organization_id: int):
     """The printable poster: always in Chinese, for the residents who scan it."""
     organization = service.get_organization(organization_id)
     with force_locale("zh"):
-        kind_name = labels.kind_label(organization.kind)
+        kind_name = labels.organization_kind_label(organization.kind)
     districts = {d.code: d.name for d in list_districts()}
     place = " ".join(
         part

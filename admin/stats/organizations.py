@@ -7,8 +7,8 @@ left) — a child's also for its guardian's organisations other than households,
 guardian being the member — in each of its periods (`figures.period_keys`), under its
 type and ALL_TYPES, with what `figures.contribution` says it adds. A member row holds
 the member's sums in the period and type; a row's `participants` is the number of its
-member rows. A kind's row is the sum of its organisations' rows; its participants are the distinct members behind
-them (one kind participant row each).
+member rows. A kind's row is the sum of its organisations' rows; its participants are
+the distinct members behind them (one kind participant row each).
 
 A superseded action is taken back but its member keeps their row (at zero) and their
 place among the participants: the check accepts a member row raw does not know only when
