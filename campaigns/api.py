@@ -17,7 +17,7 @@ from campaigns.schemas import (
     EnrolmentSchema,
     MyCampaignSchema,
     MyCheckinSchema,
-    OrganizationBoardSchema,
+    CampaignOrganizationBoardSchema,
 )
 from campaigns.share_card import share_card_png
 
@@ -107,7 +107,7 @@ class CampaignOrganizations(MethodView):
     decorators = [resident_required]
 
     @blp.doc(security=RESIDENT)
-    @blp.response(200, OrganizationBoardSchema)
+    @blp.response(200, CampaignOrganizationBoardSchema)
     def get(self, campaign_id):
         """A campaign's organisations with the most verified grams first, towards the team
         goal (other households without their names)"""

@@ -134,7 +134,7 @@ class OrganizationProgressSchema(Schema):
     reached = ma.fields.Boolean()
 
 
-class OrganizationBoardSchema(Schema):
+class CampaignOrganizationBoardSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(OrganizationProgressSchema))
 
 

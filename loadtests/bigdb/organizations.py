@@ -219,7 +219,7 @@ def period_keys(day: date) -> dict[str, str]:
 
 def _statements(green_modes: list[str]) -> list[str]:
     green = ", ".join(f"'{mode}'" for mode in green_modes)
-    verified_trip = f"a.action_type = 'trip' AND {VERIFIED_SQL}"
+    verified_trip = f"a.type = 'trip' AND {VERIFIED_SQL}"
     counted = (
         "FROM organization_action oa JOIN action a ON a.id = oa.action_id "
         "JOIN org_period_day p ON p.local_day = a.local_day"
@@ -235,21 +235,21 @@ def _statements(green_modes: list[str]) -> list[str]:
         statements.append(
             "INSERT INTO organization_member_period (organization_id, period_key, action_type, "
             "resident_id, actions, co2e_g, points) "
-            f"SELECT oa.organization_id, p.{key}, a.action_type, oa.member_id, COUNT(*), "
+            f"SELECT oa.organization_id, p.{key}, a.type, oa.member_id, COUNT(*), "
             f"SUM(CASE WHEN {VERIFIED_SQL} THEN a.co2e_g ELSE 0 END), SUM(a.points) {counted} "
-            f"GROUP BY oa.organization_id, p.{key}, a.action_type, oa.member_id"
+            f"GROUP BY oa.organization_id, p.{key}, a.type, oa.member_id"
         )
         statements.append(
             "INSERT INTO organization_period (organization_id, period_key, action_type, actions, "
             "verified_actions, co2e_g, self_declared_co2e_g, points, trips, green_trips, "
             "participants, updated_at) "
-            f"SELECT oa.organization_id, p.{key}, a.action_type, COUNT(*), "
+            f"SELECT oa.organization_id, p.{key}, a.type, COUNT(*), "
             f"SUM(CASE WHEN {VERIFIED_SQL} THEN 1 ELSE 0 END), "
             f"SUM(CASE WHEN {VERIFIED_SQL} THEN a.co2e_g ELSE 0 END), "
             f"SUM(CASE WHEN {VERIFIED_SQL} THEN 0 ELSE a.co2e_g END), SUM(a.points), "
             f"SUM(CASE WHEN {verified_trip} THEN 1 ELSE 0 END), "
             f"SUM(CASE WHEN {verified_trip} AND a.variant IN ({green}) THEN 1 ELSE 0 END), "
-            f"0, MAX(a.created_at) {counted} GROUP BY oa.organization_id, p.{key}, a.action_type"
+            f"0, MAX(a.created_at) {counted} GROUP BY oa.organization_id, p.{key}, a.type"
         )
     sums = "actions, verified_actions, co2e_g, self_declared_co2e_g, points, trips, green_trips"
     summed = ", ".join(f"SUM({column})" for column in sums.split(", "))
