@@ -11,13 +11,13 @@ from campaigns import checkins, service
 from campaigns.models import Checkin, Enrolment
 from campaigns.schemas import (
     CampaignListSchema,
+    CampaignOrganizationBoardSchema,
     CampaignSchema,
     CheckinRequestSchema,
     CheckinSchema,
     EnrolmentSchema,
     MyCampaignSchema,
     MyCheckinSchema,
-    CampaignOrganizationBoardSchema,
 )
 from campaigns.share_card import share_card_png
 
