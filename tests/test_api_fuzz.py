@@ -36,7 +36,9 @@ from backend.extensions import limiter
 from tests.factories import (
     SignedIn,
     create_partner,
+    join_organization,
     make_campaign,
+    make_household,
     make_resident,
     make_reward,
     partner_signature,
@@ -108,6 +110,11 @@ class Identities:
         return me
 
     @cached_property
+    def household(self) -> dict:
+        """The fuzzing resident's household (they are its admin)."""
+        return make_household(self.client, self.resident)
+
+    @cached_property
     def staff(self) -> dict:
         return staff_headers(self.app, self.client, "superadmin")
 
@@ -169,6 +176,20 @@ class Identities:
         if name == "link_id":
             body = {"partner_key": self.partner[0]}
             return client.post("/api/v1/me/partner-links", json=body, headers=me.headers).json["id"]
+        if name == "organization_id":
+            return self.household["id"]
+        if name == "member_id":
+            relative = sign_in(client)
+            join_organization(client, relative, self.household["invite_code"])
+            path = f"/api/v1/organizations/{self.household['id']}/members"
+            members = client.get(path, headers=me.headers).json["items"]
+            return next(m["id"] for m in members if m["role"] == "member")
+        if name == "child_id":
+            self.household  # noqa: B018 (a child joins its guardian's household)
+            child = client.post(
+                "/api/v1/me/children", json={"nickname": "小明"}, headers=me.headers
+            )
+            return child.json["id"]
         raise LookupError(name)
 
 

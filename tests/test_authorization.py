@@ -213,6 +213,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/admin/"): console(READ_STATS),
     ("GET", "/admin/statistics"): console(READ_STATS),
     ("GET", "/admin/statistics/export.<any(csv, xlsx):extension>"): console(READ_STATS),
+    ("GET", "/admin/reports/organizations"): console(READ_STATS),
+    ("GET", "/admin/reports/organizations/export.<any(csv, xlsx):extension>"): console(READ_STATS),
     ("GET", "/admin/methodology"): console(READ_STATS),
     ("POST", "/admin/methodology/publish"): console(MANAGE_METHODOLOGY),
     ("GET", "/admin/campaigns"): console(MANAGE_CAMPAIGNS),

@@ -14,6 +14,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from admin.console.labels import organization_kind_label
 from admin.stats.figures import min_residents
 
 TYPE_COLOURS = {
@@ -123,4 +124,41 @@ def gauge(share: float | None, target: float, radius: int = 90) -> dict:
         "tick": f"{tick[0]:.1f},{tick[1]:.1f}",
         "radius": radius,
         "met": share is not None and share >= target,
+    }
+
+
+def organizations(report: dict, top: int = 10) -> dict:
+    """The creation report's charts: verified CO2e and participation per kind, and the
+    organisations with the most CO2e (hidden ones are gaps, as elsewhere)."""
+    kinds = report["kinds"]
+    shown = [row for row in report["organizations"] if not row["suppressed"]][:top]
+    return {
+        "kinds": {
+            "kind": "bars",
+            "x": [organization_kind_label(row["kind"]) for row in kinds],
+            "series": [{"name": _("CO2e avoided"), "data": [_kg(r["co2e_g"]) for r in kinds]}],
+            "labels": _labels(unit=_("kg CO2e")),
+        },
+        "participation": {
+            "kind": "bars",
+            "x": [organization_kind_label(row["kind"]) for row in kinds],
+            "series": [
+                {
+                    "name": _("Participation rate"),
+                    "data": [
+                        None
+                        if r["participation_rate"] is None
+                        else round(r["participation_rate"] * 100, 1)
+                        for r in kinds
+                    ],
+                }
+            ],
+            "labels": _labels(unit="%"),
+        },
+        "top": {
+            "kind": "bars",
+            "x": [row["name"] for row in shown],
+            "series": [{"name": _("CO2e avoided"), "data": [_kg(r["co2e_g"]) for r in shown]}],
+            "labels": _labels(unit=_("kg CO2e")),
+        },
     }

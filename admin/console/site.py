@@ -7,6 +7,7 @@ from admin.console import (
     pages_clients,  # noqa: F401 - registers its pages
     pages_dashboard,  # noqa: F401 - registers its pages
     pages_methodology,  # noqa: F401 - registers its pages
+    pages_organization_reports,  # noqa: F401 - registers its pages
     pages_organizations,  # noqa: F401 - registers its pages
     pages_residents,  # noqa: F401 - registers its pages
     pages_review,  # noqa: F401 - registers its pages

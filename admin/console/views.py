@@ -49,6 +49,7 @@ NAVIGATION_ORDER = (
     "console.statistics",
     "console.campaigns",
     "console.organizations",
+    "console.organization_report_page",
     "console.review_queue",
     "console.rewards",
     "console.redemption_verify_form",
