@@ -23,7 +23,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import exists, select
 
-from admin.demo_organizations import seed_organizations
+from admin.demo_organizations import seed_organizations, seed_school_challenge
 from admin.demo_traces import CRUISE_KMH, synthetic_trace
 from admin.review import service as review
 from admin.stats import keys as stats_keys
@@ -272,6 +272,7 @@ def _seed_residents() -> list[dict]:
             seeded.append({"phone": phone, "nickname": nickname})
     # Members before their history: what they did as members counts for the organisations.
     seed_organizations(people)
+    seed_school_challenge(HISTORY_DAYS, lasts_days=7)
     for index, resident in enumerate(people):
         _seed_history(resident, index % len(DEMO_RESIDENTS), feeds)
     return seeded

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from backend.clock import utcnow
 from backend.extensions import db
 from backend.residents.models import Resident
+from campaigns import service as campaigns
+from campaigns.models import Campaign
 from campaigns.organizations import service as organizations
 from campaigns.organizations.models import Membership, Organization
 
@@ -28,6 +30,10 @@ DEMO_ORGANIZATIONS = (
     ("employer", "星湖科技有限公司（演示）", "441202", None),
     ("agency", "肇庆市发展和改革局（演示）", "441202", None),
 )
+# 全国节能宣传周's school challenge: each school's parents aim at a team goal together.
+SCHOOL_CHALLENGE = "全国节能宣传周 · 校园低碳挑战赛（演示）"
+SCHOOL_TEAM_GOAL_G = 700_000  # the demo: one school reaches it, one nearly
+SCHOOL_TEAM_BONUS = 100
 JOINED_DAYS_AGO = 30  # before the demo's history begins (HISTORY_DAYS)
 LATE_JOINERS_DAYS_AGO = 7  # every LATE_EVERY-th member joined last week
 LATE_EVERY = 7
@@ -110,3 +116,37 @@ def seed_organizations(people: list[Resident]) -> None:
                 organization.id, first.resident_id, "admin", staff_id=None
             )
     db.session.flush()
+
+
+def seed_school_challenge(window_days: int, lasts_days: int) -> Campaign:
+    """Energy Saving Week's challenge for the demo schools: their members' verified CO2e
+    toward a team goal each, a team bonus to every enrolled member when their school
+    reaches it. Every demo school member has joined."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.title == SCHOOL_CHALLENGE))
+    if campaign is None:
+        now = utcnow()
+        campaign = campaigns.create_campaign(
+            {
+                "title": SCHOOL_CHALLENGE,
+                "description": (
+                    "节能宣传周期间，各校家长绿色出行、垃圾分类，以学校为单位累计减排量；"
+                    "学校达到团队目标后，参加活动的成员每人获得团队奖励积分。"
+                ),
+                "event_key": "energy_saving_week",
+                "starts_at": now - timedelta(days=window_days),
+                "ends_at": now + timedelta(days=lasts_days),
+                "organization_kinds": ["school"],
+                "team_goal_co2e_g": SCHOOL_TEAM_GOAL_G,
+                "team_bonus_points": SCHOOL_TEAM_BONUS,
+            },
+            staff_id=None,
+        )
+        campaigns.publish_campaign(campaign.id)
+    members = db.session.scalars(
+        select(Membership.resident_id).where(
+            Membership.kind == "school", Membership.left_at.is_(None)
+        )
+    )
+    for resident_id in members:
+        campaigns.ensure_enrolled(campaign, resident_id)
+    return campaign
