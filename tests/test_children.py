@@ -226,3 +226,35 @@ def test_a_child_follows_the_guardian_to_their_new_household(client):
     assert moved["household_id"] == second["id"]
     mine = client.get("/api/v1/me/organizations", headers=guardian.headers).json["items"]
     assert mine[0]["member_count"] == 3  # its maker, the guardian and the child
+
+
+def test_a_childs_actions_count_for_the_family_at_the_guardians_school(app, client, clock):
+    from datetime import timedelta
+
+    from tests.factories import make_organization, staff_headers
+
+    guardian, household, child = family(client)
+    school = make_organization(client, staff_headers(app, client, "campaign_admin"), "school")
+    join_organization(client, guardian, school["invite_code"])
+    clock.shift(timedelta(hours=1))  # the school counts from the family's joining
+    guardian = sign_in(client, guardian.phone)
+    recorded = record_for(client, guardian, child["id"], trip("bus"))
+    assert recorded.status_code == 201, recorded.json
+    run_worker(client)
+
+    def page(organization_id: int) -> dict:
+        path = f"/api/v1/organizations/{organization_id}?period=all"
+        return client.get(path, headers=guardian.headers).json
+
+    at_school = page(school["id"])
+    assert at_school["totals"]["co2e_g"] == recorded.json["co2e_g"]
+    # the school's members are the families: the guardian's row holds the child's trip
+    assert [(row["nickname"], row["co2e_g"]) for row in at_school["board"]] == [
+        ("陈妈妈", recorded.json["co2e_g"])
+    ]
+    at_home = page(household["id"])
+    assert ("小明", recorded.json["co2e_g"]) in [
+        (row["nickname"], row["co2e_g"]) for row in at_home["board"]
+    ]
+    check = app.test_cli_runner().invoke(args=["stats", "check"])
+    assert check.exit_code == 0, check.output

@@ -200,3 +200,34 @@ def test_stats_check_finds_a_tampered_organisation_figure_and_rebuild_repairs_it
     rebuilt = app.test_cli_runner().invoke(args=["stats", "rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert check(app)[0] == 0
+
+
+def test_a_superseded_action_is_taken_back_from_its_organisations(app, client, db_session, clock):
+    from sqlalchemy import insert
+
+    from points.actions.models import Action, ApprovalOutbox
+
+    school = make_organization(client, staff_headers(app, client, "campaign_admin"), "school")
+    parent = sign_in(client)
+    make_household(client, parent)
+    join_organization(client, parent, school["invite_code"])
+    [parent] = later(client, clock, parent)
+    kept = record(client, parent, trip("walk", 2, 25, ended_minutes_ago=90)).json
+    run_worker(client)
+    before = figures(db_session, school["id"])
+    superseded = record(client, parent, trip("bus", 5, 20)).json
+    run_worker(client)
+    assert figures(db_session, school["id"])["co2e_g"] == kept["co2e_g"] + superseded["co2e_g"]
+
+    # A partner's event outranks an action (points.actions.outranking): it comes back
+    # rejected through the outbox, and each applier takes back what it counted.
+    db_session.execute(
+        update(Action).where(Action.id == superseded["id"]).values(status="rejected")
+    )
+    db_session.execute(insert(ApprovalOutbox).values(action_id=superseded["id"]))
+    db_session.commit()
+    run_worker(client)
+    assert figures(db_session, school["id"]) == before  # the member stays a participant
+    board = client.get(f"/api/v1/organizations/{school['id']}?period=all", headers=parent.headers)
+    assert board.json["totals"]["co2e_g"] == kept["co2e_g"]
+    assert check(app)[0] == 0
