@@ -37,6 +37,7 @@ from admin.stats.suppression import Group, protect
 from backend.clock import LOCAL_TZ, utcnow
 from backend.errors import ValidationFailed
 from backend.extensions import db
+from campaigns.organizations.figures import PERIOD_SUMS
 from campaigns.organizations.models import (
     ALL_TYPES,
     ORGANIZATION_KINDS,
@@ -49,15 +50,7 @@ from campaigns.organizations.models import (
     OrganizationPeriodTotal,
 )
 
-SUMS = (
-    "actions",
-    "verified_actions",
-    "co2e_g",
-    "self_declared_co2e_g",
-    "points",
-    "trips",
-    "green_trips",
-)
+SUMS = PERIOD_SUMS  # what the worker adds up per cell
 FIGURES = ("participants", *SUMS, "participation_rate", "green_share")
 TYPE_FIGURES = ("participants", "actions", "verified_actions", "co2e_g", "points")
 
