@@ -2,7 +2,11 @@
 reads the big database's timings compare against raw GROUP BYs (loadtests/bigdb/raw.py).
 """
 
+from backend.clock import local_day, utcnow
+
 PERIODS = ("week", "month", "all")
+_TODAY = local_day(utcnow())
+_QUARTER = f"{_TODAY.year}-Q{(_TODAY.month - 1) // 3 + 1}"  # the generated data's quarter
 
 # (path, query) of one report pull: summaries, two time series, green travel, both exports.
 STATS_REPORT = (
@@ -29,4 +33,14 @@ REPORT_READS = {
         for board in ("residents", "districts")
         for period in PERIODS
     },
+    **{
+        f"leaderboard_organizations_{kind}_{period}": (
+            f"/api/v1/leaderboards/organizations?kind={kind}&period={period}"
+        )
+        for kind in ("school", "household")
+        for period in PERIODS
+    },
+    "stats_organizations_month": "/api/v1/stats/organizations",
+    "stats_organizations_quarter": f"/api/v1/stats/organizations?period={_QUARTER}",
+    "stats_organizations_export_csv": "/api/v1/stats/organizations/export.csv",
 }

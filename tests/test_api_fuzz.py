@@ -111,8 +111,17 @@ class Identities:
 
     @cached_property
     def household(self) -> dict:
-        """The fuzzing resident's household (they are its admin)."""
-        return make_household(self.client, self.resident)
+        """The fuzzing resident's household (they are its admin; the fuzzer may have made
+        it already) and a relative's membership in it."""
+        mine = self.client.get("/api/v1/me/organizations", headers=self.resident.headers)
+        found = [m for m in mine.json["items"] if m["kind"] == "household"]
+        household = found[0] if found else make_household(self.client, self.resident)
+        relative = sign_in(self.client)
+        join_organization(self.client, relative, household["invite_code"])
+        path = f"/api/v1/organizations/{household['id']}/members"
+        members = self.client.get(path, headers=self.resident.headers).json["items"]
+        member_id = next(m["id"] for m in members if m["role"] == "member")
+        return {"id": household["id"], "member_id": member_id}
 
     @cached_property
     def staff(self) -> dict:
@@ -179,11 +188,7 @@ class Identities:
         if name == "organization_id":
             return self.household["id"]
         if name == "member_id":
-            relative = sign_in(client)
-            join_organization(client, relative, self.household["invite_code"])
-            path = f"/api/v1/organizations/{self.household['id']}/members"
-            members = client.get(path, headers=me.headers).json["items"]
-            return next(m["id"] for m in members if m["role"] == "member")
+            return self.household["member_id"]
         if name == "child_id":
             self.household  # noqa: B018 (a child joins its guardian's household)
             child = client.post(

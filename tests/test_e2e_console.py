@@ -250,7 +250,7 @@ def test_every_main_page_renders_for_a_superadmin(server, browser, language):
         assert "Dashboard" in page.content()
     links = page.locator("nav.main a")
     targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert len(targets) == 12
+    assert len(targets) == 14
     for target in targets:
         response = page.goto(target)
         assert response.status == 200, target

@@ -25,6 +25,7 @@ WRONG = "not the password at all"
 ALL_PERMISSIONS = [
     "review_actions",
     "manage_campaigns",
+    "manage_organizations",
     "manage_rewards",
     "manage_residents",
     "read_stats",
@@ -37,9 +38,11 @@ ALL_PERMISSIONS = [
 EXPECTED = {
     # superadmin: everything
     "superadmin": set(ALL_PERMISSIONS),
-    # campaigns, check-in points, rewards, residents; may review; reads statistics
+    # campaigns, check-in points, organisations, rewards, residents; may review; reads
+    # statistics
     "campaign_admin": {
         "manage_campaigns",
+        "manage_organizations",
         "manage_rewards",
         "verify_redemptions",
         "manage_residents",
