@@ -118,3 +118,25 @@ def test_campaign_progress_chart(server, browser):
     page.locator("#campaign-progress-chart-panel").evaluate("panel => panel.scrollIntoView()")
     save(page, "campaign-progress")
     no_csp_violation(problems)
+
+
+def test_the_creation_report_draws_its_charts_from_the_demo_organisations(server, browser):
+    page, problems = signed_in(server, browser, "e2e-charts-report", "analyst")
+    page.click("nav.main a:has-text('绿色创建报表')")
+    page.wait_for_selector("#report-filters")
+    # of the demo's three weeks, the month holding more of them, whatever today is
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    month = today if today.day > 10 else today.replace(day=1) - timedelta(days=1)
+    page.goto(f"/admin/reports/organizations?period={month:%Y-%m}")
+    page.wait_for_selector("#report-kinds")
+    # families, schools, communities, the employer and the agency: members enough to show
+    assert points_drawn(page, "#report-kinds-chart") >= 4
+    assert points_drawn(page, "#report-top-chart") > 0
+    assert page.locator("#report-organizations tbody tr").count() >= 6
+    hover(page, "#report-kinds-chart")
+    page.locator("#report-charts").evaluate("section => section.scrollIntoView()")
+    save(page, "organization-report")
+    with page.expect_download() as download:
+        page.click("#report-export-xlsx")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    no_csp_violation(problems)
