@@ -101,3 +101,33 @@ def test_migrations_form_one_line(app):
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_migrations_upgrade_a_database_that_holds_data(tmp_path_factory):
+    """SQLite alters a table by copying it: the upgrade of a demo or pilot database whose
+    residents are referenced by other rows must not be refused by their foreign keys."""
+    import flask_migrate
+
+    from backend.app import create_app
+    from backend.extensions import db
+    from tests.conftest import make_test_config
+
+    path = tmp_path_factory.mktemp("upgrade") / "pilot.db"
+    app = create_app(make_test_config(tmp_path_factory, f"sqlite:///{path}"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="01e14c9e2f80")  # before organisations and children
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO resident (id, nickname, status, created_at, updated_at) "
+                "VALUES (1, '小王', 'active', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO account (resident_id, balance, co2e_g_total, updated_at) "
+                "VALUES (1, 0, 0, '2026-11-01 00:00:00')"
+            )
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT guardian_id FROM resident").all() == [(None,)]
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()
