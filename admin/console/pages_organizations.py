@@ -23,7 +23,7 @@ from backend.districts.service import list_districts
 from backend.errors import AppError, ValidationFailed
 from backend.i18n import N_
 from campaigns.graphics import render_organization_poster
-from campaigns.organizations import service, staff
+from campaigns.organizations import members, service, staff
 from campaigns.organizations.models import (
     MEMBER_ROLES,
     ORGANIZATION_KINDS,
@@ -182,7 +182,7 @@ def organization_poster(organization_id: int):
         if part
     )
     png = render_organization_poster(
-        join_url=service.join_url(organization),
+        join_url=members.join_url(organization),
         name=organization.name,
         kind_name=kind_name,
         place=place,

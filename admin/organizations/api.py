@@ -6,7 +6,7 @@ from flask.views import MethodView
 from backend.api import Blueprint, ErrorSchema
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.staff.guard import current_staff, staff_required
-from campaigns.organizations import service
+from campaigns.organizations import members, service
 from campaigns.organizations.models import Organization
 from campaigns.organizations.schemas import (
     OrganizationWriteSchema,
@@ -64,7 +64,7 @@ class StaffOrganization(MethodView):
     @blp.response(200, StaffOrganizationDetailSchema)
     def get(self, args, organization_id):
         """One organisation with a page of its current members (longest-standing first)"""
-        return service.organization_detail(organization_id, args["limit"], args["cursor"])
+        return members.organization_detail(organization_id, args["limit"], args["cursor"])
 
 
 @blp.route("/organizations/<int:organization_id>/members/<int:resident_id>/role")

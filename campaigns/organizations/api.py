@@ -8,7 +8,7 @@ from backend.api import Blueprint, ErrorSchema
 from backend.auth.guard import current_resident, resident_required
 from backend.pagination import PageArgsSchema, page_schema
 from backend.ratelimit import per_resident
-from campaigns.organizations import service
+from campaigns.organizations import members, service
 from campaigns.organizations.schemas import (
     CreatedOrganizationSchema,
     HouseholdCreateSchema,
@@ -93,7 +93,7 @@ class OrganizationPage(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_MEMBER)
     def get(self, args, organization_id):
         """Your organisation: its figures for the period and its member board (by nickname)"""
-        return service.organization_view(
+        return members.organization_view(
             current_resident(),
             organization_id,
             args["period"],
@@ -113,7 +113,7 @@ class Members(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_MEMBER)
     def get(self, args, organization_id):
         """Admins: the current members, longest-standing first, with their all-time figures"""
-        return service.members_for_admin(
+        return members.members_for_admin(
             current_resident(), organization_id, args["limit"], args["cursor"]
         )
 
@@ -130,7 +130,7 @@ class Member(MethodView):
     )
     def delete(self, organization_id, member_id):
         """Admins: remove a member (`member_id` is the membership's id from the member list)"""
-        service.remove_by_admin(current_resident(), organization_id, member_id)
+        members.remove_by_admin(current_resident(), organization_id, member_id)
 
 
 @blp.route("/organizations/<int:organization_id>/invite-code")
@@ -142,7 +142,7 @@ class InviteCodeRotation(MethodView):
     @blp.alt_response(403, schema=ErrorSchema, description=ADMIN_ONLY)
     def post(self, organization_id):
         """Admins: a new invite code; the old one and its QR stop working at once"""
-        return service.rotate_by_admin(current_resident(), organization_id)
+        return members.rotate_by_admin(current_resident(), organization_id)
 
 
 @blp.route("/organizations/<int:organization_id>/invite.png")
@@ -154,5 +154,5 @@ class InviteQr(MethodView):
     @blp.alt_response(403, schema=ErrorSchema, description=ADMIN_ONLY)
     def get(self, organization_id):
         """Admins: a QR of the join address with the current code, to show or print"""
-        png = service.invite_png(current_resident(), organization_id)
+        png = members.invite_png(current_resident(), organization_id)
         return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
