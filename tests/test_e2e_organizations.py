@@ -4,16 +4,14 @@ listed, families join with its code, and its poster downloads."""
 import pytest
 
 from tests.browser import PASSWORD, guide_shot, make_staff, new_page, sign_in
-from tests.live_server import live_server
 
 # Its servers run in other processes, on the machine's clock.
 pytestmark = pytest.mark.real_clock
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("live-organizations"), workers=2) as live:
-        yield live
+def server(demo_server):
+    return demo_server  # beside the demo's organisations
 
 
 def test_a_campaign_admin_makes_a_school_and_sees_it_listed(server, browser):
