@@ -54,6 +54,7 @@ SUMS = PERIOD_SUMS  # what the worker adds up per cell
 FIGURES = ("participants", *SUMS, "participation_rate", "green_share")
 TYPE_FIGURES = ("participants", "actions", "verified_actions", "co2e_g", "points")
 
+ID_BATCH = 1000  # organisation ids per IN list
 Cell = Hashable  # ("kind", kind[, type]) or ("org", id[, type])
 
 
@@ -89,59 +90,70 @@ class Table:
 
 
 def _read(keys: list[str], organizations: dict[int, Organization]) -> Table:
-    sums: dict[Cell, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SUMS, 0))
-    participants: dict[Cell, int] = defaultdict(int)
-    org = OrganizationPeriodTotal
+    """The sums of `keys` and, for one key, its participants (kept by the worker); for a
+    range of months, the distinct members counted across them."""
+    sums: dict[Cell, dict[str, int]] = {}
+    participants: dict[Cell, int] = {}
+    single = len(keys) == 1
+    org, kind = OrganizationPeriodTotal, OrganizationKindPeriod
+    # The listed organisations by their keys: households (most rows) are never read here.
+    ids = sorted(organizations)
+    for start in range(0, len(ids), ID_BATCH):
+        rows = db.session.execute(
+            select(
+                org.organization_id,
+                org.action_type,
+                func.sum(org.participants),
+                *(func.sum(getattr(org, name)) for name in SUMS),
+            )
+            .where(org.organization_id.in_(ids[start : start + ID_BATCH]), org.period_key.in_(keys))
+            .group_by(org.organization_id, org.action_type)
+        )
+        for organization_id, action_type, count, *values in rows:
+            cell = _org_cell(organization_id, action_type)
+            sums[cell] = dict(zip(SUMS, map(int, values), strict=True))
+            if single:
+                participants[cell] = int(count)
     rows = db.session.execute(
-        select(org.organization_id, org.action_type, *(func.sum(getattr(org, s)) for s in SUMS))
-        .join(Organization, Organization.id == org.organization_id)
-        .where(org.period_key.in_(keys), Organization.kind.in_(STAFF_KINDS))
-        .group_by(org.organization_id, org.action_type)
-    )
-    for organization_id, action_type, *values in rows:
-        if organization_id not in organizations:
-            continue
-        cell = _org_cell(organization_id, action_type)
-        sums[cell] = dict(zip(SUMS, map(int, values), strict=True))
-    kind = OrganizationKindPeriod
-    rows = db.session.execute(
-        select(kind.kind, kind.action_type, *(func.sum(getattr(kind, s)) for s in SUMS))
+        select(
+            kind.kind,
+            kind.action_type,
+            func.sum(kind.participants),
+            *(func.sum(getattr(kind, name)) for name in SUMS),
+        )
         .where(kind.period_key.in_(keys))
         .group_by(kind.kind, kind.action_type)
     )
-    for kind_name, action_type, *values in rows:
-        sums[_kind_cell(kind_name, action_type)] = dict(zip(SUMS, map(int, values), strict=True))
-    if len(keys) == 1:
-        rows = db.session.execute(
-            select(org.organization_id, org.action_type, org.participants).where(
-                org.period_key == keys[0], org.organization_id.in_(organizations)
+    for kind_name, action_type, count, *values in rows:
+        cell = _kind_cell(kind_name, action_type)
+        sums[cell] = dict(zip(SUMS, map(int, values), strict=True))
+        if single:
+            participants[cell] = int(count)
+    if not single:  # a range of months: residents counted once across them
+        member, kp = OrganizationMemberTotal, OrganizationKindParticipant
+        for start in range(0, len(ids), ID_BATCH):
+            rows = db.session.execute(
+                select(
+                    member.organization_id,
+                    member.action_type,
+                    func.count(func.distinct(member.resident_id)),
+                )
+                .where(
+                    member.organization_id.in_(ids[start : start + ID_BATCH]),
+                    member.period_key.in_(keys),
+                )
+                .group_by(member.organization_id, member.action_type)
             )
-        )
-        kind_rows = db.session.execute(
-            select(kind.kind, kind.action_type, kind.participants).where(kind.period_key == keys[0])
-        )
-    else:  # a range of months: residents counted once across them
-        member = OrganizationMemberTotal
+            for organization_id, action_type, count in rows:
+                participants[_org_cell(organization_id, action_type)] = int(count)
         rows = db.session.execute(
-            select(
-                member.organization_id,
-                member.action_type,
-                func.count(func.distinct(member.resident_id)),
-            )
-            .where(member.period_key.in_(keys), member.organization_id.in_(organizations))
-            .group_by(member.organization_id, member.action_type)
-        )
-        kp = OrganizationKindParticipant
-        kind_rows = db.session.execute(
             select(kp.kind, kp.action_type, func.count(func.distinct(kp.resident_id)))
             .where(kp.period_key.in_(keys))
             .group_by(kp.kind, kp.action_type)
         )
-    for organization_id, action_type, count in rows:
-        participants[_org_cell(organization_id, action_type)] = int(count)
-    for kind_name, action_type, count in kind_rows:
-        participants[_kind_cell(kind_name, action_type)] = int(count)
-    return Table(dict(sums), dict(participants))
+        for kind_name, action_type, count in rows:
+            participants[_kind_cell(kind_name, action_type)] = int(count)
+    return Table(sums, participants)
 
 
 def _org_cell(organization_id: int, action_type: str) -> Cell:
