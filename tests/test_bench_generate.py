@@ -210,6 +210,20 @@ def test_endpoints_answer_what_the_raw_queries_compute(
         assert got == expected["items"], period
     assert answers["leaderboard_residents_all"][1]["items"]
 
+    for kind in ("school", "household"):
+        for period in ("all", "week", "month"):
+            endpoint, expected = answers[f"leaderboard_organizations_{kind}_{period}"]
+            got = [item["per_member_g"] for item in endpoint.json["items"]]
+            assert got == [per_member for per_member, _org in expected], (kind, period)
+    assert answers["leaderboard_organizations_household_all"][1]
+    endpoint, expected = answers["stats_organizations_month"]
+    got = {
+        row["id"]: (row["participants"], row["actions"], row["co2e_g"])
+        for row in endpoint.json["organizations"]
+        if row["participants"]
+    }
+    assert got == expected and expected
+
 
 def test_raw_timings_and_endpoint_timings_print_every_query(generated, cli, tmp_path):
     result = cli.invoke(bench_cli, ["raw-timings", "--runs", "2", "--json"])

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 
 from backend.clock import local_day, utcnow
 from backend.districts.models import District
 from backend.extensions import db
 from backend.residents.models import Resident
 from campaigns.leaderboards.service import competition_ranks, fallback_nickname
+from campaigns.organizations.models import STAFF_KINDS, Membership, Organization
 from points.actions.models import ACTION_TYPES, VERIFIED, Action
 from points.methodology.service import current_methodology
 
@@ -274,6 +275,65 @@ def district_board(period: str) -> dict:
 # The comparison set: one raw answer per endpoint (path with its query string).
 
 
+# Organisations: an action counts where its resident's membership covered its moment.
+
+
+COVERED = and_(
+    Membership.resident_id == Action.resident_id,
+    Membership.joined_at <= Action.occurred_at,
+    or_(Membership.left_at.is_(None), Action.occurred_at < Membership.left_at),
+)
+
+
+def organization_board(kind: str, period: str) -> list[tuple]:
+    """The organisations of a kind by verified CO2e per member (members now or, if more,
+    the period's participants), top BOARD_SIZE."""
+    membership, on = Membership, COVERED
+    where = [COUNTED, membership.kind == kind]
+    span = period_range(period)
+    if span is not None:
+        where.append(Action.local_day.between(*span))
+    rows = db.session.execute(
+        select(
+            membership.organization_id,
+            func.sum(Action.co2e_g),
+            func.count(distinct(membership.resident_id)),
+            Organization.member_count,
+        )
+        .join(membership, on)
+        .join(Organization, Organization.id == membership.organization_id)
+        .where(*where)
+        .group_by(membership.organization_id, Organization.member_count)
+    ).all()
+    ranked = sorted(
+        (
+            (grams // max(members, participants, 1), org)
+            for org, grams, participants, members in rows
+        ),
+        reverse=True,
+    )
+    return ranked[:BOARD_SIZE]
+
+
+def organization_report() -> dict:
+    """The current month's figures per organisation of the staff kinds: participants,
+    approved actions, verified CO2e (the creation report's default)."""
+    membership, on = Membership, COVERED
+    start, end = default_range()
+    rows = db.session.execute(
+        select(
+            membership.organization_id,
+            func.count(distinct(membership.resident_id)),
+            func.count(),
+            func.sum(case((Action.verification.in_(VERIFIED), Action.co2e_g), else_=0)),
+        )
+        .join(membership, on)
+        .where(APPROVED, Action.local_day.between(start, end), membership.kind.in_(STAFF_KINDS))
+        .group_by(membership.organization_id)
+    ).all()
+    return {org: (participants, actions, int(grams)) for org, participants, actions, grams in rows}
+
+
 def queries(caller_id: int) -> dict[str, tuple[str, Callable[[], dict]]]:
     return {
         "stats_summary": ("/api/v1/stats/summary", summary),
@@ -308,6 +368,15 @@ def queries(caller_id: int) -> dict[str, tuple[str, Callable[[], dict]]]:
             )
             for period in ("all", "week", "month")
         },
+        **{
+            f"leaderboard_organizations_{kind}_{period}": (
+                f"/api/v1/leaderboards/organizations?kind={kind}&period={period}",
+                lambda kind=kind, period=period: organization_board(kind, period),
+            )
+            for kind in ("school", "household")
+            for period in ("all", "week", "month")
+        },
+        "stats_organizations_month": ("/api/v1/stats/organizations", organization_report),
     }
 
 
