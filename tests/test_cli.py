@@ -1,6 +1,10 @@
 """Command-line tasks: staff users, reference data, demo seed."""
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pyotp
@@ -103,31 +107,30 @@ def test_migrations_form_one_line(app):
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
 
 
-def test_migrations_upgrade_a_database_that_holds_data(tmp_path_factory):
+def test_migrations_upgrade_a_database_that_holds_data(tmp_path):
     """SQLite alters a table by copying it: the upgrade of a demo or pilot database whose
-    residents are referenced by other rows must not be refused by their foreign keys."""
-    import flask_migrate
+    residents are referenced by other rows must not be refused by their foreign keys.
+    (`flask db upgrade` in a process of its own, as an operator runs it.)"""
+    path = tmp_path / "pilot.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "INSTANCE_PATH": str(tmp_path)}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
 
-    from backend.app import create_app
-    from backend.extensions import db
-    from tests.conftest import make_test_config
+    def upgrade(*revision: str) -> None:
+        done = subprocess.run([*flask, *revision], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
 
-    path = tmp_path_factory.mktemp("upgrade") / "pilot.db"
-    app = create_app(make_test_config(tmp_path_factory, f"sqlite:///{path}"))
-    with app.app_context():
-        flask_migrate.upgrade(revision="01e14c9e2f80")  # before organisations and children
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql(
-                "INSERT INTO resident (id, nickname, status, created_at, updated_at) "
-                "VALUES (1, '小王', 'active', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
-            )
-            connection.exec_driver_sql(
-                "INSERT INTO account (resident_id, balance, co2e_g_total, updated_at) "
-                "VALUES (1, 0, 0, '2026-11-01 00:00:00')"
-            )
-        flask_migrate.upgrade()
-        with db.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT guardian_id FROM resident").all() == [(None,)]
-            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        db.engine.dispose()
+    upgrade("01e14c9e2f80")  # before organisations and children
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute(
+            "INSERT INTO resident (id, nickname, status, created_at, updated_at) "
+            "VALUES (1, '小王', 'active', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+        )
+        connection.execute(
+            "INSERT INTO account (resident_id, balance, co2e_g_total, updated_at) "
+            "VALUES (1, 0, 0, '2026-11-01 00:00:00')"
+        )
+    upgrade()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT guardian_id FROM resident").fetchall() == [(None,)]
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
