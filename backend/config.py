@@ -267,6 +267,9 @@ class Config:
 
     # DRB statistics: a cell behind fewer distinct residents than this is suppressed
     stats_min_residents: int = 10
+    # A creation report (organisations, a whole period) is worked out at most this often
+    # per process; 0 works it out on every request (the tests)
+    organization_report_cache_seconds: int = 300
 
     # Evidence photos: bytes and pixels are bounded (decompression bombs); the stored copy
     # is re-encoded no longer than photo_max_edge; an empty directory means <instance>/photos

@@ -33,7 +33,15 @@ from tests.moments import ORDINARY, SETUP
 def make_test_config(tmp_path_factory, url: str | None = None) -> Config:
     instance = tmp_path_factory.mktemp("instance")
     url = url or os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
-    return Config.from_env({"APP_ENV": "test", "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
+    return Config.from_env(
+        {
+            "APP_ENV": "test",
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(instance),
+            # every test reads the figures it has just made
+            "ORGANIZATION_REPORT_CACHE_SECONDS": "0",
+        }
+    )
 
 
 @contextlib.contextmanager

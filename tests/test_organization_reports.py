@@ -40,10 +40,12 @@ def members_who_travel(client, clock, organization: dict, count: int, *, househo
         join_organization(client, who, organization["invite_code"])
         people.append(who)
     clock.shift(timedelta(hours=1))
+    travelled = []
     for who in people:
         who = sign_in(client, who.phone)  # the access tokens of an hour ago have expired
         assert record(client, who, trip("bus", 6.2)).status_code == 201
-    return people
+        travelled.append(who)
+    return travelled
 
 
 def by_id(report: dict) -> dict[int, dict]:
@@ -156,3 +158,23 @@ def test_the_console_page_shows_the_report_with_its_charts(app, client, clock):
     assert refused.status_code == 422 and "组织报表按整月提供" in refused.get_data(as_text=True)
     download = client.get("/admin/reports/organizations/export.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
+
+
+def test_a_report_is_worked_out_at_most_once_in_its_cache_time(app, client, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "ORGANIZATION_REPORT_CACHE_SECONDS", 300)
+    monkeypatch.setitem(app.extensions, "organization_reports", {})
+    staff = staff_headers(app, client, "campaign_admin")
+    agency = make_organization(client, staff, "agency", "肇庆市交通运输局")
+    people = members_who_travel(client, clock, agency, 10)
+    run_worker(client)
+    key = drb_key(app)
+    first = client.get(REPORT, headers=key).json
+    earlier = trip("walk", 1.5, 20, ended_minutes_ago=35)
+    assert record(client, people[0], earlier).status_code == 201
+    run_worker(client)
+    again = client.get(REPORT, headers=key).json
+    assert again == first  # the same report, generated_at included, however often it is read
+    clock.shift(timedelta(minutes=5))
+    later = client.get(REPORT, headers=key).json
+    assert by_id(later)[agency["id"]]["actions"] == 11
+    assert later["generated_at"] > first["generated_at"]

@@ -22,11 +22,13 @@ the same table, so two queries can't be differenced into a hidden cell.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
@@ -241,7 +243,39 @@ def organization_report(
     period: Period, kind: str | None = None, district_code: str | None = None
 ) -> dict:
     """The creation report of a period; `kind` and `district_code` only choose which
-    rows are listed (the suppression is the whole table's)."""
+    rows are listed (the suppression is the whole table's).
+
+    The whole report of a period is kept for ORGANIZATION_REPORT_CACHE_SECONDS in the
+    process: working out its suppression takes about a second on the 10M-action database
+    (docs/PERFORMANCE.md), and monthly figures a few minutes old serve a creation report;
+    `generated_at` says when they were read."""
+    ttl = current_app.config["ORGANIZATION_REPORT_CACHE_SECONDS"]
+    kept = current_app.extensions.setdefault("organization_reports", {})
+    with _computing:
+        found = kept.get(period.label)
+        now = utcnow()
+        if found is None or (now - found[0]).total_seconds() >= ttl:
+            found = (now, _whole_report(period))
+            if ttl > 0:
+                kept[period.label] = found
+    report = found[1]
+    return {
+        **report,
+        "kind": kind,
+        "district_code": district_code,
+        "kinds": [row for row in report["kinds"] if kind in (None, row["kind"])],
+        "organizations": [
+            row
+            for row in report["organizations"]
+            if kind in (None, row["kind"]) and district_code in (None, row["district_code"])
+        ],
+    }
+
+
+_computing = threading.Lock()  # one computation at a time per process
+
+
+def _whole_report(period: Period) -> dict:
     organizations = {
         o.id: o
         for o in db.session.scalars(
@@ -283,8 +317,6 @@ def organization_report(
 
     kinds = []
     for kind_name in ORGANIZATION_KINDS:
-        if kind is not None and kind_name != kind:
-            continue
         cell = ("kind", kind_name)
         kinds.append(
             {
@@ -301,10 +333,6 @@ def organization_report(
         )
     listed = []
     for organization in organizations.values():
-        if kind is not None and organization.kind != kind:
-            continue
-        if district_code is not None and organization.district_code != district_code:
-            continue
         cell = ("org", organization.id)
         listed.append(
             {
@@ -327,8 +355,6 @@ def organization_report(
             "start": period.start,
             "end": period.end,
         },
-        "kind": kind,
-        "district_code": district_code,
         "min_residents": min_residents(),
         "generated_at": utcnow(),
         "kinds": kinds,
