@@ -270,6 +270,8 @@ class Config:
     # A creation report (organisations, a whole period) is worked out at most this often
     # per process; 0 works it out on every request (the tests)
     organization_report_cache_seconds: int = 300
+    # ... and an organisation board (a kind, period and district) read at most this often
+    organization_board_cache_seconds: int = 60
 
     # Evidence photos: bytes and pixels are bounded (decompression bombs); the stored copy
     # is re-encoded no longer than photo_max_edge; an empty directory means <instance>/photos

@@ -40,6 +40,7 @@ def make_test_config(tmp_path_factory, url: str | None = None) -> Config:
             "INSTANCE_PATH": str(instance),
             # every test reads the figures it has just made
             "ORGANIZATION_REPORT_CACHE_SECONDS": "0",
+            "ORGANIZATION_BOARD_CACHE_SECONDS": "0",
         }
     )
 
