@@ -110,7 +110,7 @@ def organization_create():
 @console_page(MANAGE)
 def organization(organization_id: int):
     organization = service.get_organization(organization_id)
-    page = page_of(staff.members_query(organization_id), Membership.id, oldest_first=True)
+    page = page_of(service.open_members_query(organization_id), Membership.id, oldest_first=True)
     history = staff.ended_memberships(organization_id)
     names = staff.nicknames({m.resident_id for m in [*page["items"], *history]})
     return render_template(

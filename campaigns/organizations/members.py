@@ -19,6 +19,7 @@ from backend.pagination import decode_key, encode_key, paginate
 from backend.residents.models import Resident
 from campaigns.graphics.poster import qr_image
 from campaigns.leaderboards.service import fallback_nickname
+from campaigns.organizations import service
 from campaigns.organizations.models import (
     ALL_TYPES,
     Membership,
@@ -216,9 +217,7 @@ class MemberRow:
 def members_page(organization_id: int, limit: int, cursor: str | None) -> dict:
     """The current members, longest-standing first, with their all-time figures."""
     page = paginate(
-        select(Membership).where(
-            Membership.organization_id == organization_id, Membership.left_at.is_(None)
-        ),
+        service.open_members_query(organization_id),
         Membership.id,
         limit,
         cursor,

@@ -145,6 +145,13 @@ def open_memberships(resident_id: int) -> list[Membership]:
     )
 
 
+def open_members_query(organization_id: int):
+    """The open memberships of an organisation (to page by Membership.id)."""
+    return select(Membership).where(
+        Membership.organization_id == organization_id, Membership.left_at.is_(None)
+    )
+
+
 def open_membership(resident_id: int, organization_id: int) -> Membership | None:
     return db.session.scalar(
         select(Membership).where(

@@ -77,13 +77,6 @@ def nicknames(resident_ids: set[int]) -> dict[int, str | None]:
     return {resident_id: nickname for resident_id, nickname in rows}
 
 
-def members_query(organization_id: int):
-    """The open memberships of an organisation (paginate by Membership.id)."""
-    return select(Membership).where(
-        Membership.organization_id == organization_id, Membership.left_at.is_(None)
-    )
-
-
 def ended_memberships(organization_id: int, limit: int = HISTORY_LIMIT) -> list[Membership]:
     """The latest ended memberships (left, removed...), most recently ended first."""
     return list(
