@@ -7,6 +7,7 @@ from flask import Flask
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
+from admin.impact.service import compute_due as compute_campaign_impacts
 from admin.organizations.api import blp as staff_organizations_blp
 from admin.organizations.report_api import blp as organization_reports_blp
 from admin.privacy.api import blp as privacy_blp
@@ -39,5 +40,6 @@ def init_app(app: Flask) -> None:
     register_applier(app, "statistics", add_to_rollups)
     register_periodic(app, "retention", "daily", apply_retention)
     register_periodic(app, "tombstones", "daily", expire_tombstones)
+    register_periodic(app, "campaign_impact", "daily", compute_campaign_impacts)
     for group in (privacy_cli, demo_cli, stats_cli, drb_key_cli):
         app.cli.add_command(group)

@@ -272,6 +272,15 @@ class Config:
     organization_report_cache_seconds: int = 300
     # ... and an organisation board (a kind, period and district) read at most this often
     organization_board_cache_seconds: int = 60
+    # Campaign impact (admin.impact): a participant's baseline is this many local days
+    # before they took part; the same length before it is the window comparable
+    # non-participants are matched on (so the baseline's chance ups and downs are not
+    # matched on, then mistaken for an effect as they regress)
+    impact_baseline_days: int = 28
+    # ... matched on green trips per day in that window, in bands starting at these
+    impact_match_bands: str = "0,0.1,0.25,0.5,1,1.5,2,3"
+    # ... and the 95% intervals are percentile bootstraps over residents, this many resamples
+    impact_bootstrap_resamples: int = 999
 
     # Evidence photos: bytes and pixels are bounded (decompression bombs); the stored copy
     # is re-encoded no longer than photo_max_edge; an empty directory means <instance>/photos
@@ -435,6 +444,11 @@ class Config:
         if not 1 <= self.sms_prefix_digits <= 11:
             raise ConfigError("SMS_PREFIX_DIGITS must be between 1 and 11")
         self.alert_percents_of(self.sms_budget_alert_percents)
+        self.bands_of(self.impact_match_bands)
+        if self.impact_baseline_days < 7 or self.impact_bootstrap_resamples < 99:
+            raise ConfigError(
+                "IMPACT_BASELINE_DAYS must be at least 7 and IMPACT_BOOTSTRAP_RESAMPLES at least 99"
+            )
         for name in ("sms_daily_budget", "sms_daily_budget_per_prefix", "sms_daily_budget_per_ip"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
@@ -496,6 +510,17 @@ class Config:
         if any(not 1 <= p <= 100 for p in percents):
             raise ConfigError("SMS_BUDGET_ALERT_PERCENTS must be between 1 and 100")
         return percents
+
+    @staticmethod
+    def bands_of(value: str) -> tuple[float, ...]:
+        """IMPACT_MATCH_BANDS as numbers: increasing lower edges, the first 0."""
+        try:
+            edges = tuple(float(edge) for edge in value.split(",") if edge.strip())
+        except ValueError as exc:
+            raise ConfigError("IMPACT_MATCH_BANDS must be numbers, e.g. 0,0.5,1,2") from exc
+        if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ConfigError("IMPACT_MATCH_BANDS must start at 0 and increase")
+        return edges
 
     def flask_settings(self) -> dict:
         """Every setting under its upper-case name, as Flask and its extensions read them."""

@@ -5,10 +5,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import Engine
 
+from admin.impact import service as impact
 from admin.stats import keys, rebuild
 from admin.stats import organizations as organization_figures
 from admin.stats.measure import hidden_share
 from backend.extensions import db
+from campaigns.models import Campaign
 
 stats_cli = AppGroup("stats", help="DRB statistics rollups.")
 drb_key_cli = AppGroup("drb-key", help="API keys of the DRB (scope stats).")
@@ -40,6 +42,33 @@ def check_rollups(ctx: click.Context) -> None:
         click.echo(f"{len(differences)} differences: run `flask stats rebuild`", err=True)
         ctx.exit(1)
     click.echo("rollups match the raw actions")
+
+
+@stats_cli.command("impact")
+@click.option("--campaign", "campaign_id", type=int, help="Only this campaign (due or not).")
+def compute_impact(campaign_id: int | None) -> None:
+    """Compute campaign impact now: every due campaign (running, or ended and not yet
+    computed after its end), or one campaign."""
+    if campaign_id is None:
+        campaigns = impact.due()
+    else:
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"no campaign {campaign_id}")
+        campaigns = [campaign]
+    for campaign in campaigns:
+        row = impact.compute(campaign)
+        if row is None:
+            click.echo(f"campaign {campaign.id}: no whole day of data yet")
+            continue
+        seconds = row.inputs["seconds"]
+        said = row.status if row.reason is None else f"{row.status} ({row.reason})"
+        click.echo(
+            f"campaign {campaign.id} through {row.through}: {said}, {row.participants} "
+            f"participants, {row.inputs['residents_read']} residents and "
+            f"{row.inputs['activity_rows_read']} resident-days read in {seconds['read']} s, "
+            f"estimated in {seconds['estimate']} s"
+        )
 
 
 @drb_key_cli.command("create")

@@ -1,0 +1,142 @@
+"""What an impact estimate reads from the database: the campaign's participants, the
+residents of their districts who did not take part, and everyone's verified activity per
+local day, in four queries (the activity one set-based: one row per resident and day).
+
+Children (recorded by a guardian) are left out: they cannot enrol, so they are nobody's
+comparison. Trips and green trips are verified trips only, green by the action's own
+methodology version, as the DRB's green-travel share counts them; CO2e is verified CO2e.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import and_, case, false, func, or_, select
+
+from admin.impact.estimate import LATER_PARTICIPANT, NOT_PARTICIPANT, Panel
+from backend.clock import local_day
+from backend.extensions import db
+from backend.residents.models import Resident
+from campaigns.models import Campaign, Enrolment
+from points.actions.models import VERIFIED, Action
+from points.methodology.service import methodology_history
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days an estimate reads: from the matching window of the first day's
+    participants to the last day with data."""
+
+    first_day: date
+    through: date
+    baseline_days: int
+
+    @property
+    def origin(self) -> date:
+        return self.first_day - timedelta(days=2 * self.baseline_days)
+
+    def index(self, day: date) -> int:
+        return (day - self.origin).days
+
+
+def _green_trip():
+    """True for a trip in a green mode of its own methodology version."""
+    by_version = [
+        and_(
+            Action.factor_version == row.version,
+            Action.variant.in_(list(row.rules["green_travel"]["green_modes"])),
+        )
+        for row in methodology_history()
+    ]
+    return and_(Action.type == "trip", or_(false(), *by_version))
+
+
+def load_panel(campaign: Campaign, window: Window, enrolled_before: datetime) -> tuple[Panel, dict]:
+    """The panel for `campaign` over `window`, and what was read (for the stored inputs)."""
+    enrolled = dict(
+        db.session.execute(
+            select(Enrolment.resident_id, Enrolment.enrolled_at).where(
+                Enrolment.campaign_id == campaign.id
+            )
+        ).all()
+    )
+    participant_ids = select(Enrolment.resident_id).where(Enrolment.campaign_id == campaign.id)
+    districts = select(Resident.district_code).where(
+        Resident.id.in_(participant_ids), Resident.district_code.is_not(None)
+    )
+    in_scope = and_(
+        Resident.guardian_id.is_(None),
+        Resident.status != "deleted",
+        or_(Resident.district_code.in_(districts), Resident.id.in_(participant_ids)),
+    )
+    residents = db.session.execute(
+        select(Resident.id, Resident.district_code, Resident.created_at)
+        .where(in_scope)
+        .order_by(Resident.id)
+    ).all()
+    ids = np.fromiter((row.id for row in residents), dtype=np.int64, count=len(residents))
+    codes = sorted({row.district_code for row in residents if row.district_code})
+    code_index = {code: index for index, code in enumerate(codes)}
+    district = np.fromiter(
+        (code_index.get(row.district_code, -1) for row in residents), np.int64, len(residents)
+    )
+    created = np.fromiter(
+        (window.index(local_day(row.created_at)) for row in residents), np.int64, len(residents)
+    )
+    first = window.index(window.first_day)
+
+    def start_of(resident_id: int) -> int:
+        at = enrolled.get(resident_id)
+        if at is None:
+            return NOT_PARTICIPANT
+        if at >= enrolled_before:
+            return LATER_PARTICIPANT
+        return max(window.index(local_day(at)), first)
+
+    starts = np.fromiter((start_of(row.id) for row in residents), np.int64, len(residents))
+
+    verified = and_(Action.status == "approved", Action.verification.in_(VERIFIED))
+    green = case((_green_trip(), 1), else_=0)
+    trip = case((Action.type == "trip", 1), else_=0)
+    rows = db.session.execute(
+        select(
+            Action.resident_id,
+            Action.local_day,
+            func.sum(trip),
+            func.sum(green),
+            func.sum(Action.co2e_g),
+        )
+        .join(Resident, Resident.id == Action.resident_id)
+        .where(
+            verified,
+            in_scope,
+            Action.local_day >= window.origin,
+            Action.local_day <= window.through,
+        )
+        .group_by(Action.resident_id, Action.local_day)
+    ).all()
+    row_ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+    origin = np.datetime64(window.origin, "D")
+    row_day = np.array([row[1] for row in rows], dtype="datetime64[D]") - origin
+    panel = Panel(
+        origin=window.origin,
+        first=first,
+        through=window.index(window.through),
+        district=district,
+        created=created,
+        enrolled=starts,
+        row_resident=np.searchsorted(ids, row_ids),
+        row_day=row_day.astype(np.int64),
+        row_trips=np.fromiter((row[2] for row in rows), np.float64, len(rows)),
+        row_green=np.fromiter((row[3] for row in rows), np.float64, len(rows)),
+        row_co2e=np.fromiter((row[4] for row in rows), np.float64, len(rows)),
+    )
+    read = {
+        "residents_read": len(residents),
+        "activity_rows_read": len(rows),
+        "districts": codes,
+        "methodology_versions": [row.version for row in methodology_history()],
+    }
+    return panel, read
