@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import math
 import os
 from collections import Counter
@@ -518,7 +519,7 @@ class Config:
             edges = tuple(float(edge) for edge in value.split(",") if edge.strip())
         except ValueError as exc:
             raise ConfigError("IMPACT_MATCH_BANDS must be numbers, e.g. 0,0.5,1,2") from exc
-        if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+        if not edges or edges[0] != 0 or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ConfigError("IMPACT_MATCH_BANDS must start at 0 and increase")
         return edges
 
