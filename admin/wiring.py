@@ -7,6 +7,7 @@ from flask import Flask
 from admin.campaigns.api import blp as staff_campaigns_blp
 from admin.cli import demo_cli
 from admin.console.site import console, csrf
+from admin.impact.api import blp as impact_blp
 from admin.impact.service import compute_due as compute_campaign_impacts
 from admin.organizations.api import blp as staff_organizations_blp
 from admin.organizations.report_api import blp as organization_reports_blp
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
         staff_organizations_blp,
         stats_blp,
         organization_reports_blp,
+        impact_blp,
         staff_residents_blp,
     ):
         api.register_blueprint(blueprint)
