@@ -103,9 +103,23 @@ def test_a_planted_effect_is_recovered_within_its_interval_by_both_methods(app, 
     assert figure(english, "baseline", "green_trips_per_day")["sentence"].startswith(
         "During the campaign, participants' green trips per day rose by 0."
     )
+    export = client.get("/api/v1/stats/export.csv?period=2026-10", headers=headers)
+    notes = export.data.decode("utf-8-sig")
+    assert f"活动效果,全国节能宣传周（数据截至 2026-11-01）：{trips_net(report)}" in notes
+    english = client.get("/api/v1/stats/export.csv?period=2026-11&lang=en", headers=headers)
+    assert 'campaign_impact,"全国节能宣传周 (data through 2026-11-01): Net of the change' in (
+        english.data.decode("utf-8-sig")
+    )
+    assert "活动效果" not in client.get(
+        "/api/v1/stats/export.csv?period=2026-09", headers=headers
+    ).data.decode("utf-8-sig")
     series = report["series"]
     assert series["first_day"] == "2026-10-26" and series["days"][0] == "2026-09-28"
     assert len(series["participants"]["green_trips"]) == len(series["days"])
+
+
+def trips_net(report: dict) -> str:
+    return figure(report, "comparison", "green_trips_per_day")["sentence"]
 
 
 def test_no_effect_is_reported_as_none_although_greener_residents_joined(app, client, clock):

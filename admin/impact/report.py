@@ -7,12 +7,16 @@ percentage point, CO2e to 0.1 g a day): finer digits say nothing the interval al
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from admin.impact import service
 from admin.impact.estimate import METRICS
 from admin.impact.models import CampaignImpact
+from backend.extensions import db
 from campaigns.models import Campaign
 
 METHODS = ("baseline", "comparison")
@@ -245,3 +249,29 @@ def headline(campaign: Campaign) -> str:
             return entry["sentence"]
     first = report["estimates"][0] if report["estimates"] else report
     return first.get("message") or _("No estimate.")
+
+
+def export_lines(start: date, end: date, campaign_id: int | None = None) -> list[str]:
+    """For a DRB export of the days `start`..`end`: one line per campaign that ran in them
+    (or the one campaign the export is for) and has an impact computed, each the
+    campaign's title, its last day of data and its headline."""
+    query = select(Campaign).where(
+        Campaign.status != "draft",
+        Campaign.starts_at < service.midnight(end + timedelta(days=1)),
+        Campaign.ends_at > service.midnight(start),
+        Campaign.id.in_(select(CampaignImpact.campaign_id)),
+    )
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
+    lines = []
+    for campaign in db.session.scalars(query.order_by(Campaign.starts_at, Campaign.id)):
+        through = service.latest(campaign.id).through
+        lines.append(
+            _(
+                "%(title)s (data through %(through)s): %(headline)s",
+                title=campaign.title,
+                through=through.isoformat(),
+                headline=headline(campaign),
+            )
+        )
+    return lines

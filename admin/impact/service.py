@@ -33,7 +33,7 @@ def last_day(campaign: Campaign) -> date:
     return local_day(campaign.ends_at - timedelta(microseconds=1))
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ)
 
 
@@ -57,7 +57,7 @@ def _enrolled_count(campaign_id: int, before: datetime) -> int:
 def participants_cutoff(campaign: Campaign, through: date) -> tuple[datetime, int]:
     """Enrolments before this moment are the participants (see the module's note), and
     how many they are."""
-    cutoff = _midnight(through + timedelta(days=1))
+    cutoff = midnight(through + timedelta(days=1))
     count = _enrolled_count(campaign.id, cutoff)
     previous = latest(campaign.id)
     if previous is not None and previous.through < through:
@@ -142,7 +142,7 @@ def due(now: datetime | None = None) -> list[Campaign]:
     today = local_day(now or utcnow())
     campaigns = db.session.scalars(
         select(Campaign)
-        .where(Campaign.status != "draft", Campaign.starts_at < _midnight(today))
+        .where(Campaign.status != "draft", Campaign.starts_at < midnight(today))
         .order_by(Campaign.id)
     ).all()
     finals = set(

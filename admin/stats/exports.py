@@ -25,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from admin.impact.report import export_lines as impact_lines
 from admin.stats import service
 from admin.stats.service import MEASURES
 from backend.clock import local_moment
@@ -129,6 +130,7 @@ NOTES = {
         "self_declared": "自行申报",
         "points_awarded": "积分",
         "generated_at": "生成时间（北京时间）",
+        "campaign_impact": "活动效果",
     },
     "en": {
         key: key
@@ -149,6 +151,7 @@ NOTES = {
             "self_declared",
             "points_awarded",
             "generated_at",
+            "campaign_impact",
         )
     },
 }
@@ -203,7 +206,11 @@ def header_block(table: dict, lang: str) -> list[tuple[str, str]]:
         if lang == "en"
         else moment.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    return [(labels[key], value) for key, value in values.items()]
+    notes = [(labels[key], value) for key, value in values.items()]
+    # What the campaigns of the period changed (admin.impact), one line each
+    period = meta["period"]
+    lines = impact_lines(period["start"], period["end"], meta["campaign_id"])
+    return notes + [(labels["campaign_impact"], line) for line in lines]
 
 
 def table_rows(table: dict, lang: str) -> Iterator[list]:
