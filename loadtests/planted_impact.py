@@ -55,15 +55,19 @@ class Planted:
     def truth(self, baseline_days: int) -> dict:
         """The planted change of each figure for the participants with a usable baseline
         (expected values: the Poisson noise is what the interval is for)."""
-        panel, effect = self.panel, self.plan.effect
+        panel, effect, season = self.panel, self.plan.effect, self.plan.season
         usable = (panel.enrolled >= 0) & (panel.created <= panel.enrolled - baseline_days)
         days = (panel.through - panel.enrolled[usable] + 1).astype(float)
-        green, other = self.green_rate[usable], self.other_rate[usable]
-        share_before = green.sum() / (green + other).sum()
-        share_during = (days * (green + effect)).sum() / (days * (green + effect + other)).sum()
+        green, other = self.green_rate[usable] + season, self.other_rate[usable]
+
+        def share(added: float) -> float:
+            return (days * (green + added)).sum() / (days * (green + added + other)).sum()
+
+        # What the campaign changed: the share during against the share the same days
+        # would have had without it (with the season, which is no effect of the campaign)
         return {
             "green_trips_per_day": effect,
-            "green_share": float(share_during - share_before),
+            "green_share": float(share(effect) - share(0.0)),
             "co2e_g_per_day": effect * self.plan.grams_per_green_trip,
         }
 
