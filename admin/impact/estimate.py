@@ -146,24 +146,21 @@ def estimate(panel: Panel, settings: Settings) -> Estimate:
         "with_baseline": int(usable.sum()),
         "without_baseline": int((participant & ~usable).sum()),
     }
-    empty = Estimate("refused", None, counts, Method(), Method(), {})
+    reason = None
     if counts["participants"] < k:
-        empty.reason = "too_few_residents"
+        reason = "too_few_residents"
     elif counts["with_baseline"] < k:
-        empty.reason = "no_baseline"
-    if empty.reason:
-        empty.baseline = empty.comparison = refused(empty.reason)
-        return empty
+        reason = "no_baseline"
+    if reason is not None:
+        return Estimate("refused", reason, counts, refused(reason), refused(reason), {})
 
     members = np.flatnonzero(usable)
     sums, match_green = _window_sums(panel, members, panel.enrolled[members], span)
     trips_seen = _trips_seen(sums, k)
     baseline = _bootstrap_method(sums, None, trips_seen, settings)
-    baseline.residents = len(members)
     comparison, weights = _comparison(panel, members, sums, match_green, settings)
     series = _series(panel, members, weights, span)
-    status = "estimated"
-    return Estimate(status, None, counts, baseline, comparison, series)
+    return Estimate("estimated", None, counts, baseline, comparison, series)
 
 
 def _window_sums(
@@ -261,7 +258,6 @@ def _comparison(panel, members, sums, match_green, settings) -> tuple[Method, np
     treated, control = sums[matched], comparison_sums[comparable]
     trips_seen = _trips_seen(treated, k) and _trips_seen(control, k)
     method = _bootstrap_method(treated, control, trips_seen, settings)
-    method.residents = len(matched)
     method.extra = extra
     return method, weights_of
 
