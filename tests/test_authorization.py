@@ -223,6 +223,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/campaigns/new"): console(MANAGE_CAMPAIGNS),
     ("GET", "/admin/campaigns/<int:campaign_id>"): console(MANAGE_CAMPAIGNS),
     ("GET", "/admin/campaigns/<int:campaign_id>/progress"): console(MANAGE_CAMPAIGNS),
+    ("GET", "/admin/campaigns/<int:campaign_id>/impact"): console(READ_STATS),
     ("GET", "/admin/campaigns/<int:campaign_id>/edit"): console(MANAGE_CAMPAIGNS),
     ("POST", "/admin/campaigns/<int:campaign_id>/edit"): console(MANAGE_CAMPAIGNS),
     ("POST", "/admin/campaigns/<int:campaign_id>/publish"): console(MANAGE_CAMPAIGNS),

@@ -162,3 +162,31 @@ def organizations(report: dict, top: int = 10) -> dict:
             "labels": _labels(unit=_("kg CO2e")),
         },
     }
+
+
+def campaign_impact(series: dict | None, figure: str = "green_trips") -> dict | None:
+    """A campaign's impact chart: participants and the weighted comparable
+    non-participants per resident per day (`figure`: green_trips or co2e_g), from the
+    baseline's first day to the last day computed, the campaign's days shaded. None when
+    the computation gave no series (a refusal)."""
+    if not series or not series.get("days"):
+        return None
+    lines = [
+        (_("Campaign participants"), series.get("participants") or {}),
+        (_("Comparable non-participants"), series.get("comparison") or {}),
+    ]
+    shown = [{"name": name, "data": daily[figure]} for name, daily in lines if daily.get(figure)]
+    if not shown:
+        return None
+    trips = figure == "green_trips"
+    return {
+        "kind": "lines",
+        "x": series["days"],
+        "series": shown,
+        "period": [series["first_day"], series["days"][-1]],
+        "digits": 3 if trips else 1,
+        "labels": _labels(
+            unit=_("trips a resident a day") if trips else _("g CO2e a resident a day"),
+            period=_("During the campaign"),
+        ),
+    }

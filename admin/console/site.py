@@ -3,6 +3,7 @@
 from admin.console import (
     pages_adjustments,  # noqa: F401 - registers its pages
     pages_audit,  # noqa: F401 - registers its pages
+    pages_campaign_impact,  # noqa: F401 - registers its pages
     pages_campaigns,  # noqa: F401 - registers its pages
     pages_clients,  # noqa: F401 - registers its pages
     pages_dashboard,  # noqa: F401 - registers its pages
