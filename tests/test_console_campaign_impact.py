@@ -50,6 +50,16 @@ def test_an_analyst_reads_the_estimates_sentences_and_chart_of_a_planted_effect(
     assert chart_data(html, "impact-co2e-chart")["series"][0]["data"]
     assert "console-charts.js" in html
 
+    # an analyst's way in: the statistics page of a month the campaign ran in
+    statistics = client.get("/admin/statistics?period=2026-10").get_data(as_text=True)
+    listed = re.search(
+        r'<section class="card" id="stats-campaign-impact">(.*?)</section>', statistics, re.S
+    )
+    assert f'href="/admin/campaigns/{campaign["id"]}/impact"' in listed.group(1)
+    assert "数据截至 2026-11-01" in listed.group(1) and "扣除同区" in listed.group(1)
+    september = client.get("/admin/statistics?period=2026-09").get_data(as_text=True)
+    assert "本期的活动尚无效果评估结果" in september
+
     console_post(client, "/admin/lang/en", {"next": "/admin/"})
     english = client.get(PAGE.format(campaign["id"])).get_data(as_text=True)
     assert "Impact" in english and "Own baseline" in english

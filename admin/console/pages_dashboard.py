@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from admin.console import charts
 from admin.console.auth import console_page
 from admin.console.views import TYPE_NAMES, console, nav_item
+from admin.impact import report as impact_report
 from admin.stats import exports, green_travel, periods, service
 from admin.stats.schemas import TimeseriesArgsSchema
 from backend.clock import local_day, utcnow
@@ -96,6 +97,9 @@ def statistics():
                 table=table,
                 green=green,
                 charts=_statistics_charts(args, period, table, green),
+                impacts=impact_report.campaigns_of(
+                    period.start, period.end, args.get("campaign_id")
+                ),
             )
         except AppError as exc:
             context["errors"] = exc.fields or {"_schema": [str(exc.message)]}

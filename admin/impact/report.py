@@ -251,10 +251,9 @@ def headline(campaign: Campaign) -> str:
     return first.get("message") or _("No estimate.")
 
 
-def export_lines(start: date, end: date, campaign_id: int | None = None) -> list[str]:
-    """For a DRB export of the days `start`..`end`: one line per campaign that ran in them
-    (or the one campaign the export is for) and has an impact computed, each the
-    campaign's title, its last day of data and its headline."""
+def campaigns_of(start: date, end: date, campaign_id: int | None = None) -> list[dict]:
+    """The campaigns that ran in the days `start`..`end` (or the one named) and have an
+    impact computed: each with its last day of data and its headline."""
     query = select(Campaign).where(
         Campaign.status != "draft",
         Campaign.starts_at < service.midnight(end + timedelta(days=1)),
@@ -263,15 +262,24 @@ def export_lines(start: date, end: date, campaign_id: int | None = None) -> list
     )
     if campaign_id is not None:
         query = query.where(Campaign.id == campaign_id)
-    lines = []
-    for campaign in db.session.scalars(query.order_by(Campaign.starts_at, Campaign.id)):
-        through = service.latest(campaign.id).through
-        lines.append(
-            _(
-                "%(title)s (data through %(through)s): %(headline)s",
-                title=campaign.title,
-                through=through.isoformat(),
-                headline=headline(campaign),
-            )
+    return [
+        {
+            "campaign": campaign,
+            "through": service.latest(campaign.id).through,
+            "headline": headline(campaign),
+        }
+        for campaign in db.session.scalars(query.order_by(Campaign.starts_at, Campaign.id))
+    ]
+
+
+def export_lines(start: date, end: date, campaign_id: int | None = None) -> list[str]:
+    """For a DRB export of the days `start`..`end`: one line per campaign of `campaigns_of`."""
+    return [
+        _(
+            "%(title)s (data through %(through)s): %(headline)s",
+            title=found["campaign"].title,
+            through=found["through"].isoformat(),
+            headline=found["headline"],
         )
-    return lines
+        for found in campaigns_of(start, end, campaign_id)
+    ]
