@@ -244,3 +244,26 @@ def _print_timings(timings: dict, as_json: bool, kind: str) -> None:
                 err=True,
             )
     click.echo(json.dumps(document, indent=1))
+
+
+@bench_cli.command("impact")
+@click.option("--participants", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--first-day", type=click.DateTime(["%Y-%m-%d"]), help="default: generated + 28")
+@click.option("--last-day", type=click.DateTime(["%Y-%m-%d"]), help="default: last whole day")
+@click.option("--profile", type=click.Path(dir_okay=False), help="cProfile dump of compute")
+def impact_command(participants, first_day, last_day, profile) -> None:
+    """Enrol PARTICIPANTS residents in a campaign and time its impact computation."""
+    from loadtests import impact_bench
+
+    _refuse_in_production()
+    plan = impact_bench.Plan(
+        participants=participants,
+        first_day=first_day and first_day.date(),
+        last_day=last_day and last_day.date(),
+        profile=profile,
+    )
+    try:
+        result = impact_bench.run(plan)
+    except impact_bench.BenchRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result, indent=1, ensure_ascii=False))
