@@ -89,7 +89,7 @@ REVIEWED_AFTER_DAYS = 2
 DEMO_PARTNER_ACCOUNT = ("13800000005", "BUSCARD-DEMO-0005")
 DEMO_CAMPAIGN = "全国节能宣传周 · 绿色出行（演示）"
 HISTORY_DAYS = 21  # days of every kind of action, self-declared ones too
-CAMPAIGN_DAYS_AGO = 14  # Energy Saving Week began this many local days ago
+CAMPAIGN_DAYS_AGO = 10  # Energy Saving Week began this many local days ago
 CAMPAIGN_DAYS_LEFT = 7
 # Who took part: residents with a habit of green trips more often than the others.
 TAKE_PART = {"green": 0.65, "other": 0.35}
@@ -169,12 +169,18 @@ def _seed_partner_link(partner_key: str) -> dict:
 # Of the demo's trips, this share has no GPS trace: self-declared, paying nothing, counted
 # apart; the others carry a realistic trace and are verified.
 SELF_DECLARED_SHARE = 0.2
+# The traces of the older days are sparser (quicker to seed): dropouts of up to a minute
+# half the time, well inside the methodology's gap limit.
+SPARSE = {"dropout_chance": 0.5, "longest_dropout_s": 60}
 
 
-def _day_of_actions(rng: random.Random, profile: int, morning, rides: int = 0) -> list[dict]:
+def _day_of_actions(
+    rng: random.Random, profile: int, morning, rides: int = 0, sparse: bool = False
+) -> list[dict]:
     """A resident's plausible actions on one day; each profile has its habits. Trips follow
-    one another (a resident's trips never overlap); most carry a GPS trace. `rides` more
-    bus rides on the bus card (a participant's during the campaign)."""
+    one another (a resident's trips never overlap); most carry a GPS trace (`sparse`: a
+    fix about every half minute, as a phone saving its battery sends). `rides` more bus
+    rides on the bus card (a participant's during the campaign)."""
     clock = [morning + timedelta(minutes=rng.randint(0, 120))]
 
     def trip(mode: str, km: float, traced: bool | None = None) -> dict:
@@ -192,7 +198,9 @@ def _day_of_actions(rng: random.Random, profile: int, morning, rides: int = 0) -
         if traced is None:
             traced = rng.random() >= SELF_DECLARED_SHARE
         if traced:
-            body["trace"] = synthetic_trace(rng, mode, started, ended, km)
+            body["trace"] = synthetic_trace(
+                rng, mode, started, ended, km, **(SPARSE if sparse else {})
+            )
         return body
 
     bodies = []
@@ -302,7 +310,7 @@ def _seed_history(
             bodies = _green_rides(rng, profile, morning)
         else:
             extra = int(days_ago <= CAMPAIGN_DAYS_AGO and rng.random() < rides)
-            bodies = _day_of_actions(rng, profile, morning, extra)
+            bodies = _day_of_actions(rng, profile, morning, extra, days_ago > HISTORY_DAYS)
         for body in bodies:
             occurred = body.get("ended_at") or body["occurred_at"]
             reporter = _reporter(rng, profile, body, feeds)
