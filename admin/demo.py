@@ -1,8 +1,8 @@
 """Demo data: staff per role, residents across districts with three weeks of actions, their
 organisations (schools, communities, an employer, an agency, families), a partner.
 
-Energy Saving Week has run for two weeks: about half the residents took part from its first
-day (the greener ones a little more often, as volunteers are), and from then on took the
+Energy Saving Week began CAMPAIGN_DAYS_AGO days ago: about half the residents took part from
+its first day (the greener ones more often, as volunteers are), and from then on took the
 bus more often, on their bus cards; the others went on as before. Its impact is computed
 at the end of the seed, so the console shows what the campaign changed at once: for that
 the residents' accounts and their verified activity reach back further than three weeks
