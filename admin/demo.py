@@ -1,6 +1,15 @@
 """Demo data: staff per role, residents across districts with three weeks of actions, their
 organisations (schools, communities, an employer, an agency, families), a partner.
 
+Energy Saving Week began CAMPAIGN_DAYS_AGO days ago: about half the residents took part from
+its first day (the greener ones more often, as volunteers are), and from then on took the
+bus more often, on their bus cards; the others went on as before. Its impact is computed
+at the end of the seed, so the console shows what the campaign changed at once: for that
+the residents' accounts and their verified activity reach back further than three weeks
+(`impact_history_days`): the baseline's four weeks before the campaign hold what an
+estimate reads (verified trips, bin-weighed sorting, reviewed charging), and the four
+weeks before those, the matching window, only the residents' green trips, as bus-card rides.
+
 Every verification level is there: trips with realistic GPS traces in Zhaoqing (`trace`),
 some without (`self_declared`), bus rides from the bus company's card data and sorting
 weighed by smart bins (`partner`), sorting reported in the app (`self_declared`), and
@@ -16,7 +25,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,11 +34,12 @@ from sqlalchemy import exists, select
 
 from admin.demo_organizations import seed_organizations, seed_school_challenge
 from admin.demo_traces import CRUISE_KMH, synthetic_trace
+from admin.impact import service as impact
 from admin.review import service as review
 from admin.stats import keys as stats_keys
 from backend import encryption
 from backend.cli import load_reference_data
-from backend.clock import utcnow
+from backend.clock import LOCAL_TZ, local_day, utcnow
 from backend.consent import service as consent
 from backend.consent.models import CONSENT_SCOPES
 from backend.errors import AppError
@@ -42,7 +52,7 @@ from backend.staff import totp
 from backend.staff.models import ROLES, TOTP_REQUIRED_ROLES
 from campaigns import checkins
 from campaigns import service as campaigns
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Enrolment
 from points.actions import service as actions
 from points.actions.models import Action
 from points.actions.traces import TraceRefused
@@ -78,7 +88,14 @@ REVIEWED_AFTER_DAYS = 2
 # A demo resident's bus card, linked at the demo partner: events may name them by it.
 DEMO_PARTNER_ACCOUNT = ("13800000005", "BUSCARD-DEMO-0005")
 DEMO_CAMPAIGN = "全国节能宣传周 · 绿色出行（演示）"
-HISTORY_DAYS = 21
+HISTORY_DAYS = 21  # days of every kind of action, self-declared ones too
+CAMPAIGN_DAYS_AGO = 10  # Energy Saving Week began this many local days ago
+CAMPAIGN_DAYS_LEFT = 7
+# Who took part: residents with a habit of green trips more often than the others.
+TAKE_PART = {"green": 0.65, "other": 0.35}
+# A participant's extra bus rides a day from their enrolment (their own rate, drawn here).
+CAMPAIGN_RIDES = (0.5, 1.0)
+GREEN_PROFILES = (0, 1)  # the profiles whose days hold green trips
 
 
 def _previous_credentials() -> dict:
@@ -152,14 +169,21 @@ def _seed_partner_link(partner_key: str) -> dict:
 # Of the demo's trips, this share has no GPS trace: self-declared, paying nothing, counted
 # apart; the others carry a realistic trace and are verified.
 SELF_DECLARED_SHARE = 0.2
+# The traces of the older days are sparser (quicker to seed): dropouts of up to a minute
+# half the time, well inside the methodology's gap limit.
+SPARSE = {"dropout_chance": 0.5, "longest_dropout_s": 60}
 
 
-def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
+def _day_of_actions(
+    rng: random.Random, profile: int, morning, rides: int = 0, sparse: bool = False
+) -> list[dict]:
     """A resident's plausible actions on one day; each profile has its habits. Trips follow
-    one another (a resident's trips never overlap); most carry a GPS trace."""
+    one another (a resident's trips never overlap); most carry a GPS trace (`sparse`: a
+    fix about every half minute, as a phone saving its battery sends). `rides` more bus
+    rides on the bus card (a participant's during the campaign)."""
     clock = [morning + timedelta(minutes=rng.randint(0, 120))]
 
-    def trip(mode: str, km: float) -> dict:
+    def trip(mode: str, km: float, traced: bool | None = None) -> dict:
         minutes = max(5, round(km / rng.uniform(*CRUISE_KMH[mode]) * 60))
         started = clock[0] + timedelta(minutes=rng.randint(10, 180))
         ended = started + timedelta(minutes=minutes)
@@ -171,8 +195,12 @@ def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
             "started_at": started,
             "ended_at": ended,
         }
-        if rng.random() >= SELF_DECLARED_SHARE:
-            body["trace"] = synthetic_trace(rng, mode, started, ended, km)
+        if traced is None:
+            traced = rng.random() >= SELF_DECLARED_SHARE
+        if traced:
+            body["trace"] = synthetic_trace(
+                rng, mode, started, ended, km, **(SPARSE if sparse else {})
+            )
         return body
 
     bodies = []
@@ -201,11 +229,46 @@ def _day_of_actions(rng: random.Random, profile: int, morning) -> list[dict]:
         )
     if rng.random() < 0.15:
         bodies.append(trip(rng.choice(["car", "taxi", "motorbike"]), round(rng.uniform(3, 15), 1)))
+    for _ in range(rides):
+        bodies.append(trip("bus", round(rng.uniform(2, 8), 1), traced=False) | {"card": True})
     return bodies
+
+
+def _green_rides(rng: random.Random, profile: int, morning) -> list[dict]:
+    """A day of the matching window: as many bus-card rides as the profile's habit has
+    verified green trips (all that matching reads), cheap to seed."""
+    count = 0
+    if profile in GREEN_PROFILES and rng.random() >= SELF_DECLARED_SHARE:
+        count += 1
+    if profile == 1 and rng.random() < 0.6 and rng.random() >= SELF_DECLARED_SHARE:
+        count += 1
+    bodies, clock = [], morning + timedelta(minutes=rng.randint(0, 120))
+    for _ in range(count):
+        km = round(rng.uniform(2, 8), 1)
+        started = clock + timedelta(minutes=rng.randint(10, 180))
+        clock = started + timedelta(minutes=max(5, round(km / 24 * 60)))
+        bodies.append(
+            {
+                "type": "trip",
+                "mode": "bus",
+                "distance_km": Decimal(str(km)),
+                "started_at": started,
+                "ended_at": clock,
+                "card": True,
+            }
+        )
+    return bodies
+
+
+def _verified(body: dict, reporter: dict) -> bool:
+    """Whether `body`, so reported, is verified (or will be, once the reviewer decides)."""
+    return bool(reporter) or "trace" in body or body["type"] == "ev_charging"
 
 
 def _reporter(rng: random.Random, profile: int, body: dict, feeds: dict) -> dict:
     """Who reports `body`: a partner's feed (its verified event) or the resident."""
+    if body.pop("card", False):
+        return {"source": "partner", "partner_id": feeds["bus"]}
     if body["type"] == "garbage_sorting" and profile == SORTS_AT_BINS:
         return {"source": "partner", "partner_id": feeds["garbage_sorting"]}
     if body.get("mode") == "bus" and rng.random() < PARTNER_BUS_SHARE:
@@ -214,17 +277,45 @@ def _reporter(rng: random.Random, profile: int, body: dict, feeds: dict) -> dict
     return {}
 
 
-def _seed_history(resident: Resident, profile: int, feeds: dict) -> None:
+def impact_history_days() -> int:
+    """How far back the demo's history reaches: the campaign's days so far, its
+    participants' baseline before them and the matching window before that."""
+    return CAMPAIGN_DAYS_AGO + 2 * current_app.config["IMPACT_BASELINE_DAYS"]
+
+
+def _local_day_ago(days_ago: int):
+    return local_day(utcnow()) - timedelta(days=days_ago)
+
+
+def _morning(days_ago: int) -> datetime:
+    """08:00 in Zhaoqing (00:00 UTC) of the local day `days_ago` days before today: the
+    day's actions fall between 08:00 and 18:00, all of them before now."""
+    return datetime.combine(_local_day_ago(days_ago), time(0), tzinfo=UTC)
+
+
+def _seed_history(
+    resident: Resident, phone: str, profile: int, feeds: dict, rides: float = 0.0
+) -> None:
+    """The resident's days: every kind of action over HISTORY_DAYS; before that back to
+    the campaign's baseline, the verified ones; before that, their green trips. A
+    participant (`rides` > 0) rides the bus `rides` more times a day from the campaign's
+    first day."""
     if _has_actions(resident.id):
         return
-    rng = random.Random(resident.id)
-    # 00:00 UTC is 08:00 in Zhaoqing: the day's actions fall between 08:00 and 18:00.
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    for days_ago in range(HISTORY_DAYS, 0, -1):
-        morning = today - timedelta(days=days_ago)
-        for body in _day_of_actions(rng, profile, morning):
+    rng = random.Random(int(phone))  # the same history whatever ids the database gave
+    baseline_from = CAMPAIGN_DAYS_AGO + current_app.config["IMPACT_BASELINE_DAYS"]
+    for days_ago in range(impact_history_days(), 0, -1):
+        morning = _morning(days_ago)
+        if days_ago > baseline_from:
+            bodies = _green_rides(rng, profile, morning)
+        else:
+            extra = int(days_ago <= CAMPAIGN_DAYS_AGO and rng.random() < rides)
+            bodies = _day_of_actions(rng, profile, morning, extra, days_ago > HISTORY_DAYS)
+        for body in bodies:
             occurred = body.get("ended_at") or body["occurred_at"]
             reporter = _reporter(rng, profile, body, feeds)
+            if days_ago > HISTORY_DAYS and not _verified(body, reporter):
+                continue  # what an estimate does not read: not seeded so far back
             try:
                 actions.record_action(
                     resident, body, now=occurred + timedelta(minutes=1), **reporter
@@ -253,10 +344,12 @@ def _has_actions(resident_id: int) -> bool:
     return db.session.scalar(select(exists().where(Action.resident_id == resident_id)))
 
 
-def _seed_residents() -> list[dict]:
+def _seed_residents(campaign: Campaign) -> list[dict]:
     bus, _ = _demo_partner(DEMO_PARTNER, ["trip:bus", "ev_charging"])
     bins, _ = _demo_partner(DEMO_BINS, ["garbage_sorting"])
     feeds = {"bus": bus.id, "garbage_sorting": bins.id}
+    # Their accounts are older than their history: a baseline and a matching window.
+    opened = _morning(impact_history_days() + 1)
     seeded, people = [], []
     for index, (phone, nickname, district_code, community) in enumerate(DEMO_RESIDENTS + CROWD):
         resident = residents.find_or_create_by_phone(phone)
@@ -264,6 +357,8 @@ def _seed_residents() -> list[dict]:
             resident,
             {"nickname": nickname, "district_code": district_code, "community": community},
         )
+        if not _has_actions(resident.id) and resident.created_at > opened:
+            resident.created_at = opened
         # The demo people have read the notice in force and share their trips' traces.
         for scope in CONSENT_SCOPES:
             consent.accept(resident, scope, current_privacy_version())
@@ -273,16 +368,39 @@ def _seed_residents() -> list[dict]:
     # Members before their history: what they did as members counts for the organisations.
     seed_organizations(people)
     seed_school_challenge(HISTORY_DAYS, lasts_days=7)
+    phones = [phone for phone, *_ in DEMO_RESIDENTS + CROWD]
     for index, resident in enumerate(people):
-        _seed_history(resident, index % len(DEMO_RESIDENTS), feeds)
+        profile = index % len(DEMO_RESIDENTS)
+        rides = _take_part(campaign, resident, phones[index], profile, index)
+        _seed_history(resident, phones[index], profile, feeds, rides)
     return seeded
 
 
-def _seed_campaign() -> list:
+def _take_part(campaign: Campaign, resident: Resident, phone: str, profile: int, index: int):
+    """Whether the resident took part in Energy Saving Week from its first day (the first
+    three demo residents did; of the others, the greener more often), and if so how many
+    more bus rides a day they took from then on (0.0 if not)."""
+    rng = random.Random(f"campaign-{phone}")
+    chance = TAKE_PART["green" if profile in GREEN_PROFILES else "other"]
+    rides = rng.uniform(*CAMPAIGN_RIDES)
+    if index >= 3 and rng.random() >= chance:
+        return 0.0
+    if db.session.get(Enrolment, (campaign.id, resident.id)) is None:
+        if _has_actions(resident.id):
+            return 0.0  # a re-seed of an older demo: they did not take part then
+        campaigns.ensure_enrolled(campaign, resident.id)
+        enrolment = db.session.get(Enrolment, (campaign.id, resident.id))
+        # They joined as it opened, before their first trip of the day.
+        enrolment.enrolled_at = campaign.starts_at + timedelta(minutes=rng.randint(1, 420))
+    return rides
+
+
+def _seed_campaign() -> tuple[Campaign, list]:
     """Energy Saving Week, running around today so the demo shows bonuses and check-ins."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.title == DEMO_CAMPAIGN))
     if campaign is None:
-        now = utcnow()
+        # From midnight in Zhaoqing, CAMPAIGN_DAYS_AGO local days ago.
+        opened = datetime.combine(_local_day_ago(CAMPAIGN_DAYS_AGO), time(0), tzinfo=LOCAL_TZ)
         campaign = campaigns.create_campaign(
             {
                 "title": DEMO_CAMPAIGN,
@@ -290,8 +408,8 @@ def _seed_campaign() -> list:
                     "节能宣传周期间乘公交积分翻倍，参加活动奖励 50 积分，到打卡点扫码签到再得积分。"
                 ),
                 "event_key": "energy_saving_week",
-                "starts_at": now - timedelta(days=HISTORY_DAYS),
-                "ends_at": now + timedelta(days=7),
+                "starts_at": opened.astimezone(UTC),
+                "ends_at": utcnow() + timedelta(days=CAMPAIGN_DAYS_LEFT),
                 "multipliers": {"trip:bus": 2},
                 "join_bonus": 50,
                 "checkin_points": 30,
@@ -304,15 +422,12 @@ def _seed_campaign() -> list:
             checkins.create_point(
                 campaign.id, {"name": name, "place": place, "mode": mode, **_located(name)}
             )
-        for phone, *_ in DEMO_RESIDENTS[:3]:
-            resident = residents.find_or_create_by_phone(phone)
-            campaigns.ensure_enrolled(campaign, resident.id)
     points = checkins.points_of(campaign.id)
     for point in points:
         if not point.located and point.name in DEMO_POINT_NAMES:
             # Seeded before points had locations: give them theirs, keeping their tokens.
             checkins.set_location(point.id, _located(point.name))
-    return points
+    return campaign, points
 
 
 # Real places in Zhaoqing (WGS-84), so a newcomer can check in with a plausible position.
@@ -397,16 +512,25 @@ def _metrics_token(previous: dict) -> str:
     )
 
 
+def _seed_impact(campaign: Campaign) -> None:
+    """What Energy Saving Week changed, computed once now (it reads the actions, not the
+    worker's figures), so a newcomer sees it at once; the worker's daily job recomputes
+    it. The estimate reads committed data: the seed so far is committed first."""
+    db.session.commit()
+    impact.compute(campaign)
+
+
 def seed() -> dict:
     load_reference_data()
     previous = _previous_credentials()
-    points = _seed_campaign()
+    campaign, points = _seed_campaign()
     _seed_rewards()
     partner = _seed_partner()
-    seeded_residents = _seed_residents()
+    seeded_residents = _seed_residents(campaign)
     partner["linked_account"] = _seed_partner_link(partner["key"])
     staff_accounts = _seed_staff(previous)
     _seed_reviews()
+    _seed_impact(campaign)
     return {
         "staff": staff_accounts,
         "partner": partner,
