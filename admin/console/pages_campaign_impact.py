@@ -7,7 +7,7 @@ Reached from the campaign's page; no menu entry of its own.
 
 from __future__ import annotations
 
-from flask import abort, g, render_template
+from flask import abort, render_template
 from flask_babel import lazy_gettext as _l
 
 from admin.console import charts
@@ -15,7 +15,7 @@ from admin.console.auth import console_page
 from admin.console.views import console
 from admin.impact.report import impact_report
 from backend.extensions import db
-from backend.staff.permissions import READ_STATS, role_allows
+from backend.staff.permissions import READ_STATS
 from campaigns.models import Campaign
 
 STATUS_NAMES = {
@@ -41,14 +41,6 @@ UNIT_NAMES = {
 # in percentage points.
 DIGITS = {"green_trips_per_day": 3, "green_share": 2, "co2e_g_per_day": 1}
 SCALE = {"green_trips_per_day": 1, "green_share": 100, "co2e_g_per_day": 1}
-
-
-@console.app_template_global("staff_may")
-def staff_may(permission: str) -> bool:
-    """Whether the signed-in staff member's role holds `permission` (links to pages
-    they may open)."""
-    staff_session = getattr(g, "staff_session", None)
-    return staff_session is not None and role_allows(staff_session.staff_user.role, permission)
 
 
 def _number(metric: str, value: float | None, signed: bool = False) -> str:

@@ -85,6 +85,14 @@ console.add_app_template_global(submissions.form_tokens, "form_tokens")
 labels.register(console)
 
 
+@console.app_template_global("staff_may")
+def staff_may(permission: str) -> bool:
+    """Whether the signed-in staff member's role holds `permission`: a page links to
+    another only for those who may open it."""
+    staff_session = getattr(g, "staff_session", None)
+    return staff_session is not None and role_allows(staff_session.staff_user.role, permission)
+
+
 @console.app_context_processor
 def _navigation():
     staff_session = getattr(g, "staff_session", None)
