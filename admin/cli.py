@@ -22,6 +22,7 @@ def seed() -> None:
         raise click.ClickException("refusing to seed demo data in production")
     credentials = demo.seed()
     db.session.commit()
+    demo.seed_impact()
     path = Path(current_app.instance_path) / "demo-credentials.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2) + "\n")

@@ -512,11 +512,11 @@ def _metrics_token(previous: dict) -> str:
     )
 
 
-def _seed_impact(campaign: Campaign) -> None:
+def seed_impact() -> None:
     """What Energy Saving Week changed, computed once now (it reads the actions, not the
     worker's figures), so a newcomer sees it at once; the worker's daily job recomputes
-    it. The estimate reads committed data: the seed so far is committed first."""
-    db.session.commit()
+    it. It reads committed data: `flask demo seed` calls it after committing the seed."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.title == DEMO_CAMPAIGN))
     impact.compute(campaign)
 
 
@@ -530,7 +530,6 @@ def seed() -> dict:
     partner["linked_account"] = _seed_partner_link(partner["key"])
     staff_accounts = _seed_staff(previous)
     _seed_reviews()
-    _seed_impact(campaign)
     return {
         "staff": staff_accounts,
         "partner": partner,

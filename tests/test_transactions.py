@@ -197,6 +197,9 @@ OWNERS = {
 JOBS = {
     ("backend/idempotency.py", "forget_answered"),
     ("backend/staff/throttle.py", "forget_stale"),
+    # a campaign's impact: read in a transaction of its own, then kept (the unit of the
+    # daily job `campaign_impact` and of `flask stats impact`)
+    ("admin/impact/service.py", "compute"),
 }
 
 
