@@ -120,6 +120,11 @@ def test_development_keeps_memory_limits_and_the_fake_captcha():
         {"SMS_BUDGET_ALERT_PERCENTS": "eighty"},
         {"CAPTCHA_VERIFIER": "recaptcha"},
         {"RATELIMIT_STRATEGY": "sliding-window-counter"},
+        {"IMPACT_MATCH_BANDS": "0.5,1,2"},  # a resident below the first band has none
+        {"IMPACT_MATCH_BANDS": "0,1,1"},
+        {"IMPACT_MATCH_BANDS": "0,one"},
+        {"IMPACT_BASELINE_DAYS": "3"},
+        {"IMPACT_BOOTSTRAP_RESAMPLES": "10"},
     ],
 )
 def test_malformed_limit_settings_are_refused(environ):
