@@ -20,6 +20,7 @@ from backend.clock import local_day
 from backend.extensions import db
 from backend.residents.models import Resident
 from campaigns.models import Campaign, Enrolment
+from campaigns.organizations.figures import GreenModes
 from points.actions.models import VERIFIED, Action
 from points.methodology.service import methodology_history
 
@@ -41,14 +42,12 @@ class Window:
         return (day - self.origin).days
 
 
-def _green_trip():
+def _green_trip(versions: list[str]):
     """True for a trip in a green mode of its own methodology version."""
+    green_modes = GreenModes()
     by_version = [
-        and_(
-            Action.factor_version == row.version,
-            Action.variant.in_(list(row.rules["green_travel"]["green_modes"])),
-        )
-        for row in methodology_history()
+        and_(Action.factor_version == version, Action.variant.in_(sorted(green_modes(version))))
+        for version in versions
     ]
     return and_(Action.type == "trip", or_(false(), *by_version))
 
@@ -98,7 +97,8 @@ def load_panel(campaign: Campaign, window: Window, enrolled_before: datetime) ->
     starts = np.fromiter((start_of(row.id) for row in residents), np.int64, len(residents))
 
     verified = and_(Action.status == "approved", Action.verification.in_(VERIFIED))
-    green = case((_green_trip(), 1), else_=0)
+    versions = [row.version for row in methodology_history()]
+    green = case((_green_trip(versions), 1), else_=0)
     trip = case((Action.type == "trip", 1), else_=0)
     # Grouped over the actions alone, day first: PostgreSQL then scans the table in
     # parallel and hashes the groups (6 s for 10M actions) instead of walking the
@@ -143,6 +143,6 @@ def load_panel(campaign: Campaign, window: Window, enrolled_before: datetime) ->
         "residents_read": len(residents),
         "activity_rows_read": len(order),
         "districts": codes,
-        "methodology_versions": [row.version for row in methodology_history()],
+        "methodology_versions": versions,
     }
     return panel, read

@@ -238,10 +238,10 @@ def impact_report(campaign: Campaign) -> dict:
     }
 
 
-def headline(campaign: Campaign) -> str:
-    """The one sentence an export line or a list shows: the comparison's green trips if
-    estimated, else the own baseline's, else why there is none."""
-    report = impact_report(campaign)
+def headline(report: dict) -> str:
+    """The one sentence of an `impact_report` an export line or a list shows: the
+    comparison's green trips if estimated, else the own baseline's, else why there is
+    none."""
     by_key = {(e["method"], e["metric"]): e for e in report["estimates"]}
     for method in ("comparison", "baseline"):
         entry = by_key.get((method, "green_trips_per_day"))
@@ -262,14 +262,13 @@ def campaigns_of(start: date, end: date, campaign_id: int | None = None) -> list
     )
     if campaign_id is not None:
         query = query.where(Campaign.id == campaign_id)
-    return [
-        {
-            "campaign": campaign,
-            "through": service.latest(campaign.id).through,
-            "headline": headline(campaign),
-        }
-        for campaign in db.session.scalars(query.order_by(Campaign.starts_at, Campaign.id))
-    ]
+    found = []
+    for campaign in db.session.scalars(query.order_by(Campaign.starts_at, Campaign.id)):
+        report = impact_report(campaign)  # one read of the latest computation
+        found.append(
+            {"campaign": campaign, "through": report["through"], "headline": headline(report)}
+        )
+    return found
 
 
 def export_lines(start: date, end: date, campaign_id: int | None = None) -> list[str]:
