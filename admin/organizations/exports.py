@@ -17,7 +17,7 @@ from urllib.parse import quote
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from admin.organizations.reports import organization_report
+from admin.organizations.reports import SUMS, organization_report
 from admin.stats.exports import TYPE_NAMES, VERIFICATION_RULE
 from admin.stats.periods import Period
 from backend.clock import local_moment
@@ -39,19 +39,8 @@ KIND_NAMES = {
         "agency": "agencies",
     },
 }
-MEASURES = (
-    "members",
-    "participants",
-    "participation_rate",
-    "actions",
-    "verified_actions",
-    "co2e_g",
-    "self_declared_co2e_g",
-    "points",
-    "trips",
-    "green_trips",
-    "green_share",
-)
+# The report's figures: its counts, the sums the worker keeps per cell, the share
+MEASURES = ("members", "participants", "participation_rate", *SUMS, "green_share")
 COLUMNS = {
     "en": ("row", "id", "name", "kind", "district", "street", *MEASURES, "suppressed"),
     "zh": (
