@@ -25,7 +25,7 @@ $(INSTALLED): pyproject.toml
 backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAGES/messages.po $(INSTALLED)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
-demo: install
+demo: install redis
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs); Ctrl-C stops it"
@@ -52,8 +52,9 @@ test: install lint browser redis tools
 	echo "make test: SQLite exit $$sqlite, PostgreSQL exit $$postgres, $$(( $$(date +%s) - started )) s"; \
 	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
 
-# Rate limits are kept in Redis in production: each run gets a throw-away one
-# (TEST_RUNNER), shared by the limit tests' two app processes.
+# Rate limits are kept in Redis in production: `make demo` runs its own (the Procfile's
+# redis), and each test run gets a throw-away one (TEST_RUNNER), shared by the limit tests'
+# two app processes.
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "installing Debian's redis-server"; \
