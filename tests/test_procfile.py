@@ -40,7 +40,7 @@ def honcho(env: dict, log: Path) -> Iterator[str]:
     """`honcho start` as `make demo` runs it, until the block ends; the web server's URL."""
     port = free_port()
     with open(log, "ab") as output:
-        process = subprocess.Popen(  # noqa: S603 - the project's own executables
+        process = subprocess.Popen(
             [HONCHO, "start", "--port", str(port)],
             cwd=ROOT,
             env=env,
