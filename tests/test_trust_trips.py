@@ -384,6 +384,22 @@ def test_a_partner_trip_overlapping_a_verified_trip_is_refused(client, bus_compa
     assert kept["status"] == "approved" and kept["verification"] == "trace"
 
 
+def test_a_batch_whose_every_trip_overlaps_is_answered_event_by_event(client, bus_company):
+    # Found replaying issue 20 against the demo: with nothing left to approve, the batch
+    # was a 500 (an account row inserted for no resident).
+    me = sign_in(client)
+    end = now() - timedelta(minutes=5)
+    start = end - timedelta(minutes=30)
+    record(client, me, traced("bike", 6, start, end))
+    before = account(client, me)
+    results = send(client, bus_company, [None, bus_ride("ride-5", me, start, end)])
+    assert [(r["status"], r["error"]["code"]) for r in results] == [
+        ("rejected", "event_not_object"),
+        ("rejected", "overlapping_trip"),
+    ]
+    assert account(client, me) == before
+
+
 # Self-declared actions are counted apart
 
 

@@ -217,9 +217,11 @@ def record_verified(
     if actions:
         so_far = ledger.lock_days(set().union(*(lock_keys(a) for a in actions)))
         superseded += _settle_overlapping_trips(outcomes)
+        # Settling may refuse every one of them (each overlaps a verified trip)
         actions = [outcome for outcome in outcomes if isinstance(outcome, Action)]
         outranking.take_back(superseded, {a.resident_id for a in actions})
-        approval.approve(actions, methodology, so_far=so_far)
+        if actions:
+            approval.approve(actions, methodology, so_far=so_far)
     return outcomes
 
 
