@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,6 +84,9 @@ def wrong_sign_ins(url: str, n: int) -> Counter:
 
 
 @pytest.mark.real_clock
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="no redis-server: `make test` installs it"
+)
 def test_the_demos_two_workers_count_a_limit_once_and_keep_it_across_a_restart(tmp_path):
     with _own_database(tmp_path) as database_url:
         env = {
